@@ -1,0 +1,185 @@
+'use strict';
+// Starts a throwaway PostgreSQL 15 cluster with the codesight worker, for
+// integration tests.  initdb and postgres refuse to run as root, so when the
+// tests run as root (CI does) every server command goes through
+// `runuser -u postgres`.
+
+const { execFileSync, spawnSync } = require('node:child_process');
+const fs = require('node:fs');
+const net = require('node:net');
+const os = require('node:os');
+const path = require('node:path');
+const pg = require('pg');
+
+const PG_BIN = process.env.PG_BIN || '/usr/lib/postgresql/15/bin';
+const IS_ROOT = process.getuid && process.getuid() === 0;
+
+// Runs a PostgreSQL program as the postgres user when we are root.
+function pgExec(prog, args, opts = {}) {
+  const bin = path.join(PG_BIN, prog);
+  const [cmd, argv] = IS_ROOT ? ['runuser', ['-u', 'postgres', '--', bin, ...args]] : [bin, args];
+  return execFileSync(cmd, argv, { stdio: ['ignore', 'pipe', 'pipe'], ...opts }).toString();
+}
+
+// Asks the kernel for a TCP port that is free right now.
+function freePort() {
+  return new Promise((resolve, reject) => {
+    const srv = net.createServer();
+    srv.unref();
+    srv.on('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const { port } = srv.address();
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+// Polls fn until it returns a truthy value or the deadline passes.
+async function waitFor(fn, { timeoutMs = 15000, intervalMs = 25, what = 'condition' } = {}) {
+  const deadline = Date.now() + timeoutMs;
+  let lastErr;
+  for (;;) {
+    try {
+      const v = await fn();
+      if (v) return v;
+    } catch (e) {
+      lastErr = e;
+    }
+    if (Date.now() > deadline) {
+      throw new Error(`timed out waiting for ${what}` + (lastErr ? `: ${lastErr.message}` : ''));
+    }
+    await new Promise((r) => setTimeout(r, intervalMs));
+  }
+}
+
+// True when something accepts TCP connections on host:port.
+function canConnect(port, host = '127.0.0.1') {
+  return new Promise((resolve) => {
+    const s = net.connect({ port, host });
+    s.once('connect', () => { s.destroy(); resolve(true); });
+    s.once('error', () => resolve(false));
+  });
+}
+
+class Cluster {
+  constructor(opts = {}) {
+    this.opts = opts;
+    this.dir = fs.mkdtempSync(path.join(os.tmpdir(), 'codesight-pg-'));
+    this.datadir = path.join(this.dir, 'data');
+    this.sockdir = this.dir;
+    this.pools = [];
+  }
+
+  // Creates the data directory and writes the configuration.
+  async init() {
+    if (IS_ROOT) execFileSync('chown', ['postgres:postgres', this.dir]);
+    fs.chmodSync(this.dir, 0o755);
+    pgExec('initdb', ['-D', this.datadir, '-A', 'trust', '-U', 'postgres', '--no-sync', '-E', 'UTF8', '--locale=C']);
+    this.pgPort = await freePort();
+    this.port = this.opts.port || await freePort();
+    const conf = {
+      listen_addresses: "''",
+      port: this.pgPort,
+      unix_socket_directories: `'${this.sockdir}'`,
+      shared_preload_libraries: "'codesight'",
+      'codesight.port': this.port,
+      'codesight.database': "'postgres'",
+      fsync: this.opts.fsync === false ? 'off' : 'on',
+      log_line_prefix: "'%m [%p] %b '",
+      logging_collector: 'off',
+      ...(this.opts.conf || {}),
+    };
+    const lines = Object.entries(conf).map(([k, v]) => `${k} = ${v}`).join('\n');
+    fs.appendFileSync(path.join(this.datadir, 'postgresql.conf'), `\n${lines}\n`);
+    this.logfile = path.join(this.dir, 'server.log');
+    return this;
+  }
+
+  // Starts the server and waits until it accepts connections.
+  start() {
+    pgExec('pg_ctl', ['-D', this.datadir, '-l', this.logfile, '-w', '-t', '60', 'start']);
+  }
+
+  // Stops the server: mode is smart, fast or immediate.
+  stop(mode = 'fast') {
+    for (const p of this.pools) p.end().catch(() => {});
+    this.pools = [];
+    this._pool = null;
+    pgExec('pg_ctl', ['-D', this.datadir, '-w', '-t', '60', '-m', mode, 'stop']);
+  }
+
+  restart(mode = 'fast') {
+    this.stop(mode);
+    this.start();
+  }
+
+  // Reloads the configuration (SIGHUP), after optionally appending settings.
+  reload(settings = {}) {
+    const lines = Object.entries(settings).map(([k, v]) => `${k} = ${v}`).join('\n');
+    if (lines) fs.appendFileSync(path.join(this.datadir, 'postgresql.conf'), `\n${lines}\n`);
+    pgExec('pg_ctl', ['-D', this.datadir, 'reload']);
+  }
+
+  connectionConfig(database = 'postgres', user = 'postgres') {
+    return { host: this.sockdir, port: this.pgPort, database, user };
+  }
+
+  // A shared pg.Pool to the cluster.
+  get pool() {
+    if (!this._pool) {
+      this._pool = new pg.Pool({ ...this.connectionConfig(), max: 4 });
+      this._pool.on('error', () => {});
+      this.pools.push(this._pool);
+    }
+    return this._pool;
+  }
+
+  async query(sql, params) {
+    return this.pool.query(sql, params);
+  }
+
+  // Runs CREATE EXTENSION and waits until the worker listens.
+  async createExtension() {
+    await this.query('CREATE EXTENSION IF NOT EXISTS codesight');
+    await this.waitListening();
+  }
+
+  async waitListening(timeoutMs = 20000) {
+    await waitFor(() => canConnect(this.port), { timeoutMs, what: `worker listening on ${this.port}` });
+  }
+
+  // The process id of the codesight background worker, or null.
+  async workerPid() {
+    const r = await this.query("SELECT pid FROM pg_stat_activity WHERE backend_type = 'codesight worker'");
+    return r.rows.length ? r.rows[0].pid : null;
+  }
+
+  log() {
+    try { return fs.readFileSync(this.logfile, 'utf8'); } catch { return ''; }
+  }
+
+  get wsUrl() { return `ws://127.0.0.1:${this.port}/extension-ws`; }
+  get httpUrl() { return `http://127.0.0.1:${this.port}`; }
+
+  // Stops the server if it runs and removes its files.
+  destroy() {
+    try { this.stop('immediate'); } catch { /* already stopped */ }
+    if (!process.env.KEEP_CLUSTER) fs.rmSync(this.dir, { recursive: true, force: true });
+  }
+}
+
+// Creates, starts and prepares a cluster with the extension installed.
+async function startCluster(opts = {}) {
+  const c = new Cluster(opts);
+  await c.init();
+  c.start();
+  if (opts.createExtension !== false) await c.createExtension();
+  return c;
+}
+
+// Sends SIGKILL to a process (the worker), as root or as postgres.
+function kill9(pid) {
+  spawnSync('kill', ['-9', String(pid)]);
+}
+
+module.exports = { Cluster, startCluster, waitFor, freePort, canConnect, pgExec, kill9 };
