@@ -1,0 +1,116 @@
+// Shapes of the worker's JSON documents (docs/http-api.md, docs/sql-api.md,
+// docs/s3.md). Fields the server may omit are optional.
+
+export interface Registration {
+  workerId: number;
+  displayName: string;
+  token: string;
+}
+
+export interface Me {
+  workerId: number | null;
+  displayName: string | null;
+  kind: 'worker' | 'admin';
+}
+
+export type SessionStatus = 'active' | 'completed' | 'disconnected' | 'abandoned';
+
+export interface CreatedSession {
+  sessionId: string;
+  status: SessionStatus;
+  startTime: string;
+}
+
+export interface SessionUploadInfo {
+  uploadId: string;
+  kind: string;
+  status: string;
+  sizeBytes?: number;
+}
+
+export interface SessionRow {
+  sessionId: string;
+  status: SessionStatus;
+  workerId?: number | null;
+  workerName?: string | null;
+  displayName?: string | null;
+  startTime?: string;
+  endTime?: string | null;
+  duration?: number | null;
+  eventCount?: number;
+  eventCounts?: Record<string, number>;
+  uploadCount?: number;
+  uploads?: SessionUploadInfo[];
+}
+
+export interface SessionList {
+  sessions: SessionRow[];
+  limit: number;
+  offset: number;
+  total: number;
+}
+
+export interface EventData {
+  coordinates?: { x: number; y: number };
+  viewport?: { width: number; height: number };
+  url?: string;
+  value?: string;
+  key?: string;
+  element?: { tag?: string; text?: string; name?: string };
+  [k: string]: unknown;
+}
+
+export interface SessionEvent {
+  seq: number;
+  type: string;
+  timestamp: string | number;
+  receivedAt?: string;
+  url?: string | null;
+  selector?: string | null;
+  data: EventData;
+}
+
+export interface EventPage {
+  events: SessionEvent[];
+  nextAfter: number | null;
+}
+
+export interface SinglePutPresign {
+  uploadId: string;
+  key: string;
+  bucket?: string;
+  method: 'PUT';
+  url: string;
+  headers?: Record<string, string>;
+  multipart?: false;
+}
+
+export interface MultipartPresign {
+  uploadId: string;
+  key: string;
+  bucket?: string;
+  multipart: true;
+  partSize: number;
+  parts: { partNumber: number; url: string }[];
+  headers?: Record<string, string>;
+}
+
+export type Presign = SinglePutPresign | MultipartPresign;
+
+export interface PartETag {
+  partNumber: number;
+  etag: string;
+}
+
+export interface MediaUpload {
+  uploadId: string;
+  kind: string;
+  contentType: string;
+  sizeBytes: number;
+  status: string;
+  url: string | null;
+  recordingStartedAt: string | null;
+}
+
+export type Health = Record<string, unknown> & { status?: string };
+export type Counts = Record<string, unknown>;
