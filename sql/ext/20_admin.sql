@@ -251,19 +251,19 @@ END;
 CREATE FUNCTION codesight.whoami(token text) RETURNS jsonb
 LANGUAGE plpgsql AS $$
 DECLARE
-    v record;
+    me record;
 BEGIN
-    SELECT v.token_id, v.kind, v.worker_id, w.display_name
-      INTO v
-      FROM codesight.verify_token(token) v
-      LEFT JOIN codesight.workers w ON w.worker_id = v.worker_id;
+    SELECT t.token_id, t.kind, t.worker_id, w.display_name
+      INTO me
+      FROM codesight.verify_token(token) t
+      LEFT JOIN codesight.workers w ON w.worker_id = t.worker_id;
     IF NOT FOUND THEN
         RAISE EXCEPTION 'invalid token'
             USING ERRCODE = 'invalid_authorization_specification',
                   DETAIL = 'The token is malformed, unknown, revoked, or its worker is disabled.';
     END IF;
-    RETURN jsonb_build_object('workerId', v.worker_id, 'displayName', v.display_name,
-                              'kind', v.kind, 'tokenId', v.token_id);
+    RETURN jsonb_build_object('workerId', me.worker_id, 'displayName', me.display_name,
+                              'kind', me.kind, 'tokenId', me.token_id);
 END
 $$;
 
