@@ -1,0 +1,1250 @@
+/*
+ * s3.c
+ *	  S3 from inside PostgreSQL: settings, presigned URLs for the browser,
+ *	  and the few requests the server makes itself through libcurl
+ *	  (CreateMultipartUpload, CompleteMultipartUpload, HEAD, PUT of exports).
+ *
+ * The server signs its own requests the same way as the browser's: query
+ * presigning with UNSIGNED-PAYLOAD (sigv4.c), so there is one signing path
+ * to test.  Recordings never pass through the database; only keys, sizes and
+ * ETags are stored, in codesight.uploads.
+ *
+ * Secrets (access key id, secret, session token) are superuser-only settings
+ * and never appear in messages: errors name the endpoint, bucket and key,
+ * never a URL, because a presigned URL carries the credential and token.
+ */
+#include "postgres.h"
+
+#include <curl/curl.h>
+#include <time.h>
+
+#include "catalog/pg_type.h"
+#include "executor/spi.h"
+#include "fmgr.h"
+#include "miscadmin.h"
+#include "utils/builtins.h"
+#include "utils/guc.h"
+#include "utils/json.h"
+#include "utils/jsonb.h"
+#include "utils/timestamp.h"
+#include "utils/uuid.h"
+
+#include "s3.h"
+#include "sigv4.h"
+
+/* S3 allows at most 10,000 parts of at least 5 MiB (but the last). */
+#define S3_MAX_PARTS 10000
+#define S3_MIN_PART_BYTES (INT64CONST(5) * 1024 * 1024)
+/* Largest object S3 stores: 5 TiB. */
+#define S3_MAX_OBJECT_MB (5 * 1024 * 1024)
+/* Validity of the URLs the server uses for its own requests. */
+#define S3_INTERNAL_EXPIRES 900
+/* S3's XML answers are small; anything bigger is not S3 talking. */
+#define S3_MAX_RESPONSE_BYTES (1024 * 1024)
+
+typedef enum s3_url_style
+{
+	S3_URL_VIRTUAL,
+	S3_URL_PATH
+} s3_url_style;
+
+static const struct config_enum_entry url_style_options[] = {
+	{"virtual", S3_URL_VIRTUAL, false},
+	{"path", S3_URL_PATH, false},
+	{NULL, 0, false}
+};
+
+static char *s3_endpoint = NULL;
+static char *s3_region = NULL;
+static char *s3_bucket = NULL;
+static int	s3_url_style_setting = S3_URL_VIRTUAL;
+static char *s3_access_key_id = NULL;
+static char *s3_secret_access_key = NULL;
+static char *s3_session_token = NULL;
+static int	s3_multipart_threshold_mb = 64;
+static int	s3_part_size_mb = 16;
+static int	s3_max_upload_size_mb = 10240;
+static int	s3_upload_expires_s = 3600;
+static int	s3_connect_timeout_ms = 10000;
+static int	s3_timeout_ms = 60000;
+static bool s3_verify_tls = true;
+
+/* Everything one request needs, resolved from settings and environment. */
+typedef struct s3_config
+{
+	const char *endpoint;
+	const char *region;
+	const char *bucket;
+	bool		path_style;
+	const char *access_key_id;
+	const char *secret_access_key;
+	const char *session_token;
+} s3_config;
+
+/* What the server keeps of an S3 answer. */
+typedef struct s3_response
+{
+	long		status;
+	StringInfoData body;
+	char	   *etag;
+	int64		content_length;
+	char	   *content_type;
+} s3_response;
+
+PG_FUNCTION_INFO_V1(s3_presign);
+PG_FUNCTION_INFO_V1(s3_presign_upload);
+PG_FUNCTION_INFO_V1(s3_complete_upload);
+PG_FUNCTION_INFO_V1(s3_media_urls);
+PG_FUNCTION_INFO_V1(s3_export_to_s3);
+
+/*
+ * Rejects an endpoint setting that sigv4 could not sign for, at SET time
+ * rather than at the first upload.
+ */
+static bool
+check_s3_endpoint(char **newval, void **extra, GucSource source)
+{
+	sigv4_request r = {
+		.method = "GET", .endpoint = *newval, .region = "us-east-1",
+		.bucket = "bucket", .key = "key", .path_style = true,
+		.access_key_id = "id", .secret_access_key = "secret",
+		.signed_at = 0, .expires_in = 1,
+	};
+	char	   *url = NULL;
+	sigv4_status st = sigv4_presign(&r, &url);
+
+	free(url);
+	if (st == SIGV4_ERR_ENDPOINT)
+	{
+		GUC_check_errdetail("codesight.s3_endpoint must be empty or look like http(s)://host[:port].");
+		return false;
+	}
+	return true;
+}
+
+/* Regions are what sigv4 accepts: lower-case letters, digits, hyphens. */
+static bool
+check_s3_region(char **newval, void **extra, GucSource source)
+{
+	for (const char *p = *newval; *p; p++)
+		if (!((*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9') || *p == '-'))
+		{
+			GUC_check_errdetail("codesight.s3_region must be lower-case letters, digits and hyphens, like \"us-east-1\".");
+			return false;
+		}
+	return true;
+}
+
+void
+s3_define_gucs(void)
+{
+	/* AWS_REGION is the boot value so that the environment works untouched. */
+	const char *env_region = getenv("AWS_REGION");
+	const int	secret_flags = GUC_SUPERUSER_ONLY | GUC_NO_SHOW_ALL | GUC_NOT_IN_SAMPLE;
+
+	DefineCustomStringVariable("codesight.s3_endpoint",
+							   "S3 endpoint URL, e.g. http://127.0.0.1:9000 for MinIO.",
+							   "Empty means AWS: https://s3.<region>.amazonaws.com.",
+							   &s3_endpoint, "", PGC_SUSET, 0,
+							   check_s3_endpoint, NULL, NULL);
+	DefineCustomStringVariable("codesight.s3_region",
+							   "S3 region used in signatures.",
+							   "Defaults to AWS_REGION from the server's environment, else us-east-1.",
+							   &s3_region,
+							   (env_region && *env_region) ? env_region : "us-east-1",
+							   PGC_SUSET, 0, check_s3_region, NULL, NULL);
+	DefineCustomStringVariable("codesight.s3_bucket",
+							   "Bucket that holds recordings and exports.",
+							   NULL, &s3_bucket, "", PGC_SUSET, 0, NULL, NULL, NULL);
+	DefineCustomEnumVariable("codesight.s3_url_style",
+							 "Addressing style: virtual (bucket.host/key) or path (host/bucket/key).",
+							 "Most S3-compatible servers on an IP address or localhost need path.",
+							 &s3_url_style_setting, S3_URL_VIRTUAL, url_style_options,
+							 PGC_SUSET, 0, NULL, NULL, NULL);
+	DefineCustomStringVariable("codesight.s3_access_key_id",
+							   "S3 access key id; empty means AWS_ACCESS_KEY_ID from the environment.",
+							   NULL, &s3_access_key_id, "", PGC_SUSET, secret_flags,
+							   NULL, NULL, NULL);
+	DefineCustomStringVariable("codesight.s3_secret_access_key",
+							   "S3 secret access key; empty means AWS_SECRET_ACCESS_KEY from the environment.",
+							   NULL, &s3_secret_access_key, "", PGC_SUSET, secret_flags,
+							   NULL, NULL, NULL);
+	DefineCustomStringVariable("codesight.s3_session_token",
+							   "Session token for temporary S3 credentials.",
+							   "Used with codesight.s3_access_key_id; AWS_SESSION_TOKEN goes with AWS_ACCESS_KEY_ID.",
+							   &s3_session_token, "", PGC_SUSET, secret_flags,
+							   NULL, NULL, NULL);
+	DefineCustomIntVariable("codesight.s3_multipart_threshold",
+							"Uploads of at least this size use multipart upload.",
+							NULL, &s3_multipart_threshold_mb, 64, 5, S3_MAX_OBJECT_MB,
+							PGC_SUSET, GUC_UNIT_MB, NULL, NULL, NULL);
+	DefineCustomIntVariable("codesight.s3_part_size",
+							"Size of each part of a multipart upload.",
+							"Raised automatically so that no upload needs more than 10000 parts.",
+							&s3_part_size_mb, 16, 5, 5 * 1024,
+							PGC_SUSET, GUC_UNIT_MB, NULL, NULL, NULL);
+	DefineCustomIntVariable("codesight.s3_max_upload_size",
+							"Largest recording presign_upload accepts.",
+							NULL, &s3_max_upload_size_mb, 10240, 1, S3_MAX_OBJECT_MB,
+							PGC_SUSET, GUC_UNIT_MB, NULL, NULL, NULL);
+	DefineCustomIntVariable("codesight.s3_upload_url_expires",
+							"Validity of the presigned upload URLs handed to browsers.",
+							NULL, &s3_upload_expires_s, 3600, 60, SIGV4_MAX_EXPIRES,
+							PGC_SUSET, GUC_UNIT_S, NULL, NULL, NULL);
+	DefineCustomIntVariable("codesight.s3_connect_timeout",
+							"Time allowed to connect to S3.",
+							NULL, &s3_connect_timeout_ms, 10000, 100, 600000,
+							PGC_SUSET, GUC_UNIT_MS, NULL, NULL, NULL);
+	DefineCustomIntVariable("codesight.s3_timeout",
+							"Time allowed for a whole S3 request made by the server.",
+							NULL, &s3_timeout_ms, 60000, 100, 3600000,
+							PGC_SUSET, GUC_UNIT_MS, NULL, NULL, NULL);
+	DefineCustomBoolVariable("codesight.s3_verify_tls",
+							 "Verify the S3 endpoint's TLS certificate.",
+							 "Turn off only for a test server with a self-signed certificate.",
+							 &s3_verify_tls, true, PGC_SUSET, 0, NULL, NULL, NULL);
+}
+
+/*
+ * Resolves settings and environment into cfg.  bucket overrides
+ * codesight.s3_bucket when not NULL.  Credentials come as a set: from the
+ * settings when codesight.s3_access_key_id is set, else from the
+ * environment, so a token never pairs with the wrong key.
+ */
+static void
+s3_load_config(s3_config *cfg, const char *bucket)
+{
+	cfg->endpoint = s3_endpoint ? s3_endpoint : "";
+	cfg->region = (s3_region && *s3_region) ? s3_region : "us-east-1";
+	cfg->bucket = bucket ? bucket : s3_bucket;
+	cfg->path_style = s3_url_style_setting == S3_URL_PATH;
+	if (s3_access_key_id && *s3_access_key_id)
+	{
+		cfg->access_key_id = s3_access_key_id;
+		cfg->secret_access_key = s3_secret_access_key;
+		cfg->session_token = s3_session_token;
+	}
+	else
+	{
+		cfg->access_key_id = getenv("AWS_ACCESS_KEY_ID");
+		cfg->secret_access_key = getenv("AWS_SECRET_ACCESS_KEY");
+		cfg->session_token = getenv("AWS_SESSION_TOKEN");
+	}
+
+	if (cfg->bucket == NULL || *cfg->bucket == '\0')
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("no S3 bucket is configured"),
+				 errhint("Set codesight.s3_bucket in postgresql.conf.")));
+	if (cfg->access_key_id == NULL || *cfg->access_key_id == '\0' ||
+		cfg->secret_access_key == NULL || *cfg->secret_access_key == '\0')
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("no S3 credentials are configured"),
+				 errhint("Set codesight.s3_access_key_id and codesight.s3_secret_access_key, "
+						 "or AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY in the server's environment.")));
+}
+
+/* Rejects an expiry S3 would not honour, with the limits in the hint. */
+static void
+check_expires_in(int64 expires_in)
+{
+	if (expires_in < 1 || expires_in > SIGV4_MAX_EXPIRES)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("expires_in must be between 1 and %d seconds", SIGV4_MAX_EXPIRES),
+				 errdetail("The value given was " INT64_FORMAT ".", expires_in),
+				 errhint("S3 refuses presigned URLs valid for longer than 7 days.")));
+}
+
+/*
+ * Presigns method on key and returns the URL in palloc'd memory.  Every
+ * sigv4 failure becomes an error naming the setting to fix.
+ */
+static char *
+s3_presign_url(const s3_config *cfg, const char *method, const char *key,
+			   int64 expires_in, int64 signed_at,
+			   const sigv4_param *params, size_t nparams)
+{
+	sigv4_request r = {
+		.method = method,
+		.endpoint = cfg->endpoint,
+		.region = cfg->region,
+		.bucket = cfg->bucket,
+		.key = key,
+		.path_style = cfg->path_style,
+		.access_key_id = cfg->access_key_id,
+		.secret_access_key = cfg->secret_access_key,
+		.session_token = cfg->session_token,
+		.signed_at = signed_at,
+		.expires_in = expires_in,
+		.params = params,
+		.nparams = nparams,
+	};
+	char	   *url = NULL;
+	char	   *result;
+	sigv4_status st;
+
+	check_expires_in(expires_in);
+	st = sigv4_presign(&r, &url);
+	switch (st)
+	{
+		case SIGV4_OK:
+			break;
+		case SIGV4_ERR_NOMEM:
+			ereport(ERROR, (errcode(ERRCODE_OUT_OF_MEMORY), errmsg("out of memory")));
+			break;
+		case SIGV4_ERR_BUCKET:
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("bucket name \"%s\" cannot be used with virtual-hosted URLs", cfg->bucket),
+					 errdetail("The %s.", sigv4_strerror(st)),
+					 errhint("Use a DNS-compatible bucket name or set codesight.s3_url_style to 'path'.")));
+			break;
+		case SIGV4_ERR_METHOD:
+		case SIGV4_ERR_KEY:
+		case SIGV4_ERR_TIME:
+		case SIGV4_ERR_EXPIRES:
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("cannot presign S3 %s of \"%s\"", method, key),
+					 errdetail("The %s.", sigv4_strerror(st))));
+			break;
+		default:
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("cannot presign S3 URLs with the current settings"),
+					 errdetail("The %s.", sigv4_strerror(st)),
+					 errhint("Check the codesight.s3_* settings.")));
+	}
+	result = pstrdup(url);
+	free(url);
+	return result;
+}
+
+/* Seconds since the Unix epoch of a finite timestamptz, rounded down. */
+static int64
+timestamptz_to_unix(TimestampTz ts)
+{
+	int64		secs;
+
+	if (TIMESTAMP_NOT_FINITE(ts))
+		ereport(ERROR,
+				(errcode(ERRCODE_DATETIME_VALUE_OUT_OF_RANGE),
+				 errmsg("signed_at must be a finite timestamp")));
+	secs = ts / USECS_PER_SEC;
+	if (ts % USECS_PER_SEC < 0)
+		secs--;
+	return secs + (int64) (POSTGRES_EPOCH_JDATE - UNIX_EPOCH_JDATE) * SECS_PER_DAY;
+}
+
+/*
+ * libcurl progress callback: aborts the transfer when the backend has a
+ * cancel or termination pending, so that pg_cancel_backend and
+ * statement_timeout work during a slow request.  It must not ereport: a
+ * longjmp through libcurl would leave the handle in an unknown state.
+ */
+static int
+s3_progress(void *arg, curl_off_t dltotal, curl_off_t dlnow,
+			curl_off_t ultotal, curl_off_t ulnow)
+{
+	return (QueryCancelPending || ProcDiePending) ? 1 : 0;
+}
+
+/* Collects the response body, refusing anything too big to be S3's XML. */
+static size_t
+s3_write_body(char *data, size_t size, size_t nmemb, void *arg)
+{
+	s3_response *resp = arg;
+	size_t		n = size * nmemb;
+
+	if (resp->body.len + n > S3_MAX_RESPONSE_BYTES)
+		return 0;
+	appendBinaryStringInfo(&resp->body, data, (int) n);
+	return n;
+}
+
+/* Copies a header's value without surrounding blanks and CR/LF. */
+static char *
+header_value(const char *v, size_t n)
+{
+	while (n > 0 && (*v == ' ' || *v == '\t'))
+		v++, n--;
+	while (n > 0 && (v[n - 1] == '\r' || v[n - 1] == '\n' || v[n - 1] == ' '))
+		n--;
+	return pnstrdup(v, n);
+}
+
+/* Keeps the headers complete_upload checks: ETag, Content-Length, Content-Type. */
+static size_t
+s3_write_header(char *data, size_t size, size_t nmemb, void *arg)
+{
+	s3_response *resp = arg;
+	size_t		n = size * nmemb;
+
+	/* A new status line (after 100 Continue) starts a new set of headers. */
+	if (n >= 5 && strncmp(data, "HTTP/", 5) == 0)
+	{
+		resp->etag = NULL;
+		resp->content_type = NULL;
+		resp->content_length = -1;
+	}
+	else if (n > 5 && pg_strncasecmp(data, "ETag:", 5) == 0)
+		resp->etag = header_value(data + 5, n - 5);
+	else if (n > 13 && pg_strncasecmp(data, "Content-Type:", 13) == 0)
+		resp->content_type = header_value(data + 13, n - 13);
+	else if (n > 15 && pg_strncasecmp(data, "Content-Length:", 15) == 0)
+	{
+		char	   *v = header_value(data + 15, n - 15);
+		char	   *end;
+		long long	len = strtoll(v, &end, 10);
+
+		resp->content_length = (*v != '\0' && *end == '\0' && len >= 0) ? len : -1;
+	}
+	return n;
+}
+
+/* Initialises libcurl once per backend. */
+static void
+s3_curl_init(void)
+{
+	static bool done = false;
+
+	if (done)
+		return;
+	if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
+		ereport(ERROR,
+				(errcode(ERRCODE_INTERNAL_ERROR),
+				 errmsg("could not initialize libcurl")));
+	done = true;
+}
+
+/*
+ * Sends one request to S3 and fills resp; failing to get any answer is an
+ * error, any HTTP status is returned for the caller to judge.  what names
+ * the operation in messages ("HEAD of \"key\"").
+ */
+static void
+s3_request(const s3_config *cfg, const char *method, const char *key,
+		   const sigv4_param *params, size_t nparams,
+		   const char *body, size_t bodylen, const char *content_type,
+		   const char *what, s3_response *resp)
+{
+	char	   *url = s3_presign_url(cfg, method, key, S3_INTERNAL_EXPIRES,
+									 (int64) time(NULL), params, nparams);
+	char		errbuf[CURL_ERROR_SIZE] = "";
+	char	   *ct_header = psprintf("Content-Type:%s%s",
+									 content_type ? " " : "",
+									 content_type ? content_type : "");
+	struct curl_slist *volatile headers = NULL;
+	CURL	   *volatile curl;
+	volatile CURLcode rc = CURLE_OK;
+
+	s3_curl_init();
+	initStringInfo(&resp->body);
+	resp->status = 0;
+	resp->etag = NULL;
+	resp->content_type = NULL;
+	resp->content_length = -1;
+
+	curl = curl_easy_init();
+	if (curl == NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_OUT_OF_MEMORY),
+				 errmsg("could not create a libcurl handle")));
+
+	/* The callbacks palloc; if that fails, the handle must still be freed. */
+	PG_TRY();
+	{
+		/* "Expect:" stops curl from waiting for 100 Continue on large bodies. */
+		headers = curl_slist_append(headers, "Expect:");
+		headers = curl_slist_append(headers, ct_header);
+		curl_easy_setopt(curl, CURLOPT_URL, url);
+		curl_easy_setopt(curl, CURLOPT_HTTPHEADER, headers);
+		curl_easy_setopt(curl, CURLOPT_ERRORBUFFER, errbuf);
+		curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
+		curl_easy_setopt(curl, CURLOPT_PROTOCOLS_STR, "http,https");
+		curl_easy_setopt(curl, CURLOPT_FOLLOWLOCATION, 0L);
+		curl_easy_setopt(curl, CURLOPT_CONNECTTIMEOUT_MS, (long) s3_connect_timeout_ms);
+		curl_easy_setopt(curl, CURLOPT_TIMEOUT_MS, (long) s3_timeout_ms);
+		curl_easy_setopt(curl, CURLOPT_SSL_VERIFYPEER, s3_verify_tls ? 1L : 0L);
+		curl_easy_setopt(curl, CURLOPT_SSL_VERIFYHOST, s3_verify_tls ? 2L : 0L);
+		curl_easy_setopt(curl, CURLOPT_USERAGENT, "codesight/1.0");
+		curl_easy_setopt(curl, CURLOPT_NOPROGRESS, 0L);
+		curl_easy_setopt(curl, CURLOPT_XFERINFOFUNCTION, s3_progress);
+		curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, s3_write_body);
+		curl_easy_setopt(curl, CURLOPT_WRITEDATA, resp);
+		curl_easy_setopt(curl, CURLOPT_HEADERFUNCTION, s3_write_header);
+		curl_easy_setopt(curl, CURLOPT_HEADERDATA, resp);
+		if (strcmp(method, "HEAD") == 0)
+			curl_easy_setopt(curl, CURLOPT_NOBODY, 1L);
+		else if (strcmp(method, "GET") != 0)
+		{
+			curl_easy_setopt(curl, CURLOPT_CUSTOMREQUEST, method);
+			curl_easy_setopt(curl, CURLOPT_POSTFIELDS, body ? body : "");
+			curl_easy_setopt(curl, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t) bodylen);
+		}
+
+		rc = curl_easy_perform(curl);
+		curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &resp->status);
+	}
+	PG_FINALLY();
+	{
+		curl_slist_free_all(headers);
+		curl_easy_cleanup(curl);
+	}
+	PG_END_TRY();
+
+	CHECK_FOR_INTERRUPTS();
+	if (rc == CURLE_ABORTED_BY_CALLBACK)
+		ereport(ERROR,
+				(errcode(ERRCODE_QUERY_CANCELED),
+				 errmsg("S3 %s was interrupted", what)));
+	if (rc != CURLE_OK)
+		ereport(ERROR,
+				(errcode(ERRCODE_CONNECTION_FAILURE),
+				 errmsg("S3 %s in bucket \"%s\" failed", what, cfg->bucket),
+				 errdetail("%s", errbuf[0] ? errbuf : curl_easy_strerror(rc)),
+				 rc == CURLE_OPERATION_TIMEDOUT ?
+				 errhint("The request took longer than codesight.s3_timeout or codesight.s3_connect_timeout.") :
+				 errhint("Check that codesight.s3_endpoint (\"%s\") is reachable from the database server.",
+						 *cfg->endpoint ? cfg->endpoint : "AWS")));
+}
+
+/* Returns the unescaped text of the first <tag>...</tag> in xml, or NULL. */
+static char *
+xml_element(const char *xml, const char *tag)
+{
+	char	   *open = psprintf("<%s>", tag);
+	char	   *close = psprintf("</%s>", tag);
+	const char *start = strstr(xml, open);
+	const char *end;
+	StringInfoData out;
+
+	if (start == NULL)
+		return NULL;
+	start += strlen(open);
+	end = strstr(start, close);
+	if (end == NULL)
+		return NULL;
+
+	initStringInfo(&out);
+	for (const char *p = start; p < end; p++)
+	{
+		static const struct
+		{
+			const char *entity;
+			char		c;
+		}			entities[] = {
+			{"&amp;", '&'}, {"&lt;", '<'}, {"&gt;", '>'}, {"&quot;", '"'}, {"&apos;", '\''}
+		};
+		bool		replaced = false;
+
+		for (int i = 0; i < lengthof(entities) && !replaced; i++)
+		{
+			size_t		n = strlen(entities[i].entity);
+
+			if ((size_t) (end - p) >= n && strncmp(p, entities[i].entity, n) == 0)
+			{
+				appendStringInfoChar(&out, entities[i].c);
+				p += n - 1;
+				replaced = true;
+			}
+		}
+		if (!replaced)
+			appendStringInfoChar(&out, *p);
+	}
+	return out.data;
+}
+
+/* Appends s with XML's special characters escaped. */
+static void
+xml_escape(StringInfo out, const char *s)
+{
+	for (; *s; s++)
+	{
+		switch (*s)
+		{
+			case '&':
+				appendStringInfoString(out, "&amp;");
+				break;
+			case '<':
+				appendStringInfoString(out, "&lt;");
+				break;
+			case '>':
+				appendStringInfoString(out, "&gt;");
+				break;
+			case '"':
+				appendStringInfoString(out, "&quot;");
+				break;
+			case '\'':
+				appendStringInfoString(out, "&apos;");
+				break;
+			default:
+				appendStringInfoChar(out, *s);
+		}
+	}
+}
+
+/* Reports an S3 error answer, with S3's own code and message as detail. */
+static void
+s3_fail(const s3_config *cfg, const s3_response *resp, const char *what)
+{
+	char	   *code = xml_element(resp->body.data, "Code");
+	char	   *message = xml_element(resp->body.data, "Message");
+	const char *hint;
+
+	if (resp->status == 403)
+		hint = "Check the S3 credentials, the bucket policy, and that the database server's clock is right.";
+	else if (code && strcmp(code, "NoSuchBucket") == 0)
+		hint = "Check codesight.s3_bucket and codesight.s3_url_style.";
+	else
+		hint = "See the detail for S3's reason.";
+	ereport(ERROR,
+			(errcode(ERRCODE_EXTERNAL_ROUTINE_EXCEPTION),
+			 errmsg("S3 %s in bucket \"%s\" failed with HTTP status %ld",
+					what, cfg->bucket, resp->status),
+			 errdetail("S3 answered %s: %s.", code ? code : "without an error code",
+					   message ? message : "no message"),
+			 errhint("%s", hint)));
+}
+
+/* Errors out unless session_id names a session. */
+static void
+require_session(const char *session_id)
+{
+	Oid			argtypes[1] = {TEXTOID};
+	Datum		values[1] = {CStringGetTextDatum(session_id)};
+
+	if (SPI_execute_with_args("SELECT 1 FROM codesight.sessions WHERE session_id = $1",
+							  1, argtypes, values, NULL, true, 1) != SPI_OK_SELECT)
+		elog(ERROR, "could not look up session \"%s\"", session_id);
+	if (SPI_processed == 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_NO_DATA_FOUND),
+				 errmsg("session \"%s\" does not exist", session_id),
+				 errhint("Start the session from the extension before uploading its recordings.")));
+}
+
+/* A text argument as a C string, or an error naming the argument if NULL. */
+static char *
+required_text(FunctionCallInfo fcinfo, int argno, const char *name)
+{
+	if (PG_ARGISNULL(argno))
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("%s must not be null", name)));
+	return text_to_cstring(PG_GETARG_TEXT_PP(argno));
+}
+
+/* Appends "name": "value" (JSON-escaped) after a comma unless first. */
+static void
+json_field(StringInfo out, const char *name, const char *value)
+{
+	if (out->data[out->len - 1] != '{')
+		appendStringInfoChar(out, ',');
+	escape_json(out, name);
+	appendStringInfoChar(out, ':');
+	if (value)
+		escape_json(out, value);
+	else
+		appendStringInfoString(out, "null");
+}
+
+/* Appends "name": raw, for numbers, booleans and nested JSON. */
+static void
+json_raw(StringInfo out, const char *name, const char *raw)
+{
+	if (out->data[out->len - 1] != '{')
+		appendStringInfoChar(out, ',');
+	escape_json(out, name);
+	appendStringInfoChar(out, ':');
+	appendStringInfoString(out, raw);
+}
+
+/* Converts JSON text built here into the jsonb result. */
+static Datum
+json_result(StringInfo json)
+{
+	return DirectFunctionCall1(jsonb_in, CStringGetDatum(json->data));
+}
+
+/*
+ * codesight.s3_presign(method, key, expires_in, signed_at, bucket): a
+ * presigned URL for any object, for admins and for tests.
+ */
+Datum
+s3_presign(PG_FUNCTION_ARGS)
+{
+	char	   *method = required_text(fcinfo, 0, "method");
+	char	   *key = required_text(fcinfo, 1, "key");
+	int64		expires_in;
+	int64		signed_at;
+	s3_config	cfg;
+
+	if (PG_ARGISNULL(2))
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("expires_in must not be null")));
+	expires_in = PG_GETARG_INT32(2);
+	check_expires_in(expires_in);
+	signed_at = timestamptz_to_unix(PG_ARGISNULL(3) ? GetCurrentTransactionStartTimestamp()
+									: PG_GETARG_TIMESTAMPTZ(3));
+	for (char *p = method; *p; p++)
+		*p = pg_ascii_toupper((unsigned char) *p);
+	if (strcmp(method, "GET") != 0 && strcmp(method, "PUT") != 0 &&
+		strcmp(method, "HEAD") != 0 && strcmp(method, "DELETE") != 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("cannot presign method \"%s\"", method),
+				 errhint("Use GET, PUT, HEAD or DELETE.")));
+
+	s3_load_config(&cfg, PG_ARGISNULL(4) ? NULL : text_to_cstring(PG_GETARG_TEXT_PP(4)));
+	PG_RETURN_TEXT_P(cstring_to_text(s3_presign_url(&cfg, method, key, expires_in,
+													signed_at, NULL, 0)));
+}
+
+/* A version 4 UUID from the strong random source, as text. */
+static char *
+new_uuid(void)
+{
+	pg_uuid_t  *u = palloc(sizeof(pg_uuid_t));
+
+	if (!pg_strong_random(u->data, UUID_LEN))
+		ereport(ERROR,
+				(errcode(ERRCODE_INTERNAL_ERROR),
+				 errmsg("could not generate a random upload id")));
+	u->data[6] = (u->data[6] & 0x0f) | 0x40;
+	u->data[8] = (u->data[8] & 0x3f) | 0x80;
+	return DatumGetCString(DirectFunctionCall1(uuid_out, UUIDPGetDatum(u)));
+}
+
+/* A file extension for well-known recording types, so downloads open right. */
+static const char *
+extension_for(const char *content_type)
+{
+	static const struct
+	{
+		const char *type;
+		const char *ext;
+	}			known[] = {
+		{"video/webm", ".webm"}, {"audio/webm", ".webm"}, {"video/mp4", ".mp4"},
+		{"audio/mp4", ".m4a"}, {"audio/ogg", ".ogg"}, {"audio/mpeg", ".mp3"},
+		{"audio/wav", ".wav"}, {"image/png", ".png"}, {"image/jpeg", ".jpg"},
+		{"application/json", ".json"},
+	};
+	size_t		n = strcspn(content_type, "; ");
+
+	for (int i = 0; i < lengthof(known); i++)
+		if (strlen(known[i].type) == n && pg_strncasecmp(content_type, known[i].type, n) == 0)
+			return known[i].ext;
+	return "";
+}
+
+/* Validates presign_upload's kind and content type before anything is stored. */
+static void
+check_upload_args(const char *kind, const char *content_type, int64 size_bytes)
+{
+	size_t		klen = strlen(kind);
+	int64		max_bytes = (int64) s3_max_upload_size_mb * 1024 * 1024;
+
+	if (klen < 1 || klen > 32 || strspn(kind, "abcdefghijklmnopqrstuvwxyz_") != klen)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("invalid upload kind \"%s\"", kind),
+				 errdetail("A kind is 1 to 32 lower-case letters or underscores, like \"screen\" or \"narration\".")));
+	if (strlen(content_type) > 255 || strchr(content_type, '/') == NULL ||
+		strcspn(content_type, "\r\n") != strlen(content_type))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("invalid content type \"%s\"", content_type),
+				 errdetail("A content type looks like \"video/webm\" and has at most 255 characters.")));
+	if (size_bytes < 1 || size_bytes > max_bytes)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("size_bytes must be between 1 and " INT64_FORMAT, max_bytes),
+				 errdetail("The value given was " INT64_FORMAT ".", size_bytes),
+				 errhint("The limit is codesight.s3_max_upload_size.")));
+}
+
+/*
+ * Part size for an upload: the setting, raised in whole MiB when the object
+ * would otherwise need more parts than S3 allows.
+ */
+static int64
+part_size_for(int64 size_bytes)
+{
+	int64		mib = 1024 * 1024;
+	int64		part = (int64) s3_part_size_mb * mib;
+	int64		needed = (size_bytes + S3_MAX_PARTS - 1) / S3_MAX_PARTS;
+
+	if (needed > part)
+		part = (needed + mib - 1) / mib * mib;
+	return Max(part, S3_MIN_PART_BYTES);
+}
+
+/* Starts a multipart upload on S3 and returns its UploadId. */
+static char *
+create_multipart_upload(const s3_config *cfg, const char *key, const char *content_type)
+{
+	sigv4_param param = {"uploads", NULL};
+	s3_response resp;
+	char	   *what = psprintf("CreateMultipartUpload of \"%s\"", key);
+	char	   *upload_id;
+
+	s3_request(cfg, "POST", key, &param, 1, NULL, 0, content_type, what, &resp);
+	if (resp.status != 200)
+		s3_fail(cfg, &resp, what);
+	upload_id = xml_element(resp.body.data, "UploadId");
+	if (upload_id == NULL || *upload_id == '\0')
+		ereport(ERROR,
+				(errcode(ERRCODE_EXTERNAL_ROUTINE_EXCEPTION),
+				 errmsg("S3 %s in bucket \"%s\" returned no UploadId", what, cfg->bucket),
+				 errhint("Check that codesight.s3_endpoint points at an S3-compatible service.")));
+	return upload_id;
+}
+
+/*
+ * codesight.presign_upload(session_id, kind, content_type, size_bytes,
+ * recording_started_at): records a pending upload and returns the URL(s)
+ * the browser PUTs the recording to.
+ */
+Datum
+s3_presign_upload(PG_FUNCTION_ARGS)
+{
+	char	   *session_id = required_text(fcinfo, 0, "session_id");
+	char	   *kind = required_text(fcinfo, 1, "kind");
+	char	   *content_type = required_text(fcinfo, 2, "content_type");
+	int64		size_bytes;
+	int64		now = (int64) time(NULL);
+	int64		threshold = (int64) s3_multipart_threshold_mb * 1024 * 1024;
+	bool		multipart;
+	int64		part_size = 0;
+	char	   *upload_id = new_uuid();
+	char	   *key;
+	char	   *s3_upload_id = NULL;
+	s3_config	cfg;
+	StringInfoData json;
+
+	if (PG_ARGISNULL(3))
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("size_bytes must not be null")));
+	size_bytes = PG_GETARG_INT64(3);
+	check_upload_args(kind, content_type, size_bytes);
+	s3_load_config(&cfg, NULL);
+	key = psprintf("sessions/%s/%s/%s%s", session_id, kind, upload_id,
+				   extension_for(content_type));
+	multipart = size_bytes >= threshold;
+
+	/* The result must outlive SPI_finish, so it lives in the caller's context. */
+	initStringInfo(&json);
+	appendStringInfoChar(&json, '{');
+
+	SPI_connect();
+	require_session(session_id);
+	if (multipart)
+	{
+		part_size = part_size_for(size_bytes);
+		s3_upload_id = create_multipart_upload(&cfg, key, content_type);
+	}
+
+	{
+		Oid			argtypes[10] = {TEXTOID, UUIDOID, TEXTOID, TEXTOID, TEXTOID,
+		TEXTOID, INT8OID, TEXTOID, INT8OID, TIMESTAMPTZOID};
+		Datum		values[10] = {
+			CStringGetTextDatum(session_id),
+			DirectFunctionCall1(uuid_in, CStringGetDatum(upload_id)),
+			CStringGetTextDatum(kind),
+			CStringGetTextDatum(cfg.bucket),
+			CStringGetTextDatum(key),
+			CStringGetTextDatum(content_type),
+			Int64GetDatum(size_bytes),
+			multipart ? CStringGetTextDatum(s3_upload_id) : (Datum) 0,
+			Int64GetDatum(part_size),
+			PG_ARGISNULL(4) ? (Datum) 0 : PG_GETARG_DATUM(4),
+		};
+		char		nulls[11] = "          ";
+
+		if (!multipart)
+			nulls[7] = nulls[8] = 'n';
+		if (PG_ARGISNULL(4))
+			nulls[9] = 'n';
+		if (SPI_execute_with_args("INSERT INTO codesight.uploads "
+								  "(session_id, upload_id, kind, bucket, object_key, content_type,"
+								  " size_bytes, s3_upload_id, part_size, recording_started_at) "
+								  "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+								  10, argtypes, values, nulls, false, 0) != SPI_OK_INSERT)
+			elog(ERROR, "could not record upload %s", upload_id);
+	}
+
+	json_field(&json, "uploadId", upload_id);
+	json_field(&json, "key", key);
+	json_field(&json, "bucket", cfg.bucket);
+	json_raw(&json, "expiresIn", psprintf("%d", s3_upload_expires_s));
+	if (!multipart)
+	{
+		json_field(&json, "method", "PUT");
+		json_field(&json, "url", s3_presign_url(&cfg, "PUT", key, s3_upload_expires_s,
+												now, NULL, 0));
+		appendStringInfoString(&json, ",\"headers\":{");
+		json_field(&json, "Content-Type", content_type);
+		appendStringInfoChar(&json, '}');
+	}
+	else
+	{
+		int64		nparts = (size_bytes + part_size - 1) / part_size;
+
+		json_raw(&json, "multipart", "true");
+		json_raw(&json, "partSize", psprintf(INT64_FORMAT, part_size));
+		appendStringInfoString(&json, ",\"parts\":[");
+		for (int64 n = 1; n <= nparts; n++)
+		{
+			char	   *num = psprintf(INT64_FORMAT, n);
+			sigv4_param params[2] = {{"partNumber", num}, {"uploadId", s3_upload_id}};
+
+			appendStringInfoString(&json, n > 1 ? ",{" : "{");
+			json_raw(&json, "partNumber", num);
+			json_field(&json, "url", s3_presign_url(&cfg, "PUT", key, s3_upload_expires_s,
+													now, params, 2));
+			appendStringInfoChar(&json, '}');
+		}
+		appendStringInfoChar(&json, ']');
+	}
+	appendStringInfoChar(&json, '}');
+	SPI_finish();
+	PG_RETURN_DATUM(json_result(&json));
+}
+
+/*
+ * Reads complete_upload's parts argument: exactly parts 1..nparts, each
+ * with an ETag.  Returns the CompleteMultipartUpload request body.
+ */
+static char *
+complete_body(Jsonb *parts, int64 nparts)
+{
+	char	  **etags;
+	StringInfoData xml;
+	Oid			argtypes[1] = {JSONBOID};
+	Datum		values[1] = {JsonbPGetDatum(parts)};
+
+	if (!JB_ROOT_IS_ARRAY(parts) || JB_ROOT_IS_SCALAR(parts))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("parts must be a JSON array of {partNumber, etag}")));
+	if (SPI_execute_with_args("SELECT p->>'partNumber', p->>'etag' "
+							  "FROM jsonb_array_elements($1) AS p",
+							  1, argtypes, values, NULL, true, 0) != SPI_OK_SELECT)
+		elog(ERROR, "could not read parts");
+	if ((int64) SPI_processed != nparts)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("expected %lld parts, got %lld",
+						(long long) nparts, (long long) SPI_processed),
+				 errdetail("The upload's size and part size make %lld parts.", (long long) nparts),
+				 errhint("Send the ETag of every uploaded part.")));
+
+	etags = palloc0(sizeof(char *) * (nparts + 1));
+	for (uint64 i = 0; i < SPI_processed; i++)
+	{
+		char	   *num = SPI_getvalue(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 1);
+		char	   *etag = SPI_getvalue(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 2);
+		char	   *end = NULL;
+		long		n = num ? strtol(num, &end, 10) : 0;
+
+		if (num == NULL || *end != '\0' || n < 1 || n > nparts || etags[n] != NULL)
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("invalid or repeated partNumber %s", num ? num : "null"),
+					 errdetail("Part numbers run from 1 to %lld, each once.", (long long) nparts)));
+		if (etag == NULL || *etag == '\0')
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("part %ld has no etag", n),
+					 errhint("Read the ETag response header of each part's PUT; the bucket's CORS rules must expose it.")));
+		etags[n] = etag;
+	}
+
+	initStringInfo(&xml);
+	appendStringInfoString(&xml, "<CompleteMultipartUpload>");
+	for (int64 n = 1; n <= nparts; n++)
+	{
+		appendStringInfo(&xml, "<Part><PartNumber>%lld</PartNumber><ETag>", (long long) n);
+		xml_escape(&xml, etags[n]);
+		appendStringInfoString(&xml, "</ETag></Part>");
+	}
+	appendStringInfoString(&xml, "</CompleteMultipartUpload>");
+	return xml.data;
+}
+
+/*
+ * codesight.complete_upload(upload_id, parts): finishes a multipart upload,
+ * then checks with HEAD that the object exists with the announced size
+ * before marking the upload complete.  Any failure leaves it pending.
+ */
+Datum
+s3_complete_upload(PG_FUNCTION_ARGS)
+{
+	Datum		upload_uuid;
+	char	   *upload_id;
+	char	   *session_id,
+			   *bucket,
+			   *key,
+			   *content_type,
+			   *s3_upload_id,
+			   *status,
+			   *etag,
+			   *completed_at;
+	int64		size_bytes,
+				part_size;
+	s3_config	cfg;
+	s3_response resp;
+	char	   *what;
+	StringInfoData json;
+	Oid			argtypes[3] = {UUIDOID, TEXTOID, TEXTOID};
+	Datum		values[3];
+	TupleDesc	td;
+	HeapTuple	tup;
+
+	if (PG_ARGISNULL(0))
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("upload_id must not be null")));
+	upload_uuid = PG_GETARG_DATUM(0);
+	upload_id = DatumGetCString(DirectFunctionCall1(uuid_out, upload_uuid));
+	initStringInfo(&json);
+
+	SPI_connect();
+	values[0] = upload_uuid;
+	if (SPI_execute_with_args("SELECT session_id, bucket, object_key, content_type, size_bytes,"
+							  " s3_upload_id, part_size, status, etag, to_json(completed_at)::text "
+							  "FROM codesight.uploads WHERE upload_id = $1 FOR UPDATE",
+							  1, argtypes, values, NULL, false, 1) != SPI_OK_SELECT)
+		elog(ERROR, "could not look up upload %s", upload_id);
+	if (SPI_processed == 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_NO_DATA_FOUND),
+				 errmsg("upload %s does not exist", upload_id),
+				 errhint("Call presign_upload first and use the uploadId it returns.")));
+	td = SPI_tuptable->tupdesc;
+	tup = SPI_tuptable->vals[0];
+	session_id = SPI_getvalue(tup, td, 1);
+	bucket = SPI_getvalue(tup, td, 2);
+	key = SPI_getvalue(tup, td, 3);
+	content_type = SPI_getvalue(tup, td, 4);
+	size_bytes = pg_strtoint64(SPI_getvalue(tup, td, 5));
+	s3_upload_id = SPI_getvalue(tup, td, 6);
+	part_size = s3_upload_id ? pg_strtoint64(SPI_getvalue(tup, td, 7)) : 0;
+	status = SPI_getvalue(tup, td, 8);
+	etag = SPI_getvalue(tup, td, 9);
+	completed_at = SPI_getvalue(tup, td, 10);
+
+	/* A retry after a lost answer gets the same answer again. */
+	if (strcmp(status, "complete") != 0)
+	{
+		s3_load_config(&cfg, bucket);
+		if (s3_upload_id != NULL)
+		{
+			int64		nparts = (size_bytes + part_size - 1) / part_size;
+			char	   *body;
+			sigv4_param param = {"uploadId", s3_upload_id};
+
+			if (PG_ARGISNULL(1))
+				ereport(ERROR,
+						(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+						 errmsg("upload %s is a multipart upload and needs its parts", upload_id),
+						 errhint("Pass parts as [{\"partNumber\": 1, \"etag\": \"...\"}, ...].")));
+			body = complete_body(PG_GETARG_JSONB_P(1), nparts);
+			what = psprintf("CompleteMultipartUpload of \"%s\"", key);
+			s3_request(&cfg, "POST", key, &param, 1, body, strlen(body),
+					   "application/xml", what, &resp);
+
+			/*
+			 * S3 can fail after sending 200, with an <Error> body.  A 404
+			 * NoSuchUpload may mean an earlier call completed it and then
+			 * rolled back here, so the HEAD below decides.
+			 */
+			if (resp.status == 404 && resp.body.len > 0)
+			{
+				char	   *code = xml_element(resp.body.data, "Code");
+
+				if (code == NULL || strcmp(code, "NoSuchUpload") != 0)
+					s3_fail(&cfg, &resp, what);
+			}
+			else if (resp.status != 200 || strstr(resp.body.data, "<Error>") != NULL)
+				s3_fail(&cfg, &resp, what);
+		}
+		else if (!PG_ARGISNULL(1))
+		{
+			Jsonb	   *parts = PG_GETARG_JSONB_P(1);
+
+			if (!JB_ROOT_IS_ARRAY(parts) || JB_ROOT_IS_SCALAR(parts) || JB_ROOT_COUNT(parts) != 0)
+				ereport(ERROR,
+						(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+						 errmsg("upload %s is a single PUT and takes no parts", upload_id)));
+		}
+
+		what = psprintf("HEAD of \"%s\"", key);
+		s3_request(&cfg, "HEAD", key, NULL, 0, NULL, 0, NULL, what, &resp);
+		if (resp.status == 404)
+			ereport(ERROR,
+					(errcode(ERRCODE_NO_DATA_FOUND),
+					 errmsg("uploaded object \"%s\" is missing in bucket \"%s\"", key, bucket),
+					 errdetail("S3 answered 404 to HEAD, so upload %s stays pending.", upload_id),
+					 errhint("PUT the file to the presigned URL before calling complete_upload.")));
+		if (resp.status != 200)
+			s3_fail(&cfg, &resp, what);
+		if (resp.content_length != size_bytes)
+			ereport(ERROR,
+					(errcode(ERRCODE_DATA_EXCEPTION),
+					 errmsg("uploaded object \"%s\" has " INT64_FORMAT " bytes, expected " INT64_FORMAT,
+							key, resp.content_length, size_bytes),
+					 errdetail("Upload %s stays pending.", upload_id),
+					 errhint("Upload the whole recording again.")));
+		etag = resp.etag;
+		if (resp.content_type && *resp.content_type)
+			content_type = resp.content_type;
+
+		argtypes[1] = TEXTOID;
+		values[1] = etag ? CStringGetTextDatum(etag) : (Datum) 0;
+		values[2] = CStringGetTextDatum(content_type);
+		if (SPI_execute_with_args("UPDATE codesight.uploads SET status = 'complete',"
+								  " etag = $2, content_type = $3, completed_at = now() "
+								  "WHERE upload_id = $1 RETURNING to_json(completed_at)::text",
+								  3, argtypes, values, etag ? "   " : " n ",
+								  false, 0) != SPI_OK_UPDATE_RETURNING || SPI_processed != 1)
+			elog(ERROR, "could not mark upload %s complete", upload_id);
+		completed_at = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1);
+		status = "complete";
+	}
+
+	appendStringInfoChar(&json, '{');
+	json_field(&json, "uploadId", upload_id);
+	json_field(&json, "sessionId", session_id);
+	json_field(&json, "bucket", bucket);
+	json_field(&json, "key", key);
+	json_field(&json, "status", status);
+	json_raw(&json, "sizeBytes", psprintf(INT64_FORMAT, size_bytes));
+	json_field(&json, "etag", etag);
+	json_field(&json, "contentType", content_type);
+	json_raw(&json, "completedAt", completed_at ? completed_at : "null");
+	appendStringInfoChar(&json, '}');
+	SPI_finish();
+	PG_RETURN_DATUM(json_result(&json));
+}
+
+/*
+ * codesight.media_urls(session_id, expires_in): the session's uploads for
+ * the player, with a presigned GET for each complete one.
+ */
+Datum
+s3_media_urls(PG_FUNCTION_ARGS)
+{
+	char	   *session_id = required_text(fcinfo, 0, "session_id");
+	int64		expires_in = PG_ARGISNULL(1) ? 3600 : PG_GETARG_INT32(1);
+	int64		now = (int64) time(NULL);
+	Oid			argtypes[1] = {TEXTOID};
+	Datum		values[1] = {CStringGetTextDatum(session_id)};
+	StringInfoData json;
+	bool		have_config = false;
+	s3_config	cfg;
+
+	check_expires_in(expires_in);
+	initStringInfo(&json);
+	appendStringInfoString(&json, "{\"uploads\":[");
+
+	SPI_connect();
+	require_session(session_id);
+	if (SPI_execute_with_args("SELECT upload_id, kind, bucket, object_key, content_type,"
+							  " size_bytes, status, to_json(recording_started_at)::text "
+							  "FROM codesight.uploads WHERE session_id = $1 "
+							  "ORDER BY created_at, upload_id",
+							  1, argtypes, values, NULL, true, 0) != SPI_OK_SELECT)
+		elog(ERROR, "could not list uploads of session \"%s\"", session_id);
+	for (uint64 i = 0; i < SPI_processed; i++)
+	{
+		HeapTuple	tup = SPI_tuptable->vals[i];
+		TupleDesc	td = SPI_tuptable->tupdesc;
+		char	   *status = SPI_getvalue(tup, td, 7);
+		char	   *started = SPI_getvalue(tup, td, 8);
+		char	   *url = NULL;
+
+		if (strcmp(status, "complete") == 0)
+		{
+			/* Credentials are needed only once something can be played. */
+			if (!have_config)
+				s3_load_config(&cfg, NULL);
+			have_config = true;
+			cfg.bucket = SPI_getvalue(tup, td, 3);
+			url = s3_presign_url(&cfg, "GET", SPI_getvalue(tup, td, 4), expires_in,
+								 now, NULL, 0);
+		}
+		appendStringInfoString(&json, i > 0 ? ",{" : "{");
+		json_field(&json, "uploadId", SPI_getvalue(tup, td, 1));
+		json_field(&json, "kind", SPI_getvalue(tup, td, 2));
+		json_field(&json, "contentType", SPI_getvalue(tup, td, 5));
+		json_raw(&json, "sizeBytes", SPI_getvalue(tup, td, 6));
+		json_field(&json, "status", status);
+		json_field(&json, "url", url);
+		json_raw(&json, "recordingStartedAt", started ? started : "null");
+		appendStringInfoChar(&json, '}');
+	}
+	appendStringInfoString(&json, "]}");
+	SPI_finish();
+	PG_RETURN_DATUM(json_result(&json));
+}
+
+/* PUTs body to key and fails unless S3 stored it. */
+static void
+put_object(const s3_config *cfg, const char *key, const char *body,
+		   const char *content_type)
+{
+	s3_response resp;
+	char	   *what = psprintf("PUT of \"%s\"", key);
+
+	s3_request(cfg, "PUT", key, NULL, 0, body, strlen(body), content_type, what, &resp);
+	if (resp.status != 200)
+		s3_fail(cfg, &resp, what);
+}
+
+/*
+ * codesight.export_to_s3(session_id): writes the session's training data
+ * and Playwright script under sessions/<id>/exports/ and returns the
+ * s3:// URI of the training data.
+ */
+Datum
+s3_export_to_s3(PG_FUNCTION_ARGS)
+{
+	char	   *session_id = required_text(fcinfo, 0, "session_id");
+	Oid			argtypes[1] = {TEXTOID};
+	Datum		values[1] = {CStringGetTextDatum(session_id)};
+	char	   *training,
+			   *script,
+			   *training_key,
+			   *uri;
+	s3_config	cfg;
+
+	s3_load_config(&cfg, NULL);
+	training_key = psprintf("sessions/%s/exports/training-data.json", session_id);
+	uri = psprintf("s3://%s/%s", cfg.bucket, training_key);
+
+	SPI_connect();
+	require_session(session_id);
+	if (SPI_execute_with_args("SELECT codesight.training_data($1)::text,"
+							  " codesight.export_playwright($1)",
+							  1, argtypes, values, NULL, true, 1) != SPI_OK_SELECT ||
+		SPI_processed != 1)
+		elog(ERROR, "could not export session \"%s\"", session_id);
+	training = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1);
+	script = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2);
+	if (training == NULL || script == NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_NO_DATA_FOUND),
+				 errmsg("session \"%s\" has nothing to export", session_id)));
+
+	put_object(&cfg, training_key, training, "application/json");
+	put_object(&cfg, psprintf("sessions/%s/exports/playwright.spec.js", session_id),
+			   script, "text/javascript");
+	SPI_finish();
+	PG_RETURN_TEXT_P(cstring_to_text(uri));
+}
