@@ -1,0 +1,685 @@
+-- Training-data exports: the Training Data Format (training_data), a
+-- Playwright replay script (export_playwright) and a Mind2Web-style JSONL
+-- dataset (export_dataset).  See docs/exports.md.
+--
+-- All three read the same action list, codesight._actions(session_id), so
+-- the rules that turn raw events into user actions (collapse typing, drop
+-- navigations a click caused, keep only scrolls that loaded content, ...)
+-- exist exactly once.
+
+------------------------------------------------------------------------------
+-- The action list
+------------------------------------------------------------------------------
+
+-- One user action as the exports see it.  `ord` orders every row; `step`
+-- numbers the real actions only (implicit rows have none).
+CREATE TYPE codesight.action AS (
+    session_id   text,
+    ord          integer,
+    step         integer,
+    seq          bigint,         -- the event that produced the row (the last one when collapsed)
+    ts           timestamptz,    -- client time of that event
+    op           text,           -- CLICK TYPE SELECT HOVER PRESS SCROLL NAVIGATE
+    value        text,           -- typed text, option value, key, URL or "x,y"
+    masked       text,           -- placeholder kind (EMAIL, CARD_NUMBER, ...) or NULL
+    url          text,           -- page URL when the action happened
+    frame_path   jsonb,          -- iframe selectors from the top document
+    selectors    jsonb,          -- the extension's locator alternatives
+    selector     text,           -- its first unique locator
+    element      jsonb,          -- {tag, role, name, text, attributes, boundingBox}
+    coordinates  jsonb,          -- {x, y} client coordinates of a click
+    implicit     boolean,        -- a navigation caused by the previous action
+    detail       jsonb           -- per-op extras: dblclick, clickCount, optionText, x, y
+);
+
+-- Navigations of these transition types are the effect of a click or a
+-- form submit, so a replay must not goto them.
+CREATE FUNCTION codesight._caused_transition(transition text) RETURNS boolean
+LANGUAGE sql IMMUTABLE PARALLEL SAFE
+RETURN transition IN ('link', 'form_submit', 'auto_subframe', 'manual_subframe');
+
+-- Turns a session's events into its action list, in one pass over the
+-- events ordered by seq.  One action is held back ("pending") so that the
+-- next event can still merge into it: keystrokes in the same field, a
+-- click that only focused the field typed into next, the two clicks of a
+-- double click, a run of scroll events.
+CREATE FUNCTION codesight._actions(p_session_id text)
+RETURNS SETOF codesight.action
+LANGUAGE plpgsql STABLE AS $$
+DECLARE
+    e record;
+    d jsonb;
+    fp jsonb;
+    ev_url text;
+    fkey text;
+    tag text;
+    itype text;
+    kind text;
+    transition text;
+    frame_id text;
+    cur_url text;                    -- the top document's URL as far as we know
+    last_cause timestamptz;          -- last click, submit or Enter
+    pending codesight.action;
+    pkey text;                       -- field key of the pending action
+    typed_key text;                  -- field and value of the last TYPE, so that
+    typed_value text;                -- a change event repeating it is dropped
+    cur codesight.action;
+    n_ord integer := 0;
+    n_step integer := 0;
+    is_implicit boolean;
+    y numeric;
+    vh numeric;
+    dh numeric;
+BEGIN
+    FOR e IN
+        SELECT ev.seq, ev.type, coalesce(ev.client_ts, ev.received_at) AS ts,
+               ev.page_url, ev.selector, ev.payload
+          FROM codesight.events ev
+         WHERE ev.session_id = p_session_id
+         ORDER BY ev.seq
+    LOOP
+        d := coalesce(e.payload -> 'data', '{}');
+        IF jsonb_typeof(d) <> 'object' THEN
+            CONTINUE;
+        END IF;
+        ev_url := coalesce(d ->> 'url', e.page_url);
+        fp := CASE WHEN jsonb_typeof(d -> 'framePath') = 'array' THEN d -> 'framePath' ELSE '[]' END;
+        tag := lower(d #>> '{element,tag}');
+        itype := lower(coalesce(d ->> 'inputType', d #>> '{element,attributes,type}'));
+        fkey := fp::text || '|' || coalesce(e.selector, d ->> 'selector', d -> 'selectors' ->> 'css', '');
+
+        cur := ROW(p_session_id, NULL, NULL, e.seq, e.ts, NULL, NULL, NULL, ev_url, fp,
+                   CASE WHEN jsonb_typeof(d -> 'selectors') = 'object' THEN d -> 'selectors' END,
+                   coalesce(e.selector, d ->> 'selector'),
+                   CASE WHEN jsonb_typeof(d -> 'element') = 'object' THEN d -> 'element' END,
+                   CASE WHEN jsonb_typeof(d -> 'coordinates') = 'object' THEN d -> 'coordinates' END,
+                   false, '{}')::codesight.action;
+
+        -- Navigations and page loads set the URL; everything else needs one.
+        IF e.type = 'navigation' THEN
+            frame_id := coalesce(d ->> 'frameId', e.payload ->> 'frameId');
+            -- iframe loads are part of the page, not something to replay
+            CONTINUE WHEN frame_id IS NOT NULL AND frame_id <> '0';
+            CONTINUE WHEN ev_url IS NULL;
+            transition := d ->> 'transitionType';
+            is_implicit := cur_url IS NOT NULL AND (
+                codesight._caused_transition(transition)
+                -- The original extension sends no transitionType: a
+                -- navigation shortly after a click, submit or Enter is
+                -- taken to be its effect.
+                OR (transition IS NULL AND last_cause IS NOT NULL
+                    AND e.ts - last_cause <= interval '5 seconds'));
+            -- a second report of the page we are on (not a reload)
+            CONTINUE WHEN NOT is_implicit AND ev_url = cur_url
+                          AND transition IS DISTINCT FROM 'reload';
+            IF pending.op IS NOT NULL THEN
+                IF pending.op <> 'SCROLL' OR (pending.detail ->> 'needed')::boolean THEN
+                    n_ord := n_ord + 1; pending.ord := n_ord;
+                    IF NOT pending.implicit THEN n_step := n_step + 1; pending.step := n_step; END IF;
+                    RETURN NEXT pending;
+                    IF (pending.detail ->> 'clickCount')::int = 2 AND NOT coalesce((pending.detail ->> 'dblclick')::boolean, false) THEN
+                        n_ord := n_ord + 1; n_step := n_step + 1;
+                        pending.ord := n_ord; pending.step := n_step;
+                        RETURN NEXT pending;
+                    END IF;
+                END IF;
+                pending := NULL;
+            END IF;
+            cur.op := 'NAVIGATE';
+            cur.value := ev_url;
+            cur.implicit := is_implicit;
+            cur.selectors := NULL; cur.selector := NULL; cur.element := NULL; cur.coordinates := NULL;
+            cur.detail := jsonb_build_object('transitionType', transition);
+            n_ord := n_ord + 1; cur.ord := n_ord;
+            IF NOT is_implicit THEN n_step := n_step + 1; cur.step := n_step; END IF;
+            RETURN NEXT cur;
+            cur_url := ev_url;
+            last_cause := NULL;
+            CONTINUE;
+        END IF;
+
+        CONTINUE WHEN e.type NOT IN ('page', 'click', 'dblclick', 'input', 'change',
+                                     'select', 'submit', 'keypress', 'scroll', 'hover');
+
+        -- A session that starts on an open page: its first URL is the goto.
+        IF cur_url IS NULL AND ev_url IS NOT NULL AND jsonb_array_length(fp) = 0 THEN
+            cur_url := ev_url;
+            n_ord := n_ord + 1; n_step := n_step + 1;
+            RETURN NEXT ROW(p_session_id, n_ord, n_step, e.seq, e.ts, 'NAVIGATE', ev_url, NULL,
+                            ev_url, '[]', NULL, NULL, NULL, NULL, false,
+                            jsonb_build_object('transitionType', NULL))::codesight.action;
+        END IF;
+        CONTINUE WHEN e.type = 'page';
+
+        IF e.type = 'submit' THEN
+            -- the click or Enter that submitted the form is the action
+            last_cause := e.ts;
+            CONTINUE;
+        END IF;
+
+        -- Decide what the event becomes, possibly merging into `pending`.
+        IF e.type IN ('input', 'change') THEN
+            -- checkboxes and radios: the click that toggled them is replayed
+            CONTINUE WHEN itype IN ('checkbox', 'radio');
+            IF tag = 'select' THEN
+                cur.op := 'SELECT';
+            ELSE
+                cur.op := 'TYPE';
+            END IF;
+            cur.value := coalesce(d ->> 'value', '');
+            cur.masked := nullif(d ->> 'masked', '');
+            -- the change that follows typing once the field loses focus
+            CONTINUE WHEN e.type = 'change' AND typed_key = fkey AND typed_value = cur.value;
+            IF cur.op = 'TYPE' THEN
+                typed_key := fkey; typed_value := cur.value;
+            END IF;
+            IF pending.op = cur.op AND pkey = fkey THEN
+                -- the same field again: keep only the final value
+                pending.value := cur.value;
+                pending.masked := coalesce(cur.masked, pending.masked);
+                pending.seq := cur.seq; pending.ts := cur.ts;
+                CONTINUE;
+            END IF;
+        ELSIF e.type = 'select' THEN
+            cur.op := 'SELECT';
+            cur.value := coalesce(d ->> 'value', d ->> 'optionText', '');
+            cur.detail := jsonb_build_object('optionText', d ->> 'optionText');
+            IF pending.op = 'SELECT' AND pkey = fkey THEN
+                pending.value := cur.value;
+                pending.detail := cur.detail;
+                pending.seq := cur.seq; pending.ts := cur.ts;
+                CONTINUE;
+            END IF;
+            last_cause := e.ts;
+        ELSIF e.type = 'click' THEN
+            -- opening a select is not an action; choosing the option is
+            CONTINUE WHEN tag IN ('select', 'option');
+            last_cause := e.ts;
+            IF pending.op = 'CLICK' AND pkey = fkey
+               AND e.ts - pending.ts <= interval '600 milliseconds'
+               AND coalesce((pending.detail ->> 'clickCount')::int, 1) = 1 THEN
+                -- maybe the first half of a double click: wait for dblclick
+                pending.detail := pending.detail || '{"clickCount": 2}';
+                pending.seq := cur.seq; pending.ts := cur.ts;
+                CONTINUE;
+            END IF;
+            cur.op := 'CLICK';
+            cur.detail := jsonb_strip_nulls(jsonb_build_object('button', d -> 'button'));
+        ELSIF e.type = 'dblclick' THEN
+            last_cause := e.ts;
+            IF pending.op = 'CLICK' AND pkey = fkey THEN
+                pending.detail := pending.detail || '{"dblclick": true}';
+                pending.seq := cur.seq; pending.ts := cur.ts;
+                CONTINUE;
+            END IF;
+            cur.op := 'CLICK';
+            cur.detail := '{"dblclick": true}';
+        ELSIF e.type = 'keypress' THEN
+            CONTINUE WHEN coalesce(d ->> 'key', '') = '';
+            cur.op := 'PRESS';
+            cur.value := d ->> 'key';
+            IF cur.value = 'Enter' THEN last_cause := e.ts; END IF;
+        ELSIF e.type = 'hover' THEN
+            -- only hovers that opened something (menus, tooltips) matter
+            CONTINUE WHEN NOT coalesce((d ->> 'revealed')::boolean, false);
+            cur.op := 'HOVER';
+            -- hovering the same element again opens nothing new
+            CONTINUE WHEN pending.op = 'HOVER' AND pkey = fkey;
+        ELSIF e.type = 'scroll' THEN
+            -- scrolls inside frames are not replayed; clicks scroll by themselves
+            CONTINUE WHEN jsonb_array_length(fp) > 0;
+            y := coalesce((d #>> '{scroll,y}')::numeric, 0);
+            vh := (d #>> '{viewport,height}')::numeric;
+            dh := (d ->> 'documentHeight')::numeric;
+            cur.op := 'SCROLL';
+            cur.selectors := NULL; cur.selector := NULL; cur.element := NULL;
+            cur.value := coalesce(d #>> '{scroll,x}', '0') || ',' || y;
+            cur.detail := jsonb_build_object(
+                'x', coalesce((d #>> '{scroll,x}')::numeric, 0), 'y', y,
+                'h0', dh,
+                -- a scroll is needed when it reached the bottom (content
+                -- may load there) or the page grew while scrolling
+                'needed', coalesce(y + vh >= dh - 100, false));
+            IF pending.op = 'SCROLL' THEN
+                pending.value := cur.value;
+                pending.seq := cur.seq; pending.ts := cur.ts;
+                pending.detail := pending.detail || jsonb_build_object(
+                    'x', cur.detail -> 'x', 'y', y,
+                    'needed', (pending.detail ->> 'needed')::boolean
+                              OR (cur.detail ->> 'needed')::boolean
+                              OR coalesce(dh > (pending.detail ->> 'h0')::numeric, false));
+                CONTINUE;
+            END IF;
+        END IF;
+
+        -- `cur` is a new action.  A click that only focused the field now
+        -- typed into, or opened the select now chosen from, is dropped.
+        IF pending.op = 'CLICK' AND cur.op IN ('TYPE', 'SELECT') AND pkey = fkey
+           AND NOT coalesce((pending.detail ->> 'dblclick')::boolean, false) THEN
+            pending := NULL;
+        END IF;
+        IF pending.op IS NOT NULL THEN
+            IF pending.op <> 'SCROLL' OR (pending.detail ->> 'needed')::boolean THEN
+                n_ord := n_ord + 1; pending.ord := n_ord;
+                n_step := n_step + 1; pending.step := n_step;
+                RETURN NEXT pending;
+                IF (pending.detail ->> 'clickCount')::int = 2 AND NOT coalesce((pending.detail ->> 'dblclick')::boolean, false) THEN
+                    n_ord := n_ord + 1; n_step := n_step + 1;
+                    pending.ord := n_ord; pending.step := n_step;
+                    RETURN NEXT pending;
+                END IF;
+            END IF;
+        END IF;
+        pending := cur;
+        pkey := fkey;
+    END LOOP;
+
+    IF pending.op IS NOT NULL AND (pending.op <> 'SCROLL' OR (pending.detail ->> 'needed')::boolean) THEN
+        n_ord := n_ord + 1; pending.ord := n_ord;
+        n_step := n_step + 1; pending.step := n_step;
+        RETURN NEXT pending;
+        IF (pending.detail ->> 'clickCount')::int = 2 AND NOT coalesce((pending.detail ->> 'dblclick')::boolean, false) THEN
+            n_ord := n_ord + 1; n_step := n_step + 1;
+            pending.ord := n_ord; pending.step := n_step;
+            RETURN NEXT pending;
+        END IF;
+    END IF;
+END
+$$;
+
+-- Raises the exports' error for a session id that does not exist.
+CREATE FUNCTION codesight._export_session_check(p_session_id text) RETURNS void
+LANGUAGE plpgsql STABLE AS $$
+BEGIN
+    IF NOT EXISTS (SELECT FROM codesight.sessions WHERE session_id = p_session_id) THEN
+        RAISE EXCEPTION 'session "%" does not exist', p_session_id
+            USING ERRCODE = 'no_data_found',
+                  HINT = 'List sessions with codesight.list_sessions().';
+    END IF;
+END
+$$;
+
+-- The session's complete upload of one kind (the earliest), with the time
+-- its recording started: recording_started_at as the client reported it,
+-- else created_at of the upload row (when the client asked for the upload
+-- URL, usually right after the recorder started).
+CREATE FUNCTION codesight._media(p_session_id text, p_kind text,
+                                 OUT path text, OUT started_at timestamptz)
+LANGUAGE sql STABLE
+RETURN (SELECT ROW('s3://' || u.bucket || '/' || u.object_key,
+                   coalesce(u.recording_started_at, u.created_at))
+          FROM codesight.uploads u
+         WHERE u.session_id = p_session_id AND u.kind = p_kind AND u.status = 'complete'
+         ORDER BY coalesce(u.recording_started_at, u.created_at), u.upload_id
+         LIMIT 1);
+
+-- Milliseconds from the start of the video to an action; NULL without a
+-- video or for actions before the recording started.
+CREATE FUNCTION codesight._video_offset(ts timestamptz, video_start timestamptz) RETURNS bigint
+LANGUAGE sql IMMUTABLE PARALLEL SAFE
+RETURN CASE WHEN ts >= video_start
+            THEN round(extract(epoch FROM (ts - video_start)) * 1000)::bigint END;
+
+------------------------------------------------------------------------------
+-- Training Data Format
+------------------------------------------------------------------------------
+
+-- {video_path, audio_path, annotations: [...]}: the session's actions,
+-- aligned with its video, for training.
+CREATE FUNCTION codesight.training_data(session_id text) RETURNS jsonb
+LANGUAGE plpgsql STABLE AS $$
+DECLARE
+    video record;
+    audio record;
+    result jsonb;
+BEGIN
+    PERFORM codesight._export_session_check(training_data.session_id);
+    SELECT * INTO video FROM codesight._media(training_data.session_id, 'video');
+    SELECT * INTO audio FROM codesight._media(training_data.session_id, 'audio');
+    SELECT jsonb_build_object(
+               'video_path', video.path,
+               'audio_path', audio.path,
+               'annotations', coalesce(jsonb_agg(jsonb_build_object(
+                   'timestamp', round(extract(epoch FROM a.ts) * 1000)::bigint,
+                   'action_type', lower(a.op),
+                   'value', a.value,
+                   'target_selector', coalesce(a.selector, a.selectors ->> 'css'),
+                   'coordinates', CASE
+                       WHEN a.coordinates IS NOT NULL
+                           THEN jsonb_build_array(a.coordinates -> 'x', a.coordinates -> 'y')
+                       WHEN a.element #> '{boundingBox,x}' IS NOT NULL
+                           THEN jsonb_build_array(
+                               round((a.element #>> '{boundingBox,x}')::numeric
+                                     + coalesce((a.element #>> '{boundingBox,width}')::numeric, 0) / 2),
+                               round((a.element #>> '{boundingBox,y}')::numeric
+                                     + coalesce((a.element #>> '{boundingBox,height}')::numeric, 0) / 2))
+                       END,
+                   'element_text', coalesce(a.element ->> 'text', a.element ->> 'name'),
+                   'page_url', a.url,
+                   'video_offset_ms', codesight._video_offset(a.ts, video.started_at))
+                   ORDER BY a.ord), '[]'))
+      INTO result
+      FROM codesight._actions(training_data.session_id) a
+     WHERE NOT a.implicit;
+    RETURN result;
+END
+$$;
+
+------------------------------------------------------------------------------
+-- Playwright export
+------------------------------------------------------------------------------
+
+-- A JavaScript string literal for s.  JSON string syntax is a subset of
+-- JavaScript's (U+2028/2029 included since ES2019), so to_json escapes
+-- quotes, backslashes and control characters correctly.
+CREATE FUNCTION codesight._js(s text) RETURNS text
+LANGUAGE sql IMMUTABLE PARALLEL SAFE
+RETURN coalesce(to_json(s)::text, '""');
+
+-- The replay default for a masked value kind: a harmless test value of the
+-- right shape, so that forms validate.
+CREATE FUNCTION codesight._mask_default(kind text) RETURNS text
+LANGUAGE sql IMMUTABLE PARALLEL SAFE
+RETURN CASE kind
+    WHEN 'EMAIL' THEN 'user@example.com'
+    WHEN 'CARD_NUMBER' THEN '4242424242424242'
+    WHEN 'CVC' THEN '123'
+    WHEN 'PASSWORD' THEN 'Test-password-1'
+    WHEN 'SSN' THEN '078-05-1120'
+    WHEN 'PHONE' THEN '+15555550100'
+    ELSE 'test-value'
+END;
+
+-- A JavaScript expression for a recorded value.  Placeholders the
+-- sanitizer left (<EMAIL>, <CARD_NUMBER>, ...) become parameters
+-- `process.env.CS_<KIND> ?? "<default>"`, so a replay never types the
+-- placeholder itself and the tester can supply real test data.
+CREATE FUNCTION codesight._js_value(s text) RETURNS text
+LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE AS $$
+DECLARE
+    pattern constant text := '<([A-Z][A-Z0-9_]{1,30})>';
+    parts text[];
+    kinds text[];
+    expr text[] := '{}';
+    param text;
+BEGIN
+    IF s IS NULL OR s !~ pattern THEN
+        RETURN codesight._js(coalesce(s, ''));
+    END IF;
+    parts := regexp_split_to_array(s, pattern);
+    SELECT array_agg(m[1] ORDER BY n) INTO kinds
+      FROM regexp_matches(s, pattern, 'g') WITH ORDINALITY AS r(m, n);
+    FOR i IN 1 .. array_length(parts, 1) LOOP
+        IF parts[i] <> '' THEN
+            expr := expr || codesight._js(parts[i]);
+        END IF;
+        IF i <= coalesce(array_length(kinds, 1), 0) THEN
+            param := format('process.env.CS_%s ?? %s', kinds[i],
+                            codesight._js(codesight._mask_default(kinds[i])));
+            expr := expr || param;
+        END IF;
+    END LOOP;
+    IF array_length(expr, 1) = 1 THEN
+        RETURN expr[1];
+    END IF;
+    -- parenthesise the ?? operands inside a concatenation
+    RETURN array_to_string(ARRAY(
+        SELECT CASE WHEN x LIKE 'process.env.%' THEN '(' || x || ')' ELSE x END
+          FROM unnest(expr) AS x), ' + ');
+END
+$$;
+
+-- A CSS attribute selector [name="value"] with the value escaped.
+CREATE FUNCTION codesight._css_attr(name text, value text) RETURNS text
+LANGUAGE sql IMMUTABLE PARALLEL SAFE
+RETURN '[' || name || '="' || replace(replace(value, '\', '\\'), '"', '\"') || '"]';
+
+-- The Playwright locator expression for a recorded target, ranked like
+-- Playwright's codegen: test id, role with name, placeholder, label, text,
+-- CSS, XPath, then the extension's own first selector.  Targets inside
+-- iframes are reached through page.frameLocator() per framePath entry.
+-- NULL when nothing usable was recorded.
+CREATE FUNCTION codesight._locator(selectors jsonb, selector text, frame_path jsonb)
+RETURNS text
+LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE AS $$
+DECLARE
+    root text := 'page';
+    f text;
+    tid jsonb;
+    attr text;
+    val text;
+    loc text;
+BEGIN
+    IF jsonb_typeof(frame_path) = 'array' THEN
+        FOR f IN SELECT jsonb_array_elements_text(frame_path) LOOP
+            root := root || '.frameLocator(' || codesight._js(f) || ')';
+        END LOOP;
+    END IF;
+    IF jsonb_typeof(selectors) = 'object' THEN
+        tid := selectors -> 'testId';
+        IF jsonb_typeof(tid) = 'object' THEN
+            attr := coalesce(tid ->> 'attribute', 'data-testid');
+            val := tid ->> 'value';
+        ELSIF jsonb_typeof(tid) = 'string' THEN
+            attr := 'data-testid';
+            val := tid #>> '{}';
+        END IF;
+        IF coalesce(val, '') <> '' THEN
+            -- getByTestId uses data-testid unless the config says otherwise
+            IF attr = 'data-testid' THEN
+                RETURN root || '.getByTestId(' || codesight._js(val) || ')';
+            END IF;
+            RETURN root || '.locator(' || codesight._js(codesight._css_attr(attr, val)) || ')';
+        END IF;
+        IF jsonb_typeof(selectors -> 'role') = 'object'
+           AND coalesce(selectors #>> '{role,role}', '') <> ''
+           AND coalesce(selectors #>> '{role,name}', '') <> '' THEN
+            RETURN root || '.getByRole(' || codesight._js(selectors #>> '{role,role}')
+                   || ', { name: ' || codesight._js(selectors #>> '{role,name}') || ', exact: true })';
+        END IF;
+        IF coalesce(selectors ->> 'placeholder', '') <> '' THEN
+            RETURN root || '.getByPlaceholder(' || codesight._js(selectors ->> 'placeholder') || ', { exact: true })';
+        END IF;
+        IF coalesce(selectors ->> 'label', '') <> '' THEN
+            RETURN root || '.getByLabel(' || codesight._js(selectors ->> 'label') || ', { exact: true })';
+        END IF;
+        IF coalesce(selectors ->> 'text', '') <> '' THEN
+            RETURN root || '.getByText(' || codesight._js(selectors ->> 'text') || ', { exact: true })';
+        END IF;
+        IF coalesce(selectors ->> 'css', '') <> '' THEN
+            RETURN root || '.locator(' || codesight._js(selectors ->> 'css') || ')';
+        END IF;
+        IF coalesce(selectors ->> 'xpath', '') <> '' THEN
+            RETURN root || '.locator(' || codesight._js('xpath=' || (selectors ->> 'xpath')) || ')';
+        END IF;
+    END IF;
+    IF coalesce(selector, '') <> '' THEN
+        RETURN root || '.locator(' || codesight._js(selector) || ')';
+    END IF;
+    RETURN NULL;
+END
+$$;
+
+-- The statement(s) replaying one action; `prev_op` is the op of the row
+-- before (an implicit navigation is awaited only after what caused it).
+CREATE FUNCTION codesight._playwright_line(a codesight.action, prev_op text) RETURNS text
+LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE AS $$
+DECLARE
+    loc text := codesight._locator(a.selectors, a.selector, a.frame_path);
+    base text;
+BEGIN
+    IF a.op = 'NAVIGATE' THEN
+        IF NOT a.implicit THEN
+            RETURN '  await page.goto(' || codesight._js(a.value) || ');';
+        END IF;
+        IF prev_op IN ('CLICK', 'PRESS', 'SELECT') THEN
+            -- origin + path only: the query may hold masked values
+            base := substring(a.value FROM '^[^?#]*');
+            RETURN '  await page.waitForURL((url) => url.origin + url.pathname === '
+                   || codesight._js(base) || ');';
+        END IF;
+        RETURN NULL;
+    ELSIF a.op = 'SCROLL' THEN
+        RETURN format('  await scrollToPosition(page, %s, %s);',
+                      a.detail ->> 'x', a.detail ->> 'y');
+    ELSIF a.op = 'PRESS' AND loc IS NULL THEN
+        RETURN '  await page.keyboard.press(' || codesight._js(a.value) || ');';
+    END IF;
+    IF loc IS NULL THEN
+        RETURN format('  // step %s: %s without a recorded target, skipped', a.step, lower(a.op));
+    END IF;
+    RETURN '  await ' || loc || CASE a.op
+        WHEN 'CLICK' THEN
+            CASE WHEN (a.detail ->> 'dblclick')::boolean THEN '.dblclick()'
+                 WHEN a.detail ->> 'button' IN ('right', '2') THEN '.click({ button: ''right'' })'
+                 ELSE '.click()' END
+        WHEN 'TYPE' THEN '.fill(' || codesight._js_value(a.value) || ')'
+        WHEN 'SELECT' THEN '.selectOption(' || codesight._js_value(a.value) || ')'
+        WHEN 'PRESS' THEN '.press(' || codesight._js(a.value) || ')'
+        WHEN 'HOVER' THEN '.hover()'
+        END || ';';
+END
+$$;
+
+-- A Playwright test (JavaScript, @playwright/test) replaying the session.
+CREATE FUNCTION codesight.export_playwright(session_id text) RETURNS text
+LANGUAGE plpgsql STABLE AS $$
+DECLARE
+    body text;
+    n_steps integer;
+    has_scroll boolean;
+    params text;
+    started timestamptz;
+BEGIN
+    PERFORM codesight._export_session_check(export_playwright.session_id);
+    SELECT s.started_at INTO started FROM codesight.sessions s WHERE s.session_id = export_playwright.session_id;
+    SELECT string_agg(l.line, E'\n' ORDER BY l.ord),
+           count(*) FILTER (WHERE NOT l.implicit),
+           bool_or(l.op = 'SCROLL'),
+           string_agg(DISTINCT l.kind, ', ')
+      INTO body, n_steps, has_scroll, params
+      FROM (SELECT a.ord, a.op, a.implicit,
+                   codesight._playwright_line(a, lag(a.op) OVER (ORDER BY a.ord)) AS line,
+                   CASE WHEN a.op IN ('TYPE', 'SELECT') THEN
+                       (regexp_match(a.value, '<([A-Z][A-Z0-9_]{1,30})>'))[1] END AS kind
+              FROM codesight._actions(export_playwright.session_id) a) l;
+    RETURN concat_ws(E'\n',
+        '// Replays CodeSight session ' || session_id || ', recorded '
+            || to_char(started AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI:SS') || ' UTC ('
+            || coalesce(n_steps, 0) || ' actions).',
+        '// Exported by codesight.export_playwright(); see docs/exports.md.',
+        CASE WHEN params IS NOT NULL THEN
+            '// Masked values are parameters: set ' || (SELECT string_agg('CS_' || k, ', ')
+                FROM unnest(string_to_array(params, ', ')) AS k)
+            || ' to override the test defaults.' END,
+        'const { test, expect } = require(''@playwright/test'');',
+        '',
+        CASE WHEN has_scroll THEN concat_ws(E'\n',
+            '// Scrolls the window to (x, y) as the user did, waiting for content that',
+            '// loads on scroll to make the page tall enough.',
+            'async function scrollToPosition(page, x, y) {',
+            '  for (let i = 0; i < 50; i++) {',
+            '    const { top, height } = await page.evaluate(([sx, sy]) => {',
+            '      window.scrollTo(sx, sy);',
+            '      return { top: window.scrollY, height: document.documentElement.scrollHeight };',
+            '    }, [x, y]);',
+            '    if (top >= y - 1) return;',
+            '    const grew = await page.waitForFunction((h) => document.documentElement.scrollHeight > h,',
+            '      height, { timeout: 2000 }).then(() => true, () => false);',
+            '    if (!grew) return;',
+            '  }',
+            '}',
+            '') END,
+        'test(' || codesight._js('codesight session ' || session_id) || ', async ({ page }) => {',
+        body,
+        '});',
+        '');
+END
+$$;
+
+------------------------------------------------------------------------------
+-- Mind2Web-style dataset
+------------------------------------------------------------------------------
+
+-- One JSON object per action of every matching session (status NULL means
+-- any status), sessions in start order, actions in order.  Each session's
+-- rows are produced and handed on before the next session is read; the
+-- function's result spills to disk past work_mem, so memory stays bounded.
+CREATE FUNCTION codesight.export_dataset(since timestamptz DEFAULT NULL,
+                                         status text DEFAULT 'completed')
+RETURNS SETOF jsonb
+LANGUAGE plpgsql STABLE AS $$
+DECLARE
+    s record;
+    video_start timestamptz;
+BEGIN
+    FOR s IN
+        SELECT ss.session_id
+          FROM codesight.sessions ss
+         WHERE (export_dataset.since IS NULL OR ss.started_at >= export_dataset.since)
+           AND (export_dataset.status IS NULL OR ss.status = export_dataset.status)
+         ORDER BY ss.started_at, ss.session_id
+    LOOP
+        SELECT m.started_at INTO video_start FROM codesight._media(s.session_id, 'video') m;
+        RETURN QUERY
+            SELECT jsonb_build_object(
+                'session_id', a.session_id,
+                'step', a.step,
+                'website', lower(substring(a.url FROM '^[A-Za-z][A-Za-z0-9+.-]*://(?:[^/?#@]*@)?([^/?#:]+)')),
+                'url', a.url,
+                'action', jsonb_build_object('op', a.op, 'value', a.value),
+                'target', CASE WHEN a.op IN ('NAVIGATE', 'SCROLL') THEN NULL ELSE jsonb_build_object(
+                    'selectors', coalesce(a.selectors, '{}') || jsonb_strip_nulls(
+                        jsonb_build_object('selector', a.selector, 'framePath',
+                            CASE WHEN jsonb_array_length(a.frame_path) > 0 THEN a.frame_path END)),
+                    'tag', a.element ->> 'tag',
+                    'text', a.element ->> 'text',
+                    'role', coalesce(a.element ->> 'role', a.selectors #>> '{role,role}'),
+                    'name', coalesce(a.element ->> 'name', a.selectors #>> '{role,name}'),
+                    'bbox', a.element -> 'boundingBox') END,
+                'action_repr', '[' || coalesce(
+                        CASE WHEN a.op IN ('NAVIGATE', 'SCROLL') THEN 'page' END,
+                        a.element ->> 'role', a.selectors #>> '{role,role}', a.element ->> 'tag', 'element')
+                    || '] ' || coalesce(nullif(a.element ->> 'name', ''), nullif(a.element ->> 'text', ''),
+                                        a.selectors ->> 'label', a.selectors ->> 'placeholder', '')
+                    || ' -> ' || a.op || coalesce(': ' || a.value, ''),
+                'video_offset_ms', codesight._video_offset(a.ts, video_start))
+              FROM codesight._actions(s.session_id) a
+             WHERE NOT a.implicit
+             ORDER BY a.ord;
+    END LOOP;
+END
+$$;
+
+REVOKE ALL ON FUNCTION
+    codesight._caused_transition(text),
+    codesight._actions(text),
+    codesight._export_session_check(text),
+    codesight._media(text, text),
+    codesight._video_offset(timestamptz, timestamptz),
+    codesight.training_data(text),
+    codesight._js(text),
+    codesight._mask_default(text),
+    codesight._js_value(text),
+    codesight._css_attr(text, text),
+    codesight._locator(jsonb, text, jsonb),
+    codesight._playwright_line(codesight.action, text),
+    codesight.export_playwright(text),
+    codesight.export_dataset(timestamptz, text)
+FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION
+    codesight._caused_transition(text),
+    codesight._actions(text),
+    codesight._export_session_check(text),
+    codesight._media(text, text),
+    codesight._video_offset(timestamptz, timestamptz),
+    codesight.training_data(text),
+    codesight._js(text),
+    codesight._mask_default(text),
+    codesight._js_value(text),
+    codesight._css_attr(text, text),
+    codesight._locator(jsonb, text, jsonb),
+    codesight._playwright_line(codesight.action, text),
+    codesight.export_playwright(text),
+    codesight.export_dataset(timestamptz, text)
+TO codesight_admin;
