@@ -101,7 +101,7 @@ export class ApiClient {
 // Parses {"error":{"code","message"}}; anything else still yields an error
 // named after the HTTP status, so a proxy's HTML error page is handled too.
 export async function errorFrom(res: Response): Promise<ApiError> {
-  let code = statusCode(res.status);
+  let code: string = statusCode(res.status);
   let message = `${res.status} ${res.statusText}`.trim();
   try {
     const body: unknown = await res.json();

@@ -2,7 +2,7 @@
 import type { ApiClient } from './client';
 import type {
   Counts, CreatedSession, EventPage, Health, Me, MediaUpload, PartETag, Presign,
-  Registration, SessionList,
+  Registration, SessionList, SessionSummary,
 } from './types';
 
 export interface ListQuery {
@@ -24,7 +24,7 @@ export function endpoints(api: ApiClient) {
     events: (sessionId: string, after = 0, limit = 500) =>
       api.request<EventPage>(`/api/extension/sessions/${enc(sessionId)}/events`, { query: { after, limit } }),
     summary: (sessionId: string) =>
-      api.request<Record<string, unknown>>(`/api/extension/sessions/${enc(sessionId)}/summary`),
+      api.request<SessionSummary>(`/api/extension/sessions/${enc(sessionId)}/summary`),
     deleteEvents: (sessionId: string, seqs: number[]) =>
       api.request<{ deleted: number }>(`/api/sessions/${enc(sessionId)}/events/delete`, { body: { seqs } }),
     deleteSession: (sessionId: string) =>

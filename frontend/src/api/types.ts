@@ -22,25 +22,23 @@ export interface CreatedSession {
 }
 
 export interface SessionUploadInfo {
-  uploadId: string;
   kind: string;
   status: string;
-  sizeBytes?: number;
 }
 
+// One row of list_sessions (sql/ext/20_admin.sql).
 export interface SessionRow {
   sessionId: string;
   status: SessionStatus;
-  workerId?: number | null;
-  workerName?: string | null;
-  displayName?: string | null;
-  startTime?: string;
-  endTime?: string | null;
-  duration?: number | null;
-  eventCount?: number;
-  eventCounts?: Record<string, number>;
-  uploadCount?: number;
-  uploads?: SessionUploadInfo[];
+  workerId: number | null;
+  workerName: string | null;
+  startTime: string;
+  endTime: string | null;
+  durationMs: number | null;
+  lastEventAt: string | null;
+  eventCount: number;
+  pagesVisited?: number;
+  uploads: SessionUploadInfo[];
 }
 
 export interface SessionList {
@@ -114,3 +112,19 @@ export interface MediaUpload {
 
 export type Health = Record<string, unknown> & { status?: string };
 export type Counts = Record<string, unknown>;
+
+// session_summary (sql/ext/20_admin.sql).
+export interface SessionSummary {
+  sessionId: string;
+  workerId: number | null;
+  workerName: string | null;
+  status: SessionStatus;
+  startTime: string;
+  endTime: string | null;
+  durationMs: number | null;
+  totalEvents: number;
+  countsByType: Record<string, number>;
+  summary: { clicks: number; inputs: number; scrolls: number; navigations: number; pagesVisited: unknown };
+  firstUrl: string | null;
+  lastUrl: string | null;
+}

@@ -1,8 +1,6 @@
 // Tokens and preferences kept in localStorage, observable from React.
 import { useSyncExternalStore } from 'react';
 
-declare const __EXTENSION_ID__: string;
-
 export type SettingKey = 'workerToken' | 'adminToken' | 'extensionId' | 'workerName';
 
 const PREFIX = 'codesight.';

@@ -1,0 +1,60 @@
+// Helpers to show events and align them with the video.
+import type { SessionEvent } from '../api/types';
+
+export function eventTimeMs(e: SessionEvent): number {
+  return typeof e.timestamp === 'number' ? e.timestamp : Date.parse(e.timestamp);
+}
+
+// Seconds into the video: event timestamp − recordingStartedAt.
+export function videoOffset(e: SessionEvent, recordingStartedAt: string | null): number | null {
+  if (!recordingStartedAt) return null;
+  const t = eventTimeMs(e) - Date.parse(recordingStartedAt);
+  return Number.isFinite(t) ? t / 1000 : null;
+}
+
+// The event being shown at video time t: the last one at or before t.
+export function currentEventIndex(offsets: (number | null)[], t: number): number {
+  let idx = -1;
+  offsets.forEach((o, i) => { if (o != null && o <= t) idx = i; });
+  return idx;
+}
+
+export function describeEvent(e: SessionEvent): string {
+  const d = e.data ?? {};
+  const target = d.element?.name || d.element?.text || e.selector || '';
+  switch (e.type) {
+    case 'click':
+    case 'dblclick':
+      return `${e.type === 'click' ? 'Clicked' : 'Double-clicked'} ${target}`.trim();
+    case 'input':
+    case 'change':
+      return `Typed “${d.value ?? ''}” into ${target}`.trim();
+    case 'select':
+      return `Selected “${String(d.optionText ?? d.value ?? '')}” in ${target}`.trim();
+    case 'keypress':
+      return `Pressed ${d.key ?? 'a key'}`;
+    case 'navigation':
+      return `Went to ${d.url ?? e.url ?? ''}`;
+    case 'scroll':
+      return `Scrolled ${String(d.direction ?? '')}`.trim();
+    case 'submit':
+      return `Submitted ${target || 'a form'}`;
+    default:
+      return `${e.type}${target ? ` ${target}` : ''}`;
+  }
+}
+
+// Where a click lands, as fractions of the page viewport, or null.
+export function clickPoint(e: SessionEvent): { x: number; y: number } | null {
+  const c = e.data?.coordinates;
+  const v = e.data?.viewport;
+  if (!c || !v || !(v.width > 0) || !(v.height > 0)) return null;
+  return { x: c.x / v.width, y: c.y / v.height };
+}
+
+export function formatOffset(s: number | null): string {
+  if (s == null) return '';
+  const sign = s < 0 ? '−' : '';
+  const a = Math.abs(s);
+  return `${sign}${Math.floor(a / 60)}:${(a % 60).toFixed(1).padStart(4, '0')}`;
+}

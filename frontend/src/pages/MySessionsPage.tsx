@@ -1,0 +1,14 @@
+import { workerApi } from '../api/hooks';
+import { SessionTable } from '../components/SessionTable';
+import { Card } from '../components/ui';
+
+export function MySessionsPage() {
+  return (
+    <>
+      <h1 className="text-2xl font-bold">My sessions</h1>
+      <Card>
+        <SessionTable load={workerApi.mySessions} showWorker={false} linkTo={(id) => `/sessions/${encodeURIComponent(id)}`} />
+      </Card>
+    </>
+  );
+}

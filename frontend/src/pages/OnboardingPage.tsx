@@ -1,0 +1,80 @@
+// Registers a worker, shows the token once, and explains the extension setup.
+import { useState, type FormEvent } from 'react';
+import { asApiError, publicApi } from '../api/hooks';
+import type { ApiError } from '../api/client';
+import type { Registration } from '../api/types';
+import { Button, Card, CopyButton, ErrorBox, Field, Notice } from '../components/ui';
+import { Link } from '../lib/router';
+import { setSetting, useSetting } from '../lib/settings';
+
+export function OnboardingPage() {
+  const [name, setName] = useState('');
+  const [email, setEmail] = useState('');
+  const [busy, setBusy] = useState(false);
+  const [error, setError] = useState<ApiError | null>(null);
+  const [registered, setRegistered] = useState<Registration | null>(null);
+
+  const submit = async (e: FormEvent) => {
+    e.preventDefault();
+    setBusy(true);
+    setError(null);
+    try {
+      const r = await publicApi.register(name.trim(), email.trim() || undefined);
+      setSetting('workerToken', r.token);
+      setSetting('workerName', r.displayName);
+      setRegistered(r);
+    } catch (err) {
+      setError(asApiError(err));
+    } finally {
+      setBusy(false);
+    }
+  };
+
+  return (
+    <>
+      <h1 className="text-2xl font-bold">Join CodeSight</h1>
+      {!registered ? (
+        <Card title="1. Register">
+          <form onSubmit={submit} className="flex max-w-md flex-col gap-4">
+            <Field label="Your name" required value={name} onChange={(e) => setName(e.target.value)} autoComplete="name" maxLength={200} />
+            <Field label="Email (optional)" type="email" value={email} onChange={(e) => setEmail(e.target.value)} autoComplete="email"
+              hint="Only a hash is stored; it lets an admin find your account." />
+            <div><Button type="submit" disabled={busy || !name.trim()}>{busy ? 'Registering…' : 'Register'}</Button></div>
+            {error && <ErrorBox title="Registration failed" error={error} />}
+          </form>
+        </Card>
+      ) : (
+        <TokenCard token={registered.token} name={registered.displayName} />
+      )}
+      <ExtensionSetup />
+    </>
+  );
+}
+
+function TokenCard({ token, name }: { token: string; name: string }) {
+  return (
+    <Card title="1. Your token">
+      <p className="mb-2">Welcome, {name}. This is your token: it is shown only once.</p>
+      <div className="flex flex-wrap items-center gap-3">
+        <code data-testid="worker-token" className="break-all rounded bg-slate-100 px-2 py-1 text-sm">{token}</code>
+        <CopyButton text={token} label="Copy token" />
+      </div>
+      <Notice>This browser remembers it for recording. Paste it into the extension as well (step 2).</Notice>
+    </Card>
+  );
+}
+
+export function ExtensionSetup() {
+  const extensionId = useSetting('extensionId');
+  return (
+    <Card title="2. Install the Chrome extension">
+      <ol className="list-decimal space-y-2 pl-6 text-sm">
+        <li>Open <code>chrome://extensions</code> and turn on <strong>Developer mode</strong>.</li>
+        <li>Click <strong>Load unpacked</strong> and choose the <code>extension-chrome/</code> folder of CodeSight.</li>
+        <li>Check that its id is <code data-testid="extension-id">{extensionId ?? '(unknown: ask your administrator, then set it in Settings)'}</code>.</li>
+        <li>Open the extension's popup, paste your token and save.</li>
+        <li>Come back here and <Link href="/record" className="text-indigo-700 underline">record a session</Link>.</li>
+      </ol>
+    </Card>
+  );
+}

@@ -1,0 +1,2 @@
+/// <reference types="vite/client" />
+declare const __EXTENSION_ID__: string;
