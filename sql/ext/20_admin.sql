@@ -477,7 +477,7 @@ $$;
 
 -- Lists sessions newest first, with a page of at most 1000 and the total
 -- matching the filter.  Built as dynamic SQL so each filter combination is
--- planned on its own and picks its index (sessions_status_idx,
+-- planned on its own and can pick its index (sessions_status_idx,
 -- sessions_worker_idx or sessions_started_at_idx); a generic plan with
 -- "param IS NULL OR ..." would use none of them.
 CREATE FUNCTION codesight.list_sessions(status text DEFAULT NULL, lim int DEFAULT 100,
