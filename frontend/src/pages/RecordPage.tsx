@@ -14,6 +14,9 @@ import { Link } from '../lib/router';
 import { getSetting, useSetting } from '../lib/settings';
 import { chunkStore, useUpload } from '../upload/useUpload';
 
+// Upload kinds the server and the exports know (docs/s3.md).
+const UPLOAD_KIND: Record<CaptureMode, string> = { screen: 'video', audio: 'audio' };
+
 type Phase = 'idle' | 'starting' | 'recording' | 'stopping' | 'stopped';
 
 interface Active {
@@ -71,7 +74,7 @@ export function RecordPage() {
     try {
       const session = await workerApi.createSession();
       const recorder = await ChunkRecorder.start(capture.stream, chunkStore(), {
-        sessionId: session.sessionId, kind: mode, mimeType: pickMimeType(mode),
+        sessionId: session.sessionId, kind: UPLOAD_KIND[mode], mimeType: pickMimeType(mode),
       });
       active.current = { sessionId: session.sessionId, capture, recorder };
       setSessionId(session.sessionId);

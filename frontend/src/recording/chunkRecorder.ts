@@ -20,7 +20,7 @@ export class ChunkRecorder {
     info: { sessionId: string; kind: string; mimeType: string },
   ): Promise<ChunkRecorder> {
     const recorder = new MediaRecorder(stream, info.mimeType ? { mimeType: info.mimeType } : undefined);
-    const contentType = (recorder.mimeType || info.mimeType || 'video/webm').split(';')[0]!;
+    const contentType = recorder.mimeType || info.mimeType || 'video/webm';
     const meta: RecordingMeta = {
       recordingId: `${info.sessionId}-${info.kind}`,
       sessionId: info.sessionId, kind: info.kind, contentType,

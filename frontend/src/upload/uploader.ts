@@ -81,7 +81,10 @@ async function attempt(recordingId: string, deps: UploadDeps): Promise<{ uploadI
     report(0);
   }
 
-  const parts: PartETag[] = [...done].sort((a, b) => a[0] - b[0]).map(([partNumber, etag]) => ({ partNumber, etag }));
+  // A single PUT is completed without parts (the server HEADs the object).
+  const parts: PartETag[] = p.multipart
+    ? [...done].sort((a, b) => a[0] - b[0]).map(([partNumber, etag]) => ({ partNumber, etag }))
+    : [];
   await withRetry(() => deps.api.completeUpload(p.uploadId, parts), { ...deps.retry, isRetryable: isRetryableApi });
   // S3 has it all now: free the browser's copy.
   await store.remove(recordingId);
