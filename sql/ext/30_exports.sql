@@ -103,12 +103,13 @@ BEGIN
             CONTINUE WHEN ev_url IS NULL;
             transition := d ->> 'transitionType';
             is_implicit := cur_url IS NOT NULL AND (
-                codesight._caused_transition(transition)
+                coalesce(codesight._caused_transition(transition), false)
                 -- The original extension sends no transitionType: a
                 -- navigation shortly after a click, submit or Enter is
                 -- taken to be its effect.
                 OR (transition IS NULL AND last_cause IS NOT NULL
                     AND e.ts - last_cause <= interval '5 seconds'));
+            is_implicit := coalesce(is_implicit, false);
             -- a second report of the page we are on (not a reload)
             CONTINUE WHEN NOT is_implicit AND ev_url = cur_url
                           AND transition IS DISTINCT FROM 'reload';
@@ -510,7 +511,8 @@ DECLARE
 BEGIN
     IF a.op = 'NAVIGATE' THEN
         IF NOT a.implicit THEN
-            RETURN '  await page.goto(' || codesight._js(a.value) || ');';
+            -- a masked query parameter becomes a parameter too
+            RETURN '  await page.goto(' || codesight._js_value(a.value) || ');';
         END IF;
         IF prev_op IN ('CLICK', 'PRESS', 'SELECT') THEN
             -- origin + path only: the query may hold masked values
@@ -637,12 +639,14 @@ BEGIN
                     'role', coalesce(a.element ->> 'role', a.selectors #>> '{role,role}'),
                     'name', coalesce(a.element ->> 'name', a.selectors #>> '{role,name}'),
                     'bbox', a.element -> 'boundingBox') END,
-                'action_repr', '[' || coalesce(
+                'action_repr', concat_ws(' ',
+                    '[' || coalesce(
                         CASE WHEN a.op IN ('NAVIGATE', 'SCROLL') THEN 'page' END,
                         a.element ->> 'role', a.selectors #>> '{role,role}', a.element ->> 'tag', 'element')
-                    || '] ' || coalesce(nullif(a.element ->> 'name', ''), nullif(a.element ->> 'text', ''),
-                                        a.selectors ->> 'label', a.selectors ->> 'placeholder', '')
-                    || ' -> ' || a.op || coalesce(': ' || a.value, ''),
+                    || ']',
+                    coalesce(nullif(a.element ->> 'name', ''), nullif(a.element ->> 'text', ''),
+                             nullif(a.selectors ->> 'label', ''), nullif(a.selectors ->> 'placeholder', '')),
+                    '->', a.op || coalesce(': ' || a.value, '')),
                 'video_offset_ms', codesight._video_offset(a.ts, video_start))
               FROM codesight._actions(s.session_id) a
              WHERE NOT a.implicit

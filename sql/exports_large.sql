@@ -1,0 +1,37 @@
+-- Exports of a 100,000-event session finish in one pass: 1,000 fields
+-- typed one keystroke at a time collapse into 1,000 fills.
+SET TimeZone = 'UTC';
+INSERT INTO codesight.sessions (session_id, status, started_at)
+VALUES ('exp_big', 'completed', '2026-02-01 00:00:00+00');
+INSERT INTO codesight.events (session_id, seq, type, client_ts, page_url, selector, payload)
+SELECT 'exp_big', n, t, '2026-02-01 00:00:00+00'::timestamptz + n * interval '10 ms',
+       'https://shop.test/form', sel,
+       jsonb_build_object('type', t, 'timestamp', 0, 'data', CASE t
+         WHEN 'input' THEN jsonb_build_object('url', 'https://shop.test/form', 'framePath', '[]'::jsonb,
+              'selector', sel, 'selectors', jsonb_build_object('label', 'Field ' || f),
+              'value', repeat('x', k + 1), 'inputType', 'text')
+         WHEN 'click' THEN jsonb_build_object('url', 'https://shop.test/form', 'framePath', '[]'::jsonb,
+              'selector', '#next', 'selectors', jsonb_build_object('role', jsonb_build_object('role', 'button', 'name', 'Next')))
+         ELSE jsonb_build_object('url', 'https://shop.test/form', 'framePath', '[]'::jsonb,
+              'scroll', jsonb_build_object('x', 0, 'y', k), 'viewport', jsonb_build_object('height', 700),
+              'documentHeight', 5000) END)
+  FROM (SELECT n, (n - 1) / 100 AS f, (n - 1) % 100 AS k,
+               CASE WHEN (n - 1) % 100 < 90 THEN 'input'
+                    WHEN (n - 1) % 100 < 99 THEN 'scroll' ELSE 'click' END AS t,
+               '#f' || ((n - 1) / 100) AS sel
+          FROM generate_series(1, 100000) n) s;
+
+SELECT op, count(*), min(length(value)), max(length(value))
+  FROM codesight._actions('exp_big') GROUP BY op ORDER BY op;
+
+-- 1,000 fills of the final value, 1,000 clicks, one goto, nothing else.
+SELECT count(*) FILTER (WHERE line LIKE '%.fill("' || repeat('x', 90) || '");') AS fills,
+       count(*) FILTER (WHERE line LIKE '%getByRole("button", { name: "Next", exact: true }).click();') AS clicks,
+       count(*) FILTER (WHERE line LIKE '%page.goto(%') AS gotos,
+       count(*) FILTER (WHERE line LIKE '  await %') AS statements
+  FROM regexp_split_to_table(codesight.export_playwright('exp_big'), E'\n') AS line;
+
+SELECT count(*), count(DISTINCT (x ->> 'step')::int), max((x ->> 'step')::int)
+  FROM codesight.export_dataset('2026-02-01 00:00:00+00', NULL) AS x;
+
+SELECT jsonb_array_length(codesight.training_data('exp_big') -> 'annotations');
