@@ -1,0 +1,622 @@
+/*
+ * sanitize_test.c
+ *	  Standalone tests of src/sanitize.c: tables of inputs and hand-written
+ *	  expected outputs for free text, URLs and key names, then properties
+ *	  (idempotence, NUL-termination, no masked value left behind) over
+ *	  seeded random inputs, and linear-time checks on pathological inputs.
+ *	  Built by test/suites/sanitize-unit.sh with ASan and UBSan.  Prints
+ *	  "N passed, M failed" and exits non-zero on any failure.
+ */
+#include "sanitize.h"
+
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+static int	passed = 0;
+static int	failed = 0;
+
+/* Records one check; prints the failure with its description. */
+#define CHECK(cond, ...) \
+	do { \
+		if (cond) \
+			passed++; \
+		else \
+		{ \
+			failed++; \
+			fprintf(stderr, "FAIL %s:%d: ", __FILE__, __LINE__); \
+			fprintf(stderr, __VA_ARGS__); \
+			fputc('\n', stderr); \
+		} \
+	} while (0)
+
+/* An input and its expected output; want NULL means "unchanged". */
+typedef struct Case
+{
+	const char *in;
+	const char *want;
+} Case;
+
+/* Prints bytes with non-printables escaped, for failure messages. */
+static void
+show(FILE *f, const char *s, size_t len)
+{
+	for (size_t i = 0; i < len; i++)
+	{
+		unsigned char c = (unsigned char) s[i];
+
+		if (c >= 32 && c < 127)
+			fputc(c, f);
+		else
+			fprintf(f, "\\x%02x", c);
+	}
+}
+
+typedef int (*MaskFn) (const char *, size_t, char **, size_t *);
+
+/*
+ * Runs fn on in[0..inlen) and compares with want[0..wantlen) (want NULL:
+ * expect return 0 and no output).  Also checks that masking the output again
+ * changes nothing.
+ */
+static void
+expect_bytes(const char *what, MaskFn fn, const char *in, size_t inlen,
+			 const char *want, size_t wantlen)
+{
+	char	   *out = (char *) 1;
+	size_t		outlen = 12345;
+	int			rc = fn(in, inlen, &out, &outlen);
+	bool		ok;
+
+	if (want == NULL)
+		ok = (rc == 0 && out == NULL);
+	else
+		ok = (rc == 1 && out != NULL && outlen == wantlen &&
+			  memcmp(out, want, wantlen) == 0 && out[outlen] == '\0');
+	if (ok)
+		passed++;
+	else
+	{
+		failed++;
+		fprintf(stderr, "FAIL %s: input \"", what);
+		show(stderr, in, inlen);
+		fprintf(stderr, "\"\n  got  rc=%d \"", rc);
+		if (rc == 1 && out != NULL)
+			show(stderr, out, outlen);
+		fprintf(stderr, "\"\n  want \"");
+		if (want)
+			show(stderr, want, wantlen);
+		else
+			fprintf(stderr, "(unchanged)");
+		fprintf(stderr, "\"\n");
+	}
+	if (rc == 1 && out != NULL)
+	{
+		char	   *again = NULL;
+		size_t		againlen = 0;
+		int			rc2 = fn(out, outlen, &again, &againlen);
+
+		CHECK(rc2 == 0 && again == NULL, "%s: not idempotent on output of \"%s\"", what, in);
+		free(again);
+		free(out);
+	}
+}
+
+/* Runs a table of NUL-terminated cases through fn. */
+static void
+run_table(const char *what, MaskFn fn, const Case *cases, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		expect_bytes(what, fn, cases[i].in, strlen(cases[i].in),
+					 cases[i].want, cases[i].want ? strlen(cases[i].want) : 0);
+}
+
+static const Case text_cases[] = {
+	/* nothing to mask */
+	{"", NULL},
+	{"hello world", NULL},
+	{"Add to Cart", NULL},
+	{"<EMAIL> and <CARD_NUMBER> and <SSN>", NULL},
+
+	/* emails */
+	{"Contact john.doe@example.com for help", "Contact <EMAIL> for help"},
+	{"mail: JOHN+tag@sub.example.co.uk.", "mail: <EMAIL>."},
+	{"john@example.com", "<EMAIL>"},
+	{"two: a@x.io,b@y.org", "two: <EMAIL>,<EMAIL>"},
+	{"(first_last-1@shop-example.com)", "(<EMAIL>)"},
+	{"\"john@example.com\"", "\"<EMAIL>\""},
+	{"<john@example.com>", "<<EMAIL>>"},
+	{"Email:john@example.com;", "Email:<EMAIL>;"},
+	{"...john@example.com", "...<EMAIL>"},
+	{"jos\xc3\xa9@example.com", "<EMAIL>"},
+	{"4111111111111111@example.com", "<EMAIL>"},
+	{"john@example.com.", "<EMAIL>."},
+	{"john@example.com.123", "<EMAIL>.123"},
+	{"a@b.c", NULL},
+	{"user@localhost", NULL},
+	{"x@192.168.0.1", NULL},
+	{"@example.com", NULL},
+	{"john@", NULL},
+	{"john@@example.com", NULL},
+	{"john@.example.com", NULL},
+	{"a@b@c.com", "a@<EMAIL>"},
+	{"price @ 5.99", NULL},
+	{"@@@@", NULL},
+
+	/* card numbers */
+	{"Card 4111 1111 1111 1111 exp 12/27", "Card <CARD_NUMBER> exp 12/27"},
+	{"4111-1111-1111-1111", "<CARD_NUMBER>"},
+	{"4111111111111111", "<CARD_NUMBER>"},
+	{"5500 0000 0000 0004", "<CARD_NUMBER>"},
+	{"amex 3782 822463 10005", "amex <CARD_NUMBER>"},
+	{"4222222222222", "<CARD_NUMBER>"},	/* 13-digit Visa */
+	{"6011111111111117.", "<CARD_NUMBER>."},
+	{"4000000000000000006", "<CARD_NUMBER>"},	/* 19 digits */
+	{"4111 1111-1111 1111", "<CARD_NUMBER>"},	/* mixed separators */
+	{"4111111111111111 5500000000000004", "<CARD_NUMBER> <CARD_NUMBER>"},
+	{"2 4111 1111 1111 1111", "2 <CARD_NUMBER>"},
+	{"4111 1111 1111 1111 2", "<CARD_NUMBER> 2"},
+	{"card:4111111111111111!", "card:<CARD_NUMBER>!"},
+	{"123456789012347", "<CARD_NUMBER>"},	/* 15 digits starting with 1: UATP */
+	{"4111111111111112", NULL},	/* Luhn fails */
+	{"Order #4111111111111112 shipped", NULL},
+	{"411111111111111100000", NULL},	/* 21 digits, one group */
+	{"4111  1111  1111  1111", NULL},	/* double spaces split the groups */
+	{"4111--1111--1111--1111", NULL},
+	{"id4111111111111111", NULL},
+	{"4111111111111111abc", NULL},
+	{"x4111 1111 1111 1111", NULL},
+	{"4111 1111 1111 1111x", NULL},
+	{"3.4111111111111111", NULL},	/* a decimal number */
+	{"4111111111111111.5", NULL},
+	{"1,4111111111111111", NULL},
+	{"+4111111111111111", NULL},	/* a phone number */
+	{"+86 138 0013 8000", NULL},
+	{"+1 4111 1111 1111 1111", "+1 <CARD_NUMBER>"},	/* only the country code is skipped */
+	{"0000000000000", NULL},	/* MII 0, Luhn-valid */
+	{"0000 0000 0000 0000", NULL},
+
+	/* timestamps, phone numbers, prices, dates, lists */
+	{"at 1732579200000 ms", NULL},
+	{"at 1732579200004 ms", NULL},	/* Luhn-valid epoch ms */
+	{"1000000000000008", NULL},	/* Luhn-valid epoch us */
+	{"+1 415-555-0132", NULL},
+	{"(555) 123-4567", NULL},
+	{"$1,299.99", NULL},
+	{"2024-11-26T10:00:00Z", NULL},
+	{"1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17 18 19 20", NULL},
+	{"12 34 56 78 90 12 34 56", NULL},
+
+	/* SSNs */
+	{"SSN 123-45-6789.", "SSN <SSN>."},
+	{"899-99-9999", "<SSN>"},
+	{"078-05-1120", "<SSN>"},
+	{"000-12-3456", NULL},
+	{"666-12-3456", NULL},
+	{"900-12-3456", NULL},
+	{"999-12-3456", NULL},
+	{"123-00-4567", NULL},
+	{"123-45-0000", NULL},
+	{"123 45 6789", NULL},
+	{"123456789", NULL},
+	{"123-45-67890", NULL},
+	{"1234-56-7890", NULL},
+	{"a123-45-6789", NULL},
+	{"123-45-6789b", NULL},
+	{"1.123-45-6789", NULL},
+
+	/* everything together */
+	{"email a@b.com card 5500-0000-0000-0004 ssn 078-05-1120 ok",
+	"email <EMAIL> card <CARD_NUMBER> ssn <SSN> ok"},
+	{"a@b.com4111111111111111", NULL},	/* no TLD, digits glued to letters */
+	{"x@ab.cd-4111111111111111", "x@ab.cd-<CARD_NUMBER>"},
+	{"\xff\xfe 4111111111111111 \xc3", "\xff\xfe <CARD_NUMBER> \xc3"},
+};
+
+static const Case url_cases[] = {
+	{"", NULL},
+	{"https://shop.example.com/search?q=shoes&page=2", NULL},
+	{"https://shop.example.com/p/123456?ref=home#reviews", NULL},
+	{"https://x.com/login?password=hunter2&next=/home",
+	"https://x.com/login?password=<PASSWORD>&next=/home"},
+	{"https://x.com/?Token=abc&API_KEY=zzz&e-mail=a%40b.com",
+	"https://x.com/?Token=<TOKEN>&API_KEY=<SECRET>&e-mail=<EMAIL>"},
+	{"https://x.com/?pass=1&pwd=2&passwd=3&access_token=4&auth=5",
+	"https://x.com/?pass=<PASSWORD>&pwd=<PASSWORD>&passwd=<PASSWORD>&access_token=<TOKEN>&auth=<TOKEN>"},
+	{"https://x.com/?key=AIza1&secret=s&session=t&email=u&phone=v",
+	"https://x.com/?key=<SECRET>&secret=<SECRET>&session=<SECRET>&email=<EMAIL>&phone=<PHONE>"},
+	{"https://x.com/pay?cardnumber=4111111111111111&cvc=123&cvv=456&ssn=123-45-6789",
+	"https://x.com/pay?cardnumber=<CARD_NUMBER>&cvc=<CVC>&cvv=<CVC>&ssn=<SSN>"},
+	{"https://x.com/pay?card=4111&cc=1&CardNumber=2",
+	"https://x.com/pay?card=<CARD_NUMBER>&cc=<CARD_NUMBER>&CardNumber=<CARD_NUMBER>"},
+	{"https://x.com/?user%5Bpassword%5D=x&user[email]=y",
+	"https://x.com/?user%5Bpassword%5D=<PASSWORD>&user[email]=<EMAIL>"},
+	{"https://x.com/?pass%77ord=x", "https://x.com/?pass%77ord=<PASSWORD>"},
+	{"https://x.com/s?q=john%40example.com", "https://x.com/s?q=<EMAIL>"},
+	{"https://x.com/s?q=john%40example.com+and+more", "https://x.com/s?q=<EMAIL>+and+more"},
+	{"https://x.com/?q=4111+1111+1111+1111", "https://x.com/?q=<CARD_NUMBER>"},
+	{"https://x.com/?q=4111%201111%201111%201111&p=2", "https://x.com/?q=<CARD_NUMBER>&p=2"},
+	{"https://x.com/?q=%34111111111111111", "https://x.com/?q=<CARD_NUMBER>"},
+	{"https://x.com/?q=4111111111111112", NULL},
+	{"https://x.com/?ts=1732579200004", NULL},
+	{"https://x.com/?pwd=", NULL},
+	{"https://x.com/?password=%3CPASSWORD%3E", NULL},
+	{"https://x.com/?token=<PASSWORD>", NULL},
+	{"https://x.com/?keyword=shoes&monkey=1&passenger=2&author=3&sort_key=price", NULL},
+	{"https://x.com/cb#access_token=abc&state=xyz", "https://x.com/cb#access_token=<TOKEN>&state=xyz"},
+	{"https://x.com/#/checkout?email=a@b.com", "https://x.com/#/checkout?email=<EMAIL>"},
+	{"https://x.com/#contact:john@example.com", "https://x.com/#contact:<EMAIL>"},
+	{"https://x.com/#contact-john@example.com", "https://x.com/#<EMAIL>"},
+	{"https://x.com/?john%40example.com+password=1", "https://x.com/?<EMAIL>+password=<PASSWORD>"},
+	{"https://user:secret@x.com/", "https://user:<PASSWORD>@x.com/"},
+	{"https://john%40example.com:pw@x.com/a", "https://<EMAIL>:<PASSWORD>@x.com/a"},
+	{"https://user@x.com/", NULL},
+	{"https://x.com/users/john@example.com/orders", "https://x.com/users/<EMAIL>/orders"},
+	{"https://x.com/users/john%40example.com", "https://x.com/users/<EMAIL>"},
+	{"/relative/path?token=abc", "/relative/path?token=<TOKEN>"},
+	{"mailto:john@example.com", "mailto:<EMAIL>"},
+	{"https://x.com/?a=1&&b=&=c&token", NULL},
+	{"https://x.com/?q=%zz%4&r=%", NULL},
+	{"https://x.com/?session=abc&sessionId=def&sid=1",
+	"https://x.com/?session=<SECRET>&sessionId=<SECRET>&sid=<SECRET>"},
+	{"https://x.com/?redirect=https%3A%2F%2Fa.com%2F%3Fq%3Dj%40x.com",
+	"https://x.com/?redirect=https%3A%2F%2Fa.com%2F%3Fq%3D<EMAIL>"},
+	{"https://x.com/?phone=%2B1%20415%20555%200132", "https://x.com/?phone=<PHONE>"},
+	{"https://x.com/?q=a=b=c&token=a=b", "https://x.com/?q=a=b=c&token=<TOKEN>"},
+	{"https://x.com/?ssn=123-45-6789&note=ssn+123-45-6789",
+	"https://x.com/?ssn=<SSN>&note=ssn+<SSN>"},
+};
+
+/* A key name and the placeholder expected from each classifier. */
+typedef struct KeyCase
+{
+	const char *key;
+	const char *as_key;			/* san_placeholder_for_key */
+	const char *as_param;		/* san_placeholder_for_param */
+} KeyCase;
+
+static const KeyCase key_cases[] = {
+	{"password", SAN_PASSWORD, SAN_PASSWORD},
+	{"Password", SAN_PASSWORD, SAN_PASSWORD},
+	{"newPassword", SAN_PASSWORD, SAN_PASSWORD},
+	{"password_confirmation", SAN_PASSWORD, SAN_PASSWORD},
+	{"passwd", SAN_PASSWORD, SAN_PASSWORD},
+	{"pwd", SAN_PASSWORD, SAN_PASSWORD},
+	{"user-pwd", SAN_PASSWORD, SAN_PASSWORD},
+	{"pass", SAN_PASSWORD, SAN_PASSWORD},
+	{"cvc", SAN_CVC, SAN_CVC},
+	{"CVV", SAN_CVC, SAN_CVC},
+	{"cvv2", SAN_CVC, SAN_CVC},
+	{"cardCvc", SAN_CVC, SAN_CVC},
+	{"csc", SAN_CVC, SAN_CVC},
+	{"securityCode", SAN_CVC, SAN_CVC},
+	{"security-code", SAN_CVC, SAN_CVC},
+	{"SECURITY_CODE", SAN_CVC, SAN_CVC},
+	{"cardNumber", SAN_CARD_NUMBER, SAN_CARD_NUMBER},
+	{"card_number", SAN_CARD_NUMBER, SAN_CARD_NUMBER},
+	{"card-number", SAN_CARD_NUMBER, SAN_CARD_NUMBER},
+	{"ccnum", SAN_CARD_NUMBER, SAN_CARD_NUMBER},
+	{"cc-number", SAN_CARD_NUMBER, SAN_CARD_NUMBER},
+	{"creditCard", SAN_CARD_NUMBER, SAN_CARD_NUMBER},
+	{"ssn", SAN_SSN, SAN_SSN},
+	{"SSN", SAN_SSN, SAN_SSN},
+	{"userSsn", SAN_SSN, SAN_SSN},
+	{"social_security_number", SAN_SSN, SAN_SSN},
+	{"accessToken", SAN_TOKEN, SAN_TOKEN},
+	{"id_token", SAN_TOKEN, SAN_TOKEN},
+	{"apiKey", SAN_SECRET, SAN_SECRET},
+	{"API_KEY", SAN_SECRET, SAN_SECRET},
+	{"clientSecret", SAN_SECRET, SAN_SECRET},
+	{"email", SAN_EMAIL, SAN_EMAIL},
+	{"userEmail", SAN_EMAIL, SAN_EMAIL},
+	{"phone", SAN_PHONE, SAN_PHONE},
+	{"phoneNumber", SAN_PHONE, SAN_PHONE},
+	/* URL-only names */
+	{"key", NULL, SAN_SECRET},
+	{"session", NULL, SAN_SECRET},
+	{"sessionId", NULL, SAN_SECRET},
+	{"sid", NULL, SAN_SECRET},
+	{"card", NULL, SAN_CARD_NUMBER},
+	{"cc", NULL, SAN_CARD_NUMBER},
+	{"mail", NULL, SAN_EMAIL},
+	{"signature", NULL, SAN_SECRET},
+	/* event data keys and look-alikes that are not secrets */
+	{"value", NULL, NULL},
+	{"type", NULL, NULL},
+	{"text", NULL, NULL},
+	{"selector", NULL, NULL},
+	{"url", NULL, NULL},
+	{"inputType", NULL, NULL},
+	{"masked", NULL, NULL},
+	{"placeholder", NULL, NULL},
+	{"tabId", NULL, NULL},
+	{"timestamp", NULL, NULL},
+	{"keyword", NULL, NULL},
+	{"passive", NULL, NULL},
+	{"compass", NULL, NULL},
+	{"passenger", NULL, NULL},
+	{"className", NULL, NULL},
+	{"author", NULL, NULL},
+	{"spinner", NULL, NULL},
+	{"cardType", NULL, NULL},
+	{"", NULL, NULL},
+};
+
+/* Checks both name classifiers against the table. */
+static void
+run_keys(void)
+{
+	for (size_t i = 0; i < sizeof(key_cases) / sizeof(key_cases[0]); i++)
+	{
+		const KeyCase *k = &key_cases[i];
+		const char *a = san_placeholder_for_key(k->key, strlen(k->key));
+		const char *b = san_placeholder_for_param(k->key, strlen(k->key));
+
+		CHECK((a == NULL && k->as_key == NULL) ||
+			  (a && k->as_key && strcmp(a, k->as_key) == 0),
+			  "key \"%s\": got %s, want %s", k->key, a ? a : "NULL",
+			  k->as_key ? k->as_key : "NULL");
+		CHECK((b == NULL && k->as_param == NULL) ||
+			  (b && k->as_param && strcmp(b, k->as_param) == 0),
+			  "param \"%s\": got %s, want %s", k->key, b ? b : "NULL",
+			  k->as_param ? k->as_param : "NULL");
+	}
+	/* keylen is honoured: "passwordX" cut to "pass" */
+	CHECK(san_placeholder_for_key("passwordX", 4) != NULL, "keylen 4");
+	CHECK(san_placeholder_for_key("typeX", 4) == NULL, "keylen typeX");
+	CHECK(san_placeholder_for_key(NULL, 0) == NULL, "NULL key");
+}
+
+/* Inputs with NUL bytes inside len: the bytes around them are preserved. */
+static void
+run_nuls(void)
+{
+	static const char in1[] = "a\0john@example.com\0b";
+	static const char want1[] = "a\0<EMAIL>\0b";
+	static const char in2[] = "\0004111111111111111\0";
+	static const char want2[] = "\0<CARD_NUMBER>\0";
+	static const char in3[] = "john\0@example.com";
+	static const char in4[] = "https://x.com/?token=a\0b&q=c";
+	static const char want4[] = "https://x.com/?token=<TOKEN>&q=c";
+	static const char in5[] = "\0\0\0";
+
+	expect_bytes("nul", san_mask_text, in1, sizeof(in1) - 1, want1, sizeof(want1) - 1);
+	expect_bytes("nul", san_mask_text, in2, sizeof(in2) - 1, want2, sizeof(want2) - 1);
+	expect_bytes("nul", san_mask_text, in3, sizeof(in3) - 1, NULL, 0);
+	expect_bytes("nul", san_mask_url, in4, sizeof(in4) - 1, want4, sizeof(want4) - 1);
+	expect_bytes("nul", san_mask_text, in5, sizeof(in5) - 1, NULL, 0);
+	expect_bytes("nul", san_mask_url, in5, sizeof(in5) - 1, NULL, 0);
+	/* NULL with length 0 */
+	expect_bytes("null", san_mask_text, NULL, 0, NULL, 0);
+	expect_bytes("null", san_mask_url, NULL, 0, NULL, 0);
+}
+
+/* Counts occurrences of needle in hay (possibly overlapping). */
+static size_t
+count_occurrences(const char *hay, size_t hl, const char *needle, size_t nl)
+{
+	size_t		n = 0;
+
+	if (nl == 0 || nl > hl)
+		return 0;
+	for (size_t i = 0; i + nl <= hl; i++)
+		if (memcmp(hay + i, needle, nl) == 0)
+			n++;
+	return n;
+}
+
+/* Seeded xorshift, so failures are reproducible. */
+static unsigned long long rng_state = 0x9E3779B97F4A7C15ULL;
+
+/* Next pseudo-random number. */
+static unsigned long long
+rnd(void)
+{
+	rng_state ^= rng_state << 13;
+	rng_state ^= rng_state >> 7;
+	rng_state ^= rng_state << 17;
+	return rng_state;
+}
+
+/*
+ * Random inputs built from fragments that exercise the rules: the output
+ * must be NUL-terminated, idempotent, and must hold fewer copies of each
+ * planted secret than the input when the secret stands alone.
+ */
+static void
+run_random(int iterations)
+{
+	static const char *const frags[] = {
+		"john@example.com", "4111 1111 1111 1111", "4111111111111111", "123-45-6789",
+		"@", ".", "-", " ", "+", "a", "7", "%40", "%", "?", "&", "=", "#", "/", "<", ">",
+		"token=", "password=", "q=", "https://", "x.com", "\xc3\xa9", "\xff", "0",
+		"5500-0000-0000-0004", "1732579200004", ":", "user:pw@", "_", ",", "\0",
+	};
+	static const char *const secrets[] = {"john@example.com", "4111111111111111", "123-45-6789"};
+	const size_t nfr = sizeof(frags) / sizeof(frags[0]);
+	int			bad_idem = 0,
+				bad_term = 0,
+				bad_leak = 0;
+
+	for (int it = 0; it < iterations; it++)
+	{
+		char		buf[512];
+		size_t		len = 0;
+		int			parts = 1 + (int) (rnd() % 24);
+
+		for (int p = 0; p < parts; p++)
+		{
+			const char *f = frags[rnd() % nfr];
+			size_t		fl = (f[0] == '\0') ? 1 : strlen(f);
+
+			if (len + fl > sizeof(buf))
+				break;
+			memcpy(buf + len, f, fl);
+			len += fl;
+		}
+		for (int which = 0; which < 2; which++)
+		{
+			MaskFn		fn = which ? san_mask_url : san_mask_text;
+			char	   *out = NULL,
+					   *again = NULL;
+			size_t		outlen = 0,
+						againlen = 0;
+			int			rc = fn(buf, len, &out, &outlen);
+
+			if (rc != 1)
+				continue;
+			if (out[outlen] != '\0')
+				bad_term++;
+			if (fn(out, outlen, &again, &againlen) != 0)
+			{
+				if (bad_idem++ < 5)
+				{
+					fprintf(stderr, "not idempotent (%s): \"", which ? "url" : "text");
+					show(stderr, buf, len);
+					fprintf(stderr, "\" -> \"");
+					show(stderr, out, outlen);
+					fprintf(stderr, "\" -> \"");
+					show(stderr, again, againlen);
+					fprintf(stderr, "\"\n");
+				}
+			}
+			/* a secret surrounded by spaces in the text is always masked */
+			if (!which)
+				for (int k = 0; k < 3; k++)
+				{
+					char		pat[64];
+					size_t		pl = (size_t) snprintf(pat, sizeof(pat), " %s ", secrets[k]);
+
+					if (count_occurrences(out, outlen, pat, pl) > 0 && bad_leak++ < 5)
+					{
+						fprintf(stderr, "kept \"%s\": \"", secrets[k]);
+						show(stderr, buf, len);
+						fprintf(stderr, "\" -> \"");
+						show(stderr, out, outlen);
+						fprintf(stderr, "\"\n");
+					}
+				}
+			free(again);
+			free(out);
+		}
+	}
+	CHECK(bad_term == 0, "random: %d outputs not NUL-terminated", bad_term);
+	CHECK(bad_idem == 0, "random: %d outputs not idempotent", bad_idem);
+	CHECK(bad_leak == 0, "random: %d outputs kept a space-delimited secret", bad_leak);
+}
+
+/* Fills buf with n copies of pattern (buf must hold n*strlen+1 bytes). */
+static size_t
+repeat(char *buf, const char *pattern, size_t n)
+{
+	size_t		pl = strlen(pattern);
+
+	for (size_t i = 0; i < n; i++)
+		memcpy(buf + i * pl, pattern, pl);
+	buf[n * pl] = '\0';
+	return n * pl;
+}
+
+/*
+ * Very long and pathological inputs: results are right and the time grows
+ * linearly (a 4x longer input may not take more than ~10x as long).
+ */
+static void
+run_long(void)
+{
+	static const char *const patterns[] = {
+		"a", "@", "a@", "a.", "a@b.", "1 ", "1-", "12 ", "4111 ", "1234567890",
+		"a@b.cc", ".a@b", "%40", "a-", "@a.a",
+	};
+	size_t		big = 1 << 20;
+	char	   *buf = malloc(big * 8 + 64);
+	char	   *out = NULL;
+	size_t		outlen = 0,
+				len;
+	int			rc;
+
+	if (buf == NULL)
+	{
+		CHECK(0, "malloc");
+		return;
+	}
+
+	/* a card at the end of 1 MB of text */
+	memset(buf, 'x', big);
+	buf[big - 1] = ' ';
+	memcpy(buf + big, "4111111111111111", 17);
+	rc = san_mask_text(buf, big + 16, &out, &outlen);
+	CHECK(rc == 1 && outlen == big + strlen(SAN_CARD_NUMBER) &&
+		  strcmp(out + big, SAN_CARD_NUMBER) == 0, "card after 1 MB");
+	free(out);
+	out = NULL;
+
+	/* 100000 emails */
+	len = repeat(buf, "a@b.cc ", 100000);
+	rc = san_mask_text(buf, len, &out, &outlen);
+	CHECK(rc == 1 && outlen == 100000 * strlen("<EMAIL> "), "100000 emails");
+	free(out);
+	out = NULL;
+
+	/* 20000 cards in one URL parameter */
+	len = (size_t) sprintf(buf, "https://x.com/?q=");
+	len += repeat(buf + len, "4111111111111111+", 20000);
+	rc = san_mask_url(buf, len, &out, &outlen);
+	CHECK(rc == 1 && outlen == strlen("https://x.com/?q=") + 20000 * strlen("<CARD_NUMBER>+"),
+		  "20000 cards in a URL");
+	free(out);
+	out = NULL;
+
+	for (size_t p = 0; p < sizeof(patterns) / sizeof(patterns[0]); p++)
+	{
+		size_t		pl = strlen(patterns[p]);
+		size_t		n1 = (big / 4) / pl,
+					n2 = big / pl;
+		double		t1,
+					t2;
+		clock_t		c;
+
+		len = repeat(buf, patterns[p], n1);
+		c = clock();
+		for (int r = 0; r < 2; r++)
+		{
+			san_mask_text(buf, len, &out, &outlen);
+			free(out);
+			san_mask_url(buf, len, &out, &outlen);
+			free(out);
+		}
+		t1 = (double) (clock() - c) / CLOCKS_PER_SEC;
+		len = repeat(buf, patterns[p], n2);
+		c = clock();
+		for (int r = 0; r < 2; r++)
+		{
+			san_mask_text(buf, len, &out, &outlen);
+			free(out);
+			san_mask_url(buf, len, &out, &outlen);
+			free(out);
+		}
+		t2 = (double) (clock() - c) / CLOCKS_PER_SEC;
+		out = NULL;
+		CHECK(t2 < 2.0 && t2 < 10 * t1 + 0.05,
+			  "pattern \"%s\": 256 KB %.3f s, 1 MB %.3f s (not linear)", patterns[p], t1, t2);
+	}
+	free(buf);
+}
+
+/* Runs every group of checks and prints the summary line. */
+int
+main(int argc, char **argv)
+{
+	int			iterations = (argc > 1) ? atoi(argv[1]) : 20000;
+
+	run_table("text", san_mask_text, text_cases, sizeof(text_cases) / sizeof(text_cases[0]));
+	run_table("url", san_mask_url, url_cases, sizeof(url_cases) / sizeof(url_cases[0]));
+	run_keys();
+	run_nuls();
+	run_random(iterations);
+	run_long();
+	printf("%d passed, %d failed\n", passed, failed);
+	return failed ? 1 : 0;
+}
