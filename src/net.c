@@ -1,0 +1,975 @@
+/*-------------------------------------------------------------------------
+ *
+ * net.c
+ *	  libwebsockets server on the worker's libuv loop: WebSocket stream,
+ *	  HTTP requests and static files on one port.
+ *
+ * No PostgreSQL calls here (see net.h).  Memory is malloc'd; allocation
+ * failures drop the affected connection rather than raising an error.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include <ctype.h>
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+
+#include <libwebsockets.h>
+#include <uv.h>
+
+#include "guc.h"
+#include "net.h"
+#include "static_files.h"
+
+struct TxItem
+{
+	TxItem	   *next;
+	size_t		len;
+	unsigned char buf[];		/* LWS_PRE bytes, then the payload */
+};
+
+typedef struct Pss
+{
+	Conn	   *conn;
+} Pss;
+
+#define HTTP_CHUNK 16384
+#define MAX_QUEUED_BYTES (64 * 1024 * 1024)
+
+static struct lws_context *context = NULL;
+static Conn *conns = NULL;		/* doubly linked list of open conns */
+static int	nconns = 0;
+static uint64_t next_conn_id = 1;
+static InMsg *in_head = NULL;
+static InMsg *in_tail = NULL;
+static int64_t queued_messages = 0;
+static int64_t queued_bytes = 0;
+static bool backpressure = false;
+static bool shutting_down = false;
+static int	max_connections = 1000;
+
+/* Wall-clock milliseconds since the epoch. */
+double
+net_now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return ts.tv_sec * 1000.0 + ts.tv_nsec / 1e6;
+}
+
+/* Routes libwebsockets' own log lines to the server log (stderr). */
+static void
+lws_log_emit(int level, const char *line)
+{
+	fprintf(stderr, "codesight lws: %s", line);
+}
+
+/* Allocates a connection and links it in. */
+static Conn *
+conn_new(struct lws *wsi, bool is_ws)
+{
+	Conn	   *c = calloc(1, sizeof(Conn));
+
+	if (c == NULL)
+		return NULL;
+	c->id = next_conn_id++;
+	c->wsi = wsi;
+	c->is_ws = is_ws;
+	c->opened_ms = c->last_msg_ms = net_now_ms();
+	lws_get_peer_simple(wsi, c->peer, sizeof(c->peer));
+	c->next = conns;
+	if (conns)
+		conns->prev = c;
+	conns = c;
+	nconns++;
+	return c;
+}
+
+/* Frees an HTTP request. */
+static void
+http_req_free(HttpRequest *r)
+{
+	if (r == NULL)
+		return;
+	free(r->path);
+	free(r->query);
+	free(r->origin);
+	free(r->authorization);
+	free(r->host);
+	free(r->body);
+	free(r);
+}
+
+/* Drops everything still queued for sending. */
+static void
+tx_clear(Conn *c)
+{
+	TxItem	   *t = c->tx_head;
+
+	while (t)
+	{
+		TxItem	   *n = t->next;
+
+		free(t);
+		t = n;
+	}
+	c->tx_head = c->tx_tail = NULL;
+	c->tx_bytes = 0;
+}
+
+/* Frees a closed connection that nothing refers to any more. */
+static void
+conn_free_if_unused(Conn *c)
+{
+	if (!c->closed || c->refs > 0)
+		return;
+	tx_clear(c);
+	free(c->rx_buf);
+	free(c->http_resp);
+	http_req_free(c->http_req);
+	free(c);
+}
+
+/* Appends a message to the worker's inbound queue (takes a conn ref). */
+static void
+enqueue(InMsg *m)
+{
+	m->next = NULL;
+	m->conn->refs++;
+	if (in_tail)
+		in_tail->next = m;
+	else
+		in_head = m;
+	in_tail = m;
+	queued_messages++;
+	queued_bytes += (int64_t) m->len;
+}
+
+/* Queues a notice that the connection closed, and unlinks it. */
+static void
+conn_closed(Conn *c)
+{
+	InMsg	   *m;
+
+	if (c->closed)
+		return;
+	c->closed = true;
+	c->wsi = NULL;
+	tx_clear(c);
+	if (c->prev)
+		c->prev->next = c->next;
+	else
+		conns = c->next;
+	if (c->next)
+		c->next->prev = c->prev;
+	c->prev = c->next = NULL;
+	nconns--;
+	m = malloc(sizeof(InMsg) + 1);
+	if (m != NULL)
+	{
+		m->kind = IN_CLOSED;
+		m->conn = c;
+		m->len = 0;
+		m->received_ms = net_now_ms();
+		m->data[0] = '\0';
+		enqueue(m);
+	}
+	conn_free_if_unused(c);
+}
+
+/* Takes the whole inbound queue; the caller frees each with net_free_message. */
+InMsg *
+net_take_messages(void)
+{
+	InMsg	   *h = in_head;
+
+	in_head = in_tail = NULL;
+	queued_messages = 0;
+	queued_bytes = 0;
+	return h;
+}
+
+/* Frees a message and drops its connection reference. */
+void
+net_free_message(InMsg *m)
+{
+	net_conn_release(m->conn);
+	free(m);
+}
+
+/* Drops one reference to a connection, freeing it once closed and unused. */
+void
+net_conn_release(Conn *c)
+{
+	c->refs--;
+	conn_free_if_unused(c);
+}
+
+/* Queues a text frame for a WebSocket connection. */
+void
+net_send_text(Conn *c, const char *text, size_t len)
+{
+	TxItem	   *t;
+
+	if (c->closed || c->wsi == NULL || !c->is_ws || c->close_code)
+		return;
+	if (c->tx_bytes + len > (size_t) cs_max_tx_bytes)
+	{
+		/* A client that does not read its acks must not grow our memory. */
+		net_close(c, LWS_CLOSE_STATUS_POLICY_VIOLATION, "client is not reading");
+		return;
+	}
+	t = malloc(sizeof(TxItem) + LWS_PRE + len);
+	if (t == NULL)
+	{
+		net_kill(c);
+		return;
+	}
+	t->next = NULL;
+	t->len = len;
+	memcpy(t->buf + LWS_PRE, text, len);
+	if (c->tx_tail)
+		c->tx_tail->next = t;
+	else
+		c->tx_head = t;
+	c->tx_tail = t;
+	c->tx_bytes += len;
+	lws_callback_on_writable(c->wsi);
+}
+
+/* Closes a WebSocket with a close code once what is queued is sent. */
+void
+net_close(Conn *c, int code, const char *reason)
+{
+	if (c->closed || c->wsi == NULL)
+		return;
+	if (c->close_code == 0)
+	{
+		c->close_code = code;
+		snprintf(c->close_reason, sizeof(c->close_reason), "%s", reason ? reason : "");
+	}
+	lws_callback_on_writable(c->wsi);
+}
+
+/* Drops a connection at once, without a close frame. */
+void
+net_kill(Conn *c)
+{
+	if (c->closed || c->wsi == NULL)
+		return;
+	c->kill = true;
+	lws_set_timeout(c->wsi, PENDING_TIMEOUT_USER_OK, LWS_TO_KILL_ASYNC);
+}
+
+/* Writes the next queued frame; returns -1 to make lws close the socket. */
+static int
+ws_writeable(Conn *c)
+{
+	TxItem	   *t = c->tx_head;
+
+	if (t != NULL)
+	{
+		int			n = lws_write(c->wsi, t->buf + LWS_PRE, t->len, LWS_WRITE_TEXT);
+
+		c->tx_head = t->next;
+		if (c->tx_head == NULL)
+			c->tx_tail = NULL;
+		c->tx_bytes -= t->len;
+		free(t);
+		if (n < 0)
+			return -1;
+		if (c->tx_head || c->close_code)
+			lws_callback_on_writable(c->wsi);
+		return 0;
+	}
+	if (c->close_code)
+	{
+		lws_close_reason(c->wsi, (enum lws_close_status) c->close_code,
+						 (unsigned char *) c->close_reason, strlen(c->close_reason));
+		return -1;
+	}
+	return 0;
+}
+
+/* Appends a received fragment; false when the message grows past the limit. */
+static bool
+rx_append(Conn *c, const void *in, size_t len)
+{
+	if (c->rx_len + len > (size_t) cs_max_message_bytes)
+		return false;
+	if (c->rx_len + len + 1 > c->rx_cap)
+	{
+		size_t		ncap = c->rx_cap ? c->rx_cap : 4096;
+		char	   *nb;
+
+		while (ncap < c->rx_len + len + 1)
+			ncap *= 2;
+		nb = realloc(c->rx_buf, ncap);
+		if (nb == NULL)
+			return false;
+		c->rx_buf = nb;
+		c->rx_cap = ncap;
+	}
+	memcpy(c->rx_buf + c->rx_len, in, len);
+	c->rx_len += len;
+	return true;
+}
+
+/* Hands a complete text message to the worker. */
+static bool
+rx_complete(Conn *c)
+{
+	InMsg	   *m = malloc(sizeof(InMsg) + c->rx_len + 1);
+
+	if (m == NULL)
+		return false;
+	m->kind = IN_WS_TEXT;
+	m->conn = c;
+	m->len = c->rx_len;
+	m->received_ms = c->last_msg_ms = net_now_ms();
+	memcpy(m->data, c->rx_buf, c->rx_len);
+	m->data[c->rx_len] = '\0';
+	c->rx_len = 0;
+	/* Keep a small buffer; give back one a huge message left behind. */
+	if (c->rx_cap > 65536)
+	{
+		free(c->rx_buf);
+		c->rx_buf = NULL;
+		c->rx_cap = 0;
+	}
+	enqueue(m);
+	if ((backpressure || queued_bytes > MAX_QUEUED_BYTES) && !c->rx_paused)
+	{
+		lws_rx_flow_control(c->wsi, 0);
+		c->rx_paused = true;
+	}
+	return true;
+}
+
+/* Queues a synthetic hello carrying a token from the upgrade request. */
+static void
+queue_header_token(Conn *c, const char *token)
+{
+	static const char prefix[] = "{\"type\":\"hello\",\"token\":\"";
+	size_t		tlen = strlen(token);
+	InMsg	   *m;
+	char	   *w;
+
+	/* Tokens are [A-Za-z0-9_]; anything else can not be valid. */
+	for (size_t i = 0; i < tlen; i++)
+		if (!isalnum((unsigned char) token[i]) && token[i] != '_')
+			return;
+	m = malloc(sizeof(InMsg) + sizeof(prefix) + tlen + 3);
+	if (m == NULL)
+		return;
+	w = m->data;
+	memcpy(w, prefix, sizeof(prefix) - 1);
+	w += sizeof(prefix) - 1;
+	memcpy(w, token, tlen);
+	w += tlen;
+	memcpy(w, "\"}", 3);
+	m->kind = IN_WS_TEXT;
+	m->conn = c;
+	m->len = strlen(m->data);
+	m->received_ms = net_now_ms();
+	c->auth_from_header = true;
+	enqueue(m);
+}
+
+/* Copies a header into a malloc'd string, or NULL if absent. */
+static char *
+header_dup(struct lws *wsi, enum lws_token_indexes h)
+{
+	int			n = lws_hdr_total_length(wsi, h);
+	char	   *s;
+
+	if (n <= 0)
+		return NULL;
+	s = malloc(n + 1);
+	if (s == NULL)
+		return NULL;
+	if (lws_hdr_copy(wsi, s, n + 1, h) < 0)
+	{
+		free(s);
+		return NULL;
+	}
+	return s;
+}
+
+/* Extracts the bearer token from an Authorization header value. */
+static const char *
+bearer_token(const char *auth)
+{
+	if (auth == NULL || strncasecmp(auth, "Bearer ", 7) != 0)
+		return NULL;
+	auth += 7;
+	while (*auth == ' ')
+		auth++;
+	return auth;
+}
+
+/*
+ * Decides on a WebSocket upgrade before it is accepted: the path must be
+ * /extension-ws, the Origin allowed, and there must be room.
+ */
+static int
+ws_filter(struct lws *wsi)
+{
+	char		uri[256];
+	char		origin[256];
+	int			n;
+
+	if (shutting_down || nconns >= max_connections)
+		return 1;
+	n = lws_hdr_copy(wsi, uri, sizeof(uri), WSI_TOKEN_GET_URI);
+	if (n <= 0 || strcmp(uri, "/extension-ws") != 0)
+		return 1;
+	if (lws_hdr_copy(wsi, origin, sizeof(origin), WSI_TOKEN_ORIGIN) > 0 &&
+		!codesight_origin_allowed(origin))
+		return 1;
+	return 0;
+}
+
+/* Sets up a new WebSocket connection and greets it. */
+static int
+ws_established(struct lws *wsi, Pss *pss)
+{
+	Conn	   *c = conn_new(wsi, true);
+	char	   *auth;
+	char		qtoken[160];
+	const char *token;
+
+	if (c == NULL)
+		return -1;
+	pss->conn = c;
+	lws_hdr_copy(wsi, c->origin, sizeof(c->origin), WSI_TOKEN_ORIGIN);
+	auth = header_dup(wsi, WSI_TOKEN_HTTP_AUTHORIZATION);
+	token = bearer_token(auth);
+	if (token == NULL && lws_get_urlarg_by_name(wsi, "token", qtoken, sizeof(qtoken)) != NULL)
+		token = lws_get_urlarg_by_name(wsi, "token", qtoken, sizeof(qtoken));
+	if (token != NULL && *token)
+		queue_header_token(c, token);
+	free(auth);
+	{
+		char		greet[256];
+
+		snprintf(greet, sizeof(greet),
+				 "{\"type\":\"connected\",\"protocol\":2,\"maxMessageBytes\":%d,"
+				 "\"maxBatchEvents\":1000,\"authRequired\":%s}",
+				 cs_max_message_bytes, codesight_auth_required() ? "true" : "false");
+		net_send_text(c, greet, strlen(greet));
+	}
+	return 0;
+}
+
+/* Handles one received WebSocket fragment. */
+static int
+ws_receive(struct lws *wsi, Conn *c, void *in, size_t len)
+{
+	if (c == NULL || c->close_code)
+		return 0;
+	if (lws_frame_is_binary(wsi))
+	{
+		net_close(c, LWS_CLOSE_STATUS_UNACCEPTABLE_OPCODE, "binary frames are not supported");
+		return 0;
+	}
+	if (!rx_append(c, in, len))
+	{
+		lws_close_reason(wsi, LWS_CLOSE_STATUS_MESSAGE_TOO_LARGE,
+						 (unsigned char *) "message too big", 15);
+		return -1;
+	}
+	if (lws_is_final_fragment(wsi) && lws_remaining_packet_payload(wsi) == 0)
+	{
+		if (!rx_complete(c))
+			return -1;
+	}
+	return 0;
+}
+
+/* Maps the request-line token lws found to a method. */
+static HttpMethod
+http_method(struct lws *wsi, enum lws_token_indexes *tok)
+{
+	static const struct
+	{
+		enum lws_token_indexes tok;
+		HttpMethod	m;
+	}			map[] = {
+		{WSI_TOKEN_GET_URI, HTTP_M_GET},
+		{WSI_TOKEN_POST_URI, HTTP_M_POST},
+		{WSI_TOKEN_OPTIONS_URI, HTTP_M_OPTIONS},
+		{WSI_TOKEN_PUT_URI, HTTP_M_PUT},
+		{WSI_TOKEN_PATCH_URI, HTTP_M_PATCH},
+		{WSI_TOKEN_DELETE_URI, HTTP_M_DELETE},
+		{WSI_TOKEN_HEAD_URI, HTTP_M_HEAD},
+	};
+
+	for (size_t i = 0; i < sizeof(map) / sizeof(map[0]); i++)
+		if (lws_hdr_total_length(wsi, map[i].tok) > 0)
+		{
+			*tok = map[i].tok;
+			return map[i].m;
+		}
+	*tok = WSI_TOKEN_GET_URI;
+	return HTTP_M_OTHER;
+}
+
+/* Queues a finished HTTP request for the worker. */
+static int
+http_dispatch(Conn *c)
+{
+	InMsg	   *m = malloc(sizeof(InMsg) + 1);
+
+	if (m == NULL)
+		return -1;
+	m->kind = IN_HTTP;
+	m->conn = c;
+	m->len = c->http_req->body_len;
+	m->received_ms = net_now_ms();
+	m->data[0] = '\0';
+	enqueue(m);
+	return 0;
+}
+
+/* True for paths the worker answers (API), false for static files. */
+static bool
+is_api_path(const char *path)
+{
+	return strncmp(path, "/api/", 5) == 0 || strcmp(path, "/api") == 0 ||
+		strcmp(path, "/health") == 0 || strcmp(path, "/metrics") == 0 ||
+		strcmp(path, "/extension-ws") == 0;
+}
+
+/* Starts handling an HTTP request: static file now, API via the worker. */
+static int
+http_request(struct lws *wsi, Pss *pss, const char *uri)
+{
+	Conn	   *c = pss->conn;
+	HttpRequest *r;
+	enum lws_token_indexes tok;
+	int			qlen;
+
+	if (c == NULL)
+	{
+		c = conn_new(wsi, false);
+		if (c == NULL)
+			return -1;
+		pss->conn = c;
+	}
+	if (c->http_req != NULL || c->http_resp != NULL)
+		return -1;				/* pipelining is not supported */
+	r = calloc(1, sizeof(HttpRequest));
+	if (r == NULL)
+		return -1;
+	c->http_req = r;
+	c->http_static = false;
+	r->method = http_method(wsi, &tok);
+	r->path = strdup(uri ? uri : "/");
+	qlen = lws_hdr_total_length(wsi, WSI_TOKEN_HTTP_URI_ARGS);
+	if (qlen > 0)
+	{
+		r->query = malloc(qlen + 1);
+		if (r->query)
+		{
+			/* lws keeps args as fragments; rebuild a&b form. */
+			int			pos = 0;
+
+			for (int i = 0;; i++)
+			{
+				char		frag[1024];
+				int			n = lws_hdr_copy_fragment(wsi, frag, sizeof(frag), WSI_TOKEN_HTTP_URI_ARGS, i);
+
+				if (n <= 0)
+					break;
+				if (pos + n + 2 > qlen + 1)
+					break;
+				if (pos)
+					r->query[pos++] = '&';
+				memcpy(r->query + pos, frag, n);
+				pos += n;
+			}
+			r->query[pos] = '\0';
+		}
+	}
+	r->origin = header_dup(wsi, WSI_TOKEN_ORIGIN);
+	r->authorization = header_dup(wsi, WSI_TOKEN_HTTP_AUTHORIZATION);
+	r->host = header_dup(wsi, WSI_TOKEN_HOST);
+	if (r->path == NULL)
+		return -1;
+
+	if (!is_api_path(r->path) && (r->method == HTTP_M_GET || r->method == HTTP_M_HEAD))
+	{
+		c->http_static = true;
+		return static_serve(wsi, r->path, cs_static_dir);
+	}
+	/* Requests with a body continue in LWS_CALLBACK_HTTP_BODY. */
+	if (lws_hdr_total_length(wsi, WSI_TOKEN_HTTP_CONTENT_LENGTH) > 0 &&
+		(r->method == HTTP_M_POST || r->method == HTTP_M_PUT ||
+		 r->method == HTTP_M_PATCH || r->method == HTTP_M_DELETE))
+		return 0;
+	return http_dispatch(c);
+}
+
+/* Appends a chunk of request body, remembering if it was too large. */
+static int
+http_body(Conn *c, const void *in, size_t len)
+{
+	HttpRequest *r = c ? c->http_req : NULL;
+
+	if (r == NULL)
+		return -1;
+	if (r->body_too_large || r->body_len + len > (size_t) cs_max_http_body_bytes)
+	{
+		r->body_too_large = true;
+		return 0;
+	}
+	{
+		char	   *nb = realloc(r->body, r->body_len + len + 1);
+
+		if (nb == NULL)
+			return -1;
+		r->body = nb;
+	}
+	memcpy(r->body + r->body_len, in, len);
+	r->body_len += len;
+	r->body[r->body_len] = '\0';
+	return 0;
+}
+
+/*
+ * Stores a response for the connection's current request; sent when the
+ * socket is writable.  extra_headers is "Name: value\r\n" lines.
+ */
+void
+net_http_respond(Conn *c, int status, const char *content_type,
+				 const char *extra_headers, const char *body, size_t len)
+{
+	size_t		hlen;
+	char	   *buf;
+
+	if (c->closed || c->wsi == NULL)
+		return;
+	hlen = strlen(content_type) + 1 + (extra_headers ? strlen(extra_headers) : 0) + 1;
+	buf = malloc(hlen + len + 1);
+	if (buf == NULL)
+	{
+		net_kill(c);
+		return;
+	}
+	/* Layout: content type NUL extra headers NUL body. */
+	memcpy(buf, content_type, strlen(content_type) + 1);
+	memcpy(buf + strlen(content_type) + 1, extra_headers ? extra_headers : "",
+		   (extra_headers ? strlen(extra_headers) : 0) + 1);
+	memcpy(buf + hlen, body, len);
+	free(c->http_resp);
+	c->http_resp = buf;
+	c->http_resp_len = hlen + len;
+	c->http_resp_sent = 0;
+	c->http_status = status;
+	lws_callback_on_writable(c->wsi);
+}
+
+/* Writes the status line and headers of the stored response. */
+static int
+http_write_headers(Conn *c)
+{
+	unsigned char hbuf[LWS_PRE + 4096];
+	unsigned char *start = hbuf + LWS_PRE,
+			   *p = start,
+			   *end = hbuf + sizeof(hbuf) - 1;
+	const char *ctype = c->http_resp;
+	const char *extra = ctype + strlen(ctype) + 1;
+	size_t		hlen = strlen(ctype) + 1 + strlen(extra) + 1;
+	size_t		body_len = c->http_resp_len - hlen;
+
+	if (lws_add_http_common_headers(c->wsi, (unsigned int) c->http_status, ctype,
+									(lws_filepos_t) body_len, &p, end))
+		return -1;
+	while (*extra)
+	{
+		const char *colon = strchr(extra, ':');
+		const char *eol = strstr(extra, "\r\n");
+		char		name[128];
+		size_t		nlen;
+
+		if (colon == NULL || eol == NULL || colon > eol)
+			break;
+		nlen = colon - extra + 1;
+		if (nlen >= sizeof(name))
+			return -1;
+		memcpy(name, extra, nlen);
+		name[nlen] = '\0';
+		for (size_t i = 0; i < nlen; i++)
+			name[i] = (char) tolower((unsigned char) name[i]);
+		colon++;
+		while (*colon == ' ')
+			colon++;
+		if (lws_add_http_header_by_name(c->wsi, (unsigned char *) name,
+										(unsigned char *) colon, (int) (eol - colon), &p, end))
+			return -1;
+		extra = eol + 2;
+	}
+	if (lws_finalize_write_http_header(c->wsi, start, &p, end))
+		return -1;
+	c->http_resp_sent = hlen;
+	return 0;
+}
+
+/* Sends the stored response in chunks; completes the transaction at the end. */
+static int
+http_writeable(Conn *c)
+{
+	unsigned char buf[LWS_PRE + HTTP_CHUNK];
+	size_t		remaining;
+	size_t		n;
+	bool		last;
+
+	if (c->http_resp == NULL)
+		return 0;
+	if (c->http_resp_sent == 0)
+	{
+		if (http_write_headers(c) < 0)
+			return -1;
+		if (c->http_resp_sent == c->http_resp_len || c->http_req == NULL ||
+			c->http_req->method == HTTP_M_HEAD)
+			goto done;
+		lws_callback_on_writable(c->wsi);
+		return 0;
+	}
+	remaining = c->http_resp_len - c->http_resp_sent;
+	n = remaining > HTTP_CHUNK ? HTTP_CHUNK : remaining;
+	last = (n == remaining);
+	memcpy(buf + LWS_PRE, c->http_resp + c->http_resp_sent, n);
+	if (lws_write(c->wsi, buf + LWS_PRE, n, last ? LWS_WRITE_HTTP_FINAL : LWS_WRITE_HTTP) != (int) n)
+		return -1;
+	c->http_resp_sent += n;
+	if (!last)
+	{
+		lws_callback_on_writable(c->wsi);
+		return 0;
+	}
+done:
+	free(c->http_resp);
+	c->http_resp = NULL;
+	http_req_free(c->http_req);
+	c->http_req = NULL;
+	if (lws_http_transaction_completed(c->wsi))
+		return -1;
+	return 0;
+}
+
+/* The one protocol callback: WebSocket and HTTP on the same vhost. */
+static int
+callback(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in, size_t len)
+{
+	Pss		   *pss = (Pss *) user;
+	Conn	   *c = pss ? pss->conn : NULL;
+
+	switch (reason)
+	{
+		case LWS_CALLBACK_FILTER_PROTOCOL_CONNECTION:
+			return ws_filter(wsi);
+		case LWS_CALLBACK_ESTABLISHED:
+			return ws_established(wsi, pss);
+		case LWS_CALLBACK_RECEIVE:
+			return ws_receive(wsi, c, in, len);
+		case LWS_CALLBACK_SERVER_WRITEABLE:
+			if (c == NULL)
+				return 0;
+			return ws_writeable(c);
+		case LWS_CALLBACK_CLOSED:
+			if (c)
+				conn_closed(c);
+			pss->conn = NULL;
+			return 0;
+
+		case LWS_CALLBACK_HTTP:
+			if (shutting_down)
+				return -1;
+			return http_request(wsi, pss, (const char *) in);
+		case LWS_CALLBACK_HTTP_BODY:
+			return http_body(c, in, len);
+		case LWS_CALLBACK_HTTP_BODY_COMPLETION:
+			if (c == NULL || c->http_req == NULL)
+				return -1;
+			return http_dispatch(c);
+		case LWS_CALLBACK_HTTP_WRITEABLE:
+			if (c == NULL)
+				return 0;
+			return http_writeable(c);
+		case LWS_CALLBACK_HTTP_FILE_COMPLETION:
+			if (c)
+			{
+				http_req_free(c->http_req);
+				c->http_req = NULL;
+			}
+			if (lws_http_transaction_completed(wsi))
+				return -1;
+			return 0;
+		case LWS_CALLBACK_CLOSED_HTTP:
+			if (c && !c->is_ws)
+			{
+				conn_closed(c);
+				pss->conn = NULL;
+			}
+			return 0;
+		default:
+			break;
+	}
+	return lws_callback_http_dummy(wsi, reason, user, in, len);
+}
+
+static struct lws_protocols protocols[] = {
+	{"codesight", callback, sizeof(Pss), 65536, 0, NULL, 0},
+	{NULL, NULL, 0, 0, 0, NULL, 0}
+};
+
+/*
+ * Creates the libwebsockets context on the given libuv loop and starts
+ * listening.  Returns false with a message if the port can not be bound.
+ */
+bool
+net_start(struct uv_loop_s *loop, const char *address, int port,
+		  const char *cert, const char *key, int max_conns, char *err, size_t errlen)
+{
+	struct lws_context_creation_info info;
+	static void *foreign_loops[1];
+
+	lws_set_log_level(LLL_ERR, lws_log_emit);
+	memset(&info, 0, sizeof(info));
+	foreign_loops[0] = loop;
+	info.foreign_loops = foreign_loops;
+	info.port = port;
+	info.iface = (address && *address && strcmp(address, "*") != 0) ? address : NULL;
+	info.protocols = protocols;
+	info.gid = (gid_t) -1;
+	info.uid = (uid_t) -1;
+	info.options = LWS_SERVER_OPTION_LIBUV |
+		LWS_SERVER_OPTION_VALIDATE_UTF8 |
+		LWS_SERVER_OPTION_FAIL_UPON_UNABLE_TO_BIND |
+		LWS_SERVER_OPTION_UV_NO_SIGSEGV_SIGFPE_SPIN;
+	if (address && strchr(address, ':') == NULL)
+		info.options |= LWS_SERVER_OPTION_DISABLE_IPV6;
+	info.fd_limit_per_thread = (unsigned int) max_conns + 128;
+	info.timeout_secs = 20;
+	info.max_http_header_data = 8192;
+	info.max_http_header_pool = 256;
+	info.pt_serv_buf_size = 65536;
+	info.keepalive_timeout = 30;
+	if (cert && *cert)
+	{
+		info.options |= LWS_SERVER_OPTION_DO_SSL_GLOBAL_INIT;
+		info.ssl_cert_filepath = cert;
+		info.ssl_private_key_filepath = key;
+	}
+	max_connections = max_conns;
+	shutting_down = false;
+	backpressure = false;
+	context = lws_create_context(&info);
+	if (context == NULL)
+	{
+		snprintf(err, errlen, "could not start listening on %s:%d", address ? address : "*", port);
+		return false;
+	}
+	return true;
+}
+
+/* True while the context exists. */
+bool
+net_running(void)
+{
+	return context != NULL;
+}
+
+/* Asks every connection to close (WebSocket with code) and refuses new ones. */
+void
+net_begin_shutdown(int code, const char *reason)
+{
+	shutting_down = true;
+	for (Conn *c = conns; c; c = c->next)
+	{
+		if (c->is_ws)
+			net_close(c, code, reason);
+		else if (c->http_resp == NULL && c->http_req == NULL)
+			net_kill(c);
+	}
+}
+
+/* Connections not yet closed. */
+int
+net_open_connections(void)
+{
+	return nconns;
+}
+
+/* Destroys the context; the caller then runs the loop until handles close. */
+void
+net_destroy(void)
+{
+	if (context == NULL)
+		return;
+	lws_context_destroy(context);
+	context = NULL;
+	/* Any connection lws did not report closed is gone with the context. */
+	while (conns)
+		conn_closed(conns);
+}
+
+/*
+ * Periodic housekeeping: drops WebSocket connections silent for longer than
+ * idle_ms (a vanished peer or a half-sent frame), and sends the v1 ping.
+ */
+void
+net_sweep(double now_ms, double idle_ms, bool send_ping)
+{
+	char		ping[64];
+	size_t		plen = (size_t) snprintf(ping, sizeof(ping),
+										 "{\"type\":\"ping\",\"timestamp\":%.0f}", now_ms);
+
+	for (Conn *c = conns; c; c = c->next)
+	{
+		if (!c->is_ws)
+			continue;
+		if (now_ms - c->last_msg_ms > idle_ms)
+		{
+			net_kill(c);
+			continue;
+		}
+		if (send_ping)
+			net_send_text(c, ping, plen);
+	}
+}
+
+/* Turns backpressure on (stop reading while the queue is full) or off. */
+void
+net_set_backpressure(bool on)
+{
+	backpressure = on;
+	if (on)
+		return;
+	for (Conn *c = conns; c; c = c->next)
+		if (c->rx_paused && c->wsi)
+		{
+			lws_rx_flow_control(c->wsi, 1);
+			c->rx_paused = false;
+		}
+}
+
+/* Figures for health and metrics. */
+void
+net_get_stats(NetStats *st)
+{
+	st->connections = nconns;
+	st->queued_messages = queued_messages;
+	st->queued_bytes = queued_bytes;
+	st->rx_paused = 0;
+	for (Conn *c = conns; c; c = c->next)
+		if (c->rx_paused)
+			st->rx_paused++;
+}
