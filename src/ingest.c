@@ -1,0 +1,1317 @@
+/*-------------------------------------------------------------------------
+ *
+ * ingest.c
+ *	  Group commit of stream messages from all connections.
+ *
+ * A batch is a list of complete messages from any number of connections.
+ * They are parsed, validated and sanitized (protocol.c, pure), then stored
+ * in ONE transaction: session rows are upserted as messages require, and
+ * all events go in with a single INSERT ... SELECT FROM unnest(...) of a
+ * saved plan, whose RETURNING feeds the session counters in the same
+ * statement.  Only after COMMIT are acks and other answers queued to the
+ * connections, so an ack always means "stored".
+ *
+ * Per session the worker keeps, in memory, the highest seq below which
+ * every seq is stored (last_seq, the value acked), the highest seq stored,
+ * and the stored seqs above last_seq.  A batch works on copies of those;
+ * the copies replace the cached state only when the batch commits, so a
+ * failed batch leaves nothing half-applied.
+ *
+ * If a batch fails, each message is retried alone; a message that still
+ * fails is answered with store_failed and its connection closed with 1011,
+ * so the client reconnects and resends what was not acked.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "access/xact.h"
+#include "catalog/pg_type.h"
+#include "executor/spi.h"
+#include "lib/stringinfo.h"
+#include "mb/pg_wchar.h"
+#include "miscadmin.h"
+#include "pgstat.h"
+#include "utils/array.h"
+#include "utils/builtins.h"
+#include "utils/hsearch.h"
+#include "utils/jsonb.h"
+#include "utils/memutils.h"
+#include "utils/snapmgr.h"
+#include "utils/timestamp.h"
+
+#include "auth.h"
+#include "guc.h"
+#include "ingest.h"
+#include "jsonb_build.h"
+#include "protocol.h"
+#include "shmem.h"
+
+typedef enum SessionStatus
+{
+	SS_ACTIVE,
+	SS_COMPLETED,
+	SS_DISCONNECTED,
+	SS_ABANDONED
+} SessionStatus;
+
+static const char *const status_names[] = {"active", "completed", "disconnected", "abandoned"};
+
+/* What the worker remembers about a session between batches. */
+typedef struct SessionState
+{
+	char		session_id[PROTO_SESSION_ID_MAX + 1];	/* hash key */
+	SessionStatus status;
+	int64		worker_id;		/* 0: none */
+	int64		last_seq;		/* every seq <= last_seq is stored */
+	int64		max_seq;
+	int64		event_count;
+	int64	   *above;			/* stored seqs > last_seq, sorted (malloc) */
+	int			nabove;
+	int			nconns;			/* live connections that use the session */
+	TimestampTz unbound_since;	/* when nconns dropped to 0 */
+	TimestampTz last_used;
+} SessionState;
+
+/* A batch's working copy of one session. */
+typedef struct BatchSession
+{
+	char		session_id[PROTO_SESSION_ID_MAX + 1];
+	SessionState st;			/* copy; st.above is not used here */
+	int64	   *new_seqs;		/* seqs stored by this batch */
+	int			nnew;
+	int			cap;
+	bool		touched_events;
+	int			pending_binds;	/* connections bound before the cache had it */
+	struct BatchSession *next;
+} BatchSession;
+
+typedef enum ReplyKind
+{
+	REPLY_TEXT,					/* text is ready */
+	REPLY_SESSION_STARTED,		/* written after commit from bs */
+	REPLY_SESSION_STOPPED,
+	REPLY_SESSION_COMPLETE
+} ReplyKind;
+
+/* One answer to send; after_commit answers are dropped if the batch fails. */
+typedef struct Reply
+{
+	ReplyKind	kind;
+	Conn	   *conn;
+	struct BatchSession *bs;
+	char	   *text;
+	size_t		len;
+	bool		after_commit;
+	int			close_code;		/* > 0: close the connection after sending */
+	struct Reply *next;
+} Reply;
+
+/* A connection's pending ack for a session. */
+typedef struct AckTarget
+{
+	Conn	   *conn;
+	BatchSession *bs;
+	bool		v1;				/* answer event_received instead of ack */
+	struct AckTarget *next;
+} AckTarget;
+
+/* Sessions bound to a connection, to count live connections per session. */
+typedef struct ConnSessions
+{
+	int			n;
+	int			cap;
+	char		(*ids)[PROTO_SESSION_ID_MAX + 1];
+} ConnSessions;
+
+typedef struct Batch
+{
+	JsonArena	arena;
+	BatchSession *sessions;
+	Reply	   *replies;
+	Reply	  **reply_tail;
+	AckTarget  *acks;
+	/* event rows */
+	int			nrows;
+	int			caprows;
+	Datum	   *r_session;
+	Datum	   *r_seq;
+	Datum	   *r_type;
+	Datum	   *r_ts;
+	bool	   *r_ts_null;
+	Datum	   *r_url;
+	bool	   *r_url_null;
+	Datum	   *r_selector;
+	bool	   *r_selector_null;
+	Datum	   *r_payload;
+	int64		events_received;
+	int64		events_duplicate;
+	int64		rejected[PERR__COUNT];
+} Batch;
+
+static HTAB *session_cache = NULL;
+static MemoryContext batch_context = NULL;
+static SPIPlanPtr insert_plan = NULL;
+static SPIPlanPtr lookup_plan = NULL;
+static SPIPlanPtr start_plan = NULL;
+static SPIPlanPtr stop_plan = NULL;
+static SPIPlanPtr complete_plan = NULL;
+
+#define SESSION_CACHE_MAX 100000
+#define MAX_ABOVE 4096
+
+/* Creates the session cache and the batch memory context. */
+void
+ingest_init(void)
+{
+	HASHCTL		ctl;
+
+	memset(&ctl, 0, sizeof(ctl));
+	ctl.keysize = PROTO_SESSION_ID_MAX + 1;
+	ctl.entrysize = sizeof(SessionState);
+	session_cache = hash_create("codesight sessions", 1024, &ctl, HASH_ELEM | HASH_STRINGS);
+	batch_context = AllocSetContextCreate(TopMemoryContext, "codesight batch",
+										  ALLOCSET_DEFAULT_SIZES);
+}
+
+/* Forgets cached sessions and plans, e.g. after DROP EXTENSION. */
+void
+ingest_reset(void)
+{
+	HASH_SEQ_STATUS seq;
+	SessionState *s;
+	SPIPlanPtr *plans[] = {&insert_plan, &lookup_plan, &start_plan, &stop_plan, &complete_plan};
+
+	hash_seq_init(&seq, session_cache);
+	while ((s = hash_seq_search(&seq)) != NULL)
+		free(s->above);
+	hash_destroy(session_cache);
+	MemoryContextDelete(batch_context);
+	ingest_init();
+	for (size_t i = 0; i < lengthof(plans); i++)
+	{
+		if (*plans[i])
+			SPI_freeplan(*plans[i]);
+		*plans[i] = NULL;
+	}
+}
+
+/* Prepares and keeps a plan the first time it is needed. */
+static SPIPlanPtr
+keep_plan(SPIPlanPtr *slot, const char *sql, int nargs, Oid *argtypes)
+{
+	if (*slot == NULL)
+	{
+		SPIPlanPtr	p = SPI_prepare(sql, nargs, argtypes);
+
+		if (p == NULL)
+			elog(ERROR, "SPI_prepare failed for codesight ingest: %s",
+				 SPI_result_code_string(SPI_result));
+		SPI_keepplan(p);
+		*slot = p;
+	}
+	return *slot;
+}
+
+/* Queues an answer to a connection, in order. */
+static void
+reply(Batch *b, Conn *c, StrBuf *sb, bool after_commit, int close_code)
+{
+	Reply	   *r = palloc(sizeof(Reply));
+
+	if (sb->failed)
+		elog(ERROR, "out of memory building a reply");
+	r->kind = REPLY_TEXT;
+	r->bs = NULL;
+	r->conn = c;
+	r->len = sb->len;
+	r->text = palloc(sb->len + 1);
+	memcpy(r->text, sb->data ? sb->data : "", sb->len);
+	r->text[sb->len] = '\0';
+	r->after_commit = after_commit;
+	r->close_code = close_code;
+	r->next = NULL;
+	*b->reply_tail = r;
+	b->reply_tail = &r->next;
+	strbuf_free(sb);
+}
+
+/* Queues an answer written after commit from the session's committed state. */
+static void
+reply_session(Batch *b, Conn *c, ReplyKind kind, BatchSession *bs)
+{
+	Reply	   *r = palloc0(sizeof(Reply));
+
+	r->kind = kind;
+	r->conn = c;
+	r->bs = bs;
+	r->after_commit = true;
+	*b->reply_tail = r;
+	b->reply_tail = &r->next;
+}
+
+/* Queues an error answer, counted by code. */
+static void
+reply_error(Batch *b, Conn *c, ProtoError err, const char *message,
+			const char *session_id, int64 seq, int close_code)
+{
+	StrBuf		sb;
+
+	strbuf_init(&sb);
+	proto_write_error(&sb, err, message, session_id, seq);
+	b->rejected[err]++;
+	reply(b, c, &sb, false, close_code);
+}
+
+/* Records that a connection uses a session (for disconnect tracking). */
+static void
+bind_session(Conn *c, BatchSession *bs)
+{
+	const char *session_id = bs->session_id;
+	ConnSessions *cs = c->bound_sessions;
+	SessionState *s;
+
+	if (cs == NULL)
+	{
+		cs = calloc(1, sizeof(ConnSessions));
+		if (cs == NULL)
+			return;
+		c->bound_sessions = cs;
+	}
+	for (int i = 0; i < cs->n; i++)
+		if (strcmp(cs->ids[i], session_id) == 0)
+			return;
+	if (cs->n == cs->cap)
+	{
+		int			ncap = cs->cap ? cs->cap * 2 : 4;
+		void	   *n = realloc(cs->ids, ncap * sizeof(*cs->ids));
+
+		if (n == NULL)
+			return;
+		cs->ids = n;
+		cs->cap = ncap;
+	}
+	strlcpy(cs->ids[cs->n++], session_id, PROTO_SESSION_ID_MAX + 1);
+	s = hash_search(session_cache, session_id, HASH_FIND, NULL);
+	if (s)
+		s->nconns++;
+	else
+		bs->pending_binds++;
+	strlcpy(c->last_session, session_id, sizeof(c->last_session));
+}
+
+/* Loads a session's state from the table into st; false if it does not exist. */
+static bool
+load_session(const char *session_id, SessionState *st)
+{
+	Oid			argtypes[1] = {TEXTOID};
+	Datum		arg = CStringGetTextDatum(session_id);
+	SPIPlanPtr	p = keep_plan(&lookup_plan,
+							  "SELECT status, coalesce(worker_id, 0), last_seq, max_seq, event_count "
+							  "FROM codesight.sessions WHERE session_id = $1",
+							  1, argtypes);
+	bool		isnull;
+	char	   *status;
+	int			ret;
+
+	ret = SPI_execute_plan(p, &arg, NULL, false, 1);
+	if (ret != SPI_OK_SELECT)
+		elog(ERROR, "session lookup failed: %s", SPI_result_code_string(ret));
+	if (SPI_processed == 0)
+		return false;
+	memset(st, 0, sizeof(*st));
+	strlcpy(st->session_id, session_id, sizeof(st->session_id));
+	status = TextDatumGetCString(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+	st->status = SS_ACTIVE;
+	for (int i = 0; i < 4; i++)
+		if (strcmp(status, status_names[i]) == 0)
+			st->status = (SessionStatus) i;
+	st->worker_id = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2, &isnull));
+	st->last_seq = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 3, &isnull));
+	st->max_seq = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 4, &isnull));
+	st->event_count = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 5, &isnull));
+	return true;
+}
+
+/*
+ * Finds the batch's copy of a session, from the batch, the cache or the
+ * table, in that order.  Returns NULL if the session does not exist.
+ */
+static BatchSession *
+batch_session(Batch *b, const char *session_id)
+{
+	BatchSession *bs;
+	SessionState *cached;
+	SessionState st;
+
+	for (bs = b->sessions; bs; bs = bs->next)
+		if (strcmp(bs->session_id, session_id) == 0)
+			return bs;
+	cached = hash_search(session_cache, session_id, HASH_FIND, NULL);
+	if (cached)
+		st = *cached;
+	else if (!load_session(session_id, &st))
+		return NULL;
+	bs = palloc0(sizeof(BatchSession));
+	strlcpy(bs->session_id, session_id, sizeof(bs->session_id));
+	bs->st = st;
+	bs->st.above = NULL;
+	bs->next = b->sessions;
+	b->sessions = bs;
+	return bs;
+}
+
+/* True when seq was already stored (or taken earlier in this batch). */
+static bool
+seq_seen(BatchSession *bs, int64 seq)
+{
+	SessionState *cached;
+
+	if (seq <= bs->st.last_seq)
+		return true;
+	for (int i = 0; i < bs->nnew; i++)
+		if (bs->new_seqs[i] == seq)
+			return true;
+	cached = hash_search(session_cache, bs->session_id, HASH_FIND, NULL);
+	if (cached)
+		for (int i = 0; i < cached->nabove; i++)
+			if (cached->above[i] == seq)
+				return true;
+	return false;
+}
+
+/* Remembers a seq this batch stores (or found already stored). */
+static void
+note_seq(BatchSession *bs, int64 seq)
+{
+	if (bs->nnew == bs->cap)
+	{
+		bs->cap = bs->cap ? bs->cap * 2 : 64;
+		bs->new_seqs = bs->new_seqs ? repalloc(bs->new_seqs, bs->cap * sizeof(int64))
+			: palloc(bs->cap * sizeof(int64));
+	}
+	bs->new_seqs[bs->nnew++] = seq;
+	if (seq > bs->st.max_seq)
+		bs->st.max_seq = seq;
+}
+
+static int
+cmp_int64(const void *a, const void *b)
+{
+	int64		x = *(const int64 *) a;
+	int64		y = *(const int64 *) b;
+
+	return x < y ? -1 : x > y;
+}
+
+/*
+ * Computes the session's new last_seq: the cached seqs above the old mark
+ * plus this batch's, advanced while contiguous.  Leaves the rest (sorted,
+ * malloc'd) in *above_out for the cache.
+ */
+static int64
+advance_mark(BatchSession *bs, int64 **above_out, int *nabove_out)
+{
+	SessionState *cached = hash_search(session_cache, bs->session_id, HASH_FIND, NULL);
+	int			ncached = cached ? cached->nabove : 0;
+	int			n = ncached + bs->nnew;
+	int64	   *all = palloc((n ? n : 1) * sizeof(int64));
+	int64		mark = bs->st.last_seq;
+	int			i = 0;
+	int			k = 0;
+	int64	   *rest;
+
+	if (ncached)
+		memcpy(all, cached->above, ncached * sizeof(int64));
+	if (bs->nnew)
+		memcpy(all + ncached, bs->new_seqs, bs->nnew * sizeof(int64));
+	qsort(all, n, sizeof(int64), cmp_int64);
+	for (; i < n; i++)
+	{
+		if (all[i] <= mark)
+			continue;
+		if (all[i] == mark + 1)
+			mark++;
+		else
+			break;
+	}
+	*above_out = NULL;
+	*nabove_out = 0;
+	if (i < n)
+	{
+		int			keep = Min(n - i, MAX_ABOVE);
+
+		/* Seqs dropped past MAX_ABOVE are resent by the client and found. */
+		rest = malloc(keep * sizeof(int64));
+		if (rest != NULL)
+		{
+			for (int j = i; j < n && k < keep; j++)
+				if (k == 0 || rest[k - 1] != all[j])
+					rest[k++] = all[j];
+			*above_out = rest;
+			*nabove_out = k;
+		}
+	}
+	return mark;
+}
+
+/* Grows the event row arrays. */
+static void
+ensure_rows(Batch *b, int more)
+{
+	int			need = b->nrows + more;
+
+	if (need <= b->caprows)
+		return;
+	b->caprows = Max(need, b->caprows ? b->caprows * 2 : 256);
+#define GROW(f, T) b->f = b->f ? repalloc(b->f, b->caprows * sizeof(T)) : palloc(b->caprows * sizeof(T))
+	GROW(r_session, Datum);
+	GROW(r_seq, Datum);
+	GROW(r_type, Datum);
+	GROW(r_ts, Datum);
+	GROW(r_ts_null, bool);
+	GROW(r_url, Datum);
+	GROW(r_url_null, bool);
+	GROW(r_selector, Datum);
+	GROW(r_selector_null, bool);
+	GROW(r_payload, Datum);
+#undef GROW
+}
+
+/* Converts client ms since the epoch to a timestamptz. */
+static TimestampTz
+ms_to_timestamptz(double ms)
+{
+	return (TimestampTz) ((ms / 1000.0 - ((POSTGRES_EPOCH_JDATE - UNIX_EPOCH_JDATE) * SECS_PER_DAY)) * USECS_PER_SEC);
+}
+
+/* Builds the payload {type, timestamp, data} of an event as jsonb. */
+static Datum
+event_payload(const ProtoEvent *ev)
+{
+	JsonbParseState *state = NULL;
+	JsonbValue *res;
+	JsonbValue	jb;
+
+	pushJsonbValue(&state, WJB_BEGIN_OBJECT, NULL);
+	jsonb_push_string_pair(&state, "type", ev->type);
+	if (ev->has_ts)
+	{
+		jsonb_push_key(&state, "timestamp");
+		jb.type = jbvNumeric;
+		jb.val.numeric = DatumGetNumeric(DirectFunctionCall1(float8_numeric, Float8GetDatum(ev->ts_ms)));
+		pushJsonbValue(&state, WJB_VALUE, &jb);
+	}
+	jsonb_push_key(&state, "data");
+	jsonb_push_tree(&state, WJB_VALUE, ev->data);
+	res = pushJsonbValue(&state, WJB_END_OBJECT, NULL);
+	return JsonbPGetDatum(JsonbValueToJsonb(res));
+}
+
+/* Truncates a string for an indexed text column. */
+static Datum
+short_text(const char *s, int max)
+{
+	int			len = strlen(s);
+
+	if (len > max)
+		len = pg_mbcliplen(s, len, max);
+	return PointerGetDatum(cstring_to_text_with_len(s, len));
+}
+
+/* Adds a parsed, sanitized event to the batch's rows. */
+static void
+add_row(Batch *b, BatchSession *bs, ProtoEvent *ev)
+{
+	int			i;
+
+	ensure_rows(b, 1);
+	i = b->nrows++;
+	b->r_session[i] = CStringGetTextDatum(bs->session_id);
+	b->r_seq[i] = Int64GetDatum(ev->seq);
+	b->r_type[i] = CStringGetTextDatum(ev->type);
+	b->r_ts_null[i] = !ev->has_ts;
+	b->r_ts[i] = ev->has_ts ? TimestampTzGetDatum(ms_to_timestamptz(ev->ts_ms)) : (Datum) 0;
+	b->r_url_null[i] = ev->url == NULL;
+	b->r_url[i] = ev->url ? short_text(ev->url, 2048) : (Datum) 0;
+	b->r_selector_null[i] = ev->selector == NULL;
+	b->r_selector[i] = ev->selector ? short_text(ev->selector, 2048) : (Datum) 0;
+	b->r_payload[i] = event_payload(ev);
+}
+
+/* Checks that the connection may write to the session. */
+static bool
+may_use_session(Conn *c, BatchSession *bs)
+{
+	if (c->admin || bs->st.worker_id == 0 || !c->authenticated)
+		return true;
+	return c->worker_id == bs->st.worker_id;
+}
+
+/* Registers that conn should get an ack for bs after commit. */
+static void
+want_ack(Batch *b, Conn *c, BatchSession *bs, bool v1)
+{
+	AckTarget  *a;
+
+	for (a = b->acks; a; a = a->next)
+		if (a->conn == c && a->bs == bs && a->v1 == v1)
+			return;
+	a = palloc(sizeof(AckTarget));
+	a->conn = c;
+	a->bs = bs;
+	a->v1 = v1;
+	a->next = b->acks;
+	b->acks = a;
+}
+
+/* Handles interaction_event and events messages. */
+static void
+handle_events(Batch *b, Conn *c, ProtoMessage *msg)
+{
+	BatchSession *bs = batch_session(b, msg->session_id);
+
+	if (bs == NULL)
+	{
+		reply_error(b, c, PERR_UNKNOWN_SESSION,
+					"no such session; send session_start first", msg->session_id, 0, 0);
+		return;
+	}
+	if (!may_use_session(c, bs))
+	{
+		reply_error(b, c, PERR_FORBIDDEN, "the session belongs to another worker",
+					msg->session_id, 0, 0);
+		return;
+	}
+	bind_session(c, bs);
+	for (size_t i = 0; i < msg->nevents; i++)
+	{
+		ProtoEvent *ev = &msg->events[i];
+		ProtoError	err;
+
+		b->events_received++;
+		c->events_in++;
+		if (ev->error != PERR_OK)
+		{
+			reply_error(b, c, ev->error, "event rejected", msg->session_id, ev->seq, 0);
+			continue;
+		}
+		if (ev->seq > 0 && seq_seen(bs, ev->seq))
+		{
+			/* A resend: already stored, counts as stored for the ack. */
+			b->events_duplicate++;
+			want_ack(b, c, bs, false);
+			continue;
+		}
+		if (bs->st.status != SS_ACTIVE)
+		{
+			reply_error(b, c, PERR_SESSION_NOT_ACTIVE,
+						"the session is no longer active", msg->session_id, ev->seq, 0);
+			continue;
+		}
+		err = proto_sanitize_event(&b->arena, ev);
+		if (err != PERR_OK)
+		{
+			reply_error(b, c, err, "event could not be processed", msg->session_id, ev->seq, 0);
+			continue;
+		}
+		if (ev->seq == 0)
+		{
+			ev->seq = bs->st.max_seq + 1;
+			want_ack(b, c, bs, true);
+		}
+		else
+			want_ack(b, c, bs, false);
+		note_seq(bs, ev->seq);
+		bs->touched_events = true;
+		add_row(b, bs, ev);
+	}
+}
+
+/* Handles session_start: creates the session or resumes it. */
+static void
+handle_session_start(Batch *b, Conn *c, ProtoMessage *msg)
+{
+	Oid			argtypes[5] = {TEXTOID, INT8OID, TIMESTAMPTZOID, TEXTOID, JSONBOID};
+	SPIPlanPtr	p = keep_plan(&start_plan,
+							  "INSERT INTO codesight.sessions AS s "
+							  "(session_id, worker_id, started_at, user_agent, extension) "
+							  "VALUES ($1, $2, coalesce($3, now()), $4, $5) "
+							  "ON CONFLICT (session_id) DO UPDATE SET "
+							  "status = CASE WHEN s.status IN ('disconnected', 'abandoned') "
+							  "THEN 'active' ELSE s.status END, "
+							  "ended_at = CASE WHEN s.status IN ('disconnected', 'abandoned') "
+							  "THEN NULL ELSE s.ended_at END, "
+							  "worker_id = coalesce(s.worker_id, EXCLUDED.worker_id), "
+							  "user_agent = coalesce(s.user_agent, EXCLUDED.user_agent), "
+							  "extension = coalesce(EXCLUDED.extension, s.extension), "
+							  "updated_at = now()",
+							  5, argtypes);
+	Datum		args[5];
+	char		nulls[5] = {' ', ' ', ' ', ' ', ' '};
+	BatchSession *bs;
+	int			ret;
+
+	bs = batch_session(b, msg->session_id);
+	if (bs != NULL && !may_use_session(c, bs))
+	{
+		reply_error(b, c, PERR_FORBIDDEN, "the session belongs to another worker",
+					msg->session_id, 0, 0);
+		return;
+	}
+	args[0] = CStringGetTextDatum(msg->session_id);
+	args[1] = Int64GetDatum(c->worker_id);
+	if (!c->authenticated || c->worker_id == 0)
+		nulls[1] = 'n';
+	if (msg->has_ts)
+		args[2] = TimestampTzGetDatum(ms_to_timestamptz(msg->ts_ms));
+	else
+		nulls[2] = 'n';
+	if (msg->user_agent)
+		args[3] = short_text(msg->user_agent, 1024);
+	else
+		nulls[3] = 'n';
+	if (msg->extension)
+		args[4] = JsonbPGetDatum(jsonb_from_tree(msg->extension));
+	else
+		nulls[4] = 'n';
+	ret = SPI_execute_plan(p, args, nulls, false, 0);
+	if (ret != SPI_OK_INSERT)
+		elog(ERROR, "session upsert failed: %s", SPI_result_code_string(ret));
+	if (bs == NULL)
+	{
+		bs = batch_session(b, msg->session_id);
+		if (bs == NULL)
+			elog(ERROR, "session %s vanished after upsert", msg->session_id);
+	}
+	else if (bs->st.status == SS_DISCONNECTED || bs->st.status == SS_ABANDONED)
+		bs->st.status = SS_ACTIVE;
+	if (bs->st.worker_id == 0 && c->authenticated)
+		bs->st.worker_id = c->worker_id;
+	bind_session(c, bs);
+	reply_session(b, c, REPLY_SESSION_STARTED, bs);
+}
+
+/* Handles session_stop and session_complete: the session is completed. */
+static void
+handle_session_end(Batch *b, Conn *c, ProtoMessage *msg)
+{
+	BatchSession *bs = batch_session(b, msg->session_id);
+	int			ret;
+
+	if (bs == NULL)
+	{
+		reply_error(b, c, PERR_UNKNOWN_SESSION, "no such session", msg->session_id, 0, 0);
+		return;
+	}
+	if (!may_use_session(c, bs))
+	{
+		reply_error(b, c, PERR_FORBIDDEN, "the session belongs to another worker",
+					msg->session_id, 0, 0);
+		return;
+	}
+	if (msg->type == MSG_SESSION_STOP)
+	{
+		Oid			argtypes[2] = {TEXTOID, TIMESTAMPTZOID};
+		SPIPlanPtr	p = keep_plan(&stop_plan,
+								  "UPDATE codesight.sessions SET status = 'completed', "
+								  "ended_at = coalesce(ended_at, $2, now()), updated_at = now() "
+								  "WHERE session_id = $1",
+								  2, argtypes);
+		Datum		args[2];
+		char		nulls[2] = {' ', ' '};
+
+		args[0] = CStringGetTextDatum(msg->session_id);
+		if (msg->has_ts)
+			args[1] = TimestampTzGetDatum(ms_to_timestamptz(msg->ts_ms));
+		else
+			nulls[1] = 'n';
+		ret = SPI_execute_plan(p, args, nulls, false, 0);
+		if (ret != SPI_OK_UPDATE)
+			elog(ERROR, "session stop failed: %s", SPI_result_code_string(ret));
+		bs->st.status = SS_COMPLETED;
+		reply_session(b, c, REPLY_SESSION_STOPPED, bs);
+	}
+	else
+	{
+		Oid			argtypes[2] = {TEXTOID, JSONBOID};
+		SPIPlanPtr	p = keep_plan(&complete_plan,
+								  "UPDATE codesight.sessions SET status = 'completed', "
+								  "ended_at = coalesce(ended_at, now()), client_report = $2, "
+								  "updated_at = now() WHERE session_id = $1",
+								  2, argtypes);
+		Datum		args[2];
+		StringInfoData report;
+
+		/* The client's summary is kept; its copy of the events is not. */
+		initStringInfo(&report);
+		appendStringInfo(&report, "{\"eventCount\": %zu}", msg->complete_event_count);
+		args[0] = CStringGetTextDatum(msg->session_id);
+		if (msg->summary)
+		{
+			JsonbParseState *state = NULL;
+			JsonbValue	jb;
+
+			pushJsonbValue(&state, WJB_BEGIN_OBJECT, NULL);
+			jsonb_push_key(&state, "eventCount");
+			jb.type = jbvNumeric;
+			jb.val.numeric = int64_to_numeric((int64) msg->complete_event_count);
+			pushJsonbValue(&state, WJB_VALUE, &jb);
+			jsonb_push_key(&state, "summary");
+			jsonb_push_tree(&state, WJB_VALUE, msg->summary);
+			args[1] = JsonbPGetDatum(JsonbValueToJsonb(pushJsonbValue(&state, WJB_END_OBJECT, NULL)));
+		}
+		else
+			args[1] = DirectFunctionCall1(jsonb_in, CStringGetDatum(report.data));
+		ret = SPI_execute_plan(p, args, NULL, false, 0);
+		if (ret != SPI_OK_UPDATE)
+			elog(ERROR, "session complete failed: %s", SPI_result_code_string(ret));
+		bs->st.status = SS_COMPLETED;
+		reply_session(b, c, REPLY_SESSION_COMPLETE, bs);
+	}
+	bind_session(c, bs);
+}
+
+/* Handles hello: authenticates the connection with a worker or admin token. */
+static void
+handle_hello(Batch *b, Conn *c, ProtoMessage *msg)
+{
+	AuthInfo	ai;
+	StrBuf		sb;
+
+	if (!auth_verify_token(msg->token, &ai))
+	{
+		reply_error(b, c, PERR_UNAUTHORIZED, "the token was not accepted", NULL, 0,
+					codesight_auth_required() ? 1008 : 0);
+		return;
+	}
+	c->authenticated = true;
+	c->admin = ai.admin;
+	c->worker_id = ai.worker_id;
+	strbuf_init(&sb);
+	proto_write_hello_ok(&sb, ai.worker_id);
+	reply(b, c, &sb, false, 0);
+}
+
+/* Parses and handles one WebSocket message. */
+static void
+handle_message(Batch *b, InMsg *m)
+{
+	Conn	   *c = m->conn;
+	ProtoMessage msg;
+	const char *detail;
+	ProtoError	err;
+
+	if (c->closed)
+		return;					/* nobody to answer; v2 clients resend */
+	err = proto_parse_message(m->data, m->len, &b->arena, &msg, &detail);
+	if (err != PERR_OK)
+	{
+		reply_error(b, c, err, detail ? detail : proto_error_code(err), NULL, 0, 0);
+		return;
+	}
+	if (codesight_auth_required() && !c->authenticated &&
+		msg.type != MSG_HELLO && msg.type != MSG_PING && msg.type != MSG_PONG)
+	{
+		reply_error(b, c, PERR_UNAUTHORIZED,
+					"authenticate first: send hello with a worker token", NULL, 0, 1008);
+		return;
+	}
+	switch (msg.type)
+	{
+		case MSG_HELLO:
+			handle_hello(b, c, &msg);
+			break;
+		case MSG_PING:
+			{
+				StrBuf		sb;
+
+				strbuf_init(&sb);
+				proto_write_ping(&sb, m->received_ms, true);
+				reply(b, c, &sb, false, 0);
+				break;
+			}
+		case MSG_PONG:
+			break;
+		case MSG_SESSION_START:
+			handle_session_start(b, c, &msg);
+			break;
+		case MSG_INTERACTION_EVENT:
+		case MSG_EVENTS:
+			handle_events(b, c, &msg);
+			break;
+		case MSG_SESSION_STOP:
+		case MSG_SESSION_COMPLETE:
+			handle_session_end(b, c, &msg);
+			break;
+	}
+}
+
+/* Builds a one-dimensional array datum. */
+static Datum
+make_array(Datum *values, bool *nulls, int n, Oid elmtype, int elmlen, bool byval, char align)
+{
+	int			dims[1] = {n};
+	int			lbs[1] = {1};
+
+	return PointerGetDatum(construct_md_array(values, nulls, 1, dims, lbs,
+											  elmtype, elmlen, byval, align));
+}
+
+/*
+ * Stores the batch's events and session counters with one statement: the
+ * INSERT's RETURNING tells how many rows were new per session (resends hit
+ * ON CONFLICT DO NOTHING), which the UPDATE adds to event_count.
+ */
+static void
+store_rows(Batch *b)
+{
+	Oid			argtypes[10] = {TEXTARRAYOID, INT8ARRAYOID, TEXTARRAYOID, TIMESTAMPTZARRAYOID,
+		TEXTARRAYOID, TEXTARRAYOID, JSONBARRAYOID, TEXTARRAYOID, INT8ARRAYOID, INT8ARRAYOID};
+	SPIPlanPtr	p = keep_plan(&insert_plan,
+							  "WITH ins AS ("
+							  " INSERT INTO codesight.events "
+							  " (session_id, seq, type, client_ts, page_url, selector, payload) "
+							  " SELECT * FROM unnest($1, $2, $3, $4, $5, $6, $7) "
+							  " ON CONFLICT DO NOTHING RETURNING session_id), "
+							  "cnt AS (SELECT session_id, count(*) AS n FROM ins GROUP BY session_id) "
+							  "UPDATE codesight.sessions s SET "
+							  " last_seq = greatest(s.last_seq, u.last_seq), "
+							  " max_seq = greatest(s.max_seq, u.max_seq), "
+							  " event_count = s.event_count + coalesce(cnt.n, 0), "
+							  " last_event_at = now(), updated_at = now() "
+							  "FROM unnest($8, $9, $10) AS u(session_id, last_seq, max_seq) "
+							  "LEFT JOIN cnt ON cnt.session_id = u.session_id "
+							  "WHERE s.session_id = u.session_id",
+							  10, argtypes);
+	Datum		args[10];
+	int			nsess = 0;
+	Datum	   *s_id,
+			   *s_last,
+			   *s_max;
+	int			ret;
+
+	for (BatchSession *bs = b->sessions; bs; bs = bs->next)
+		if (bs->touched_events || bs->nnew > 0)
+			nsess++;
+	if (nsess == 0)
+		return;
+	s_id = palloc(nsess * sizeof(Datum));
+	s_last = palloc(nsess * sizeof(Datum));
+	s_max = palloc(nsess * sizeof(Datum));
+	nsess = 0;
+	for (BatchSession *bs = b->sessions; bs; bs = bs->next)
+	{
+		int64	   *rest;
+		int			nrest;
+
+		if (!(bs->touched_events || bs->nnew > 0))
+			continue;
+		s_id[nsess] = CStringGetTextDatum(bs->session_id);
+		s_last[nsess] = Int64GetDatum(advance_mark(bs, &rest, &nrest));
+		free(rest);				/* recomputed at commit against the cache */
+		s_max[nsess] = Int64GetDatum(bs->st.max_seq);
+		nsess++;
+	}
+	ensure_rows(b, 1);
+	args[0] = make_array(b->r_session, NULL, b->nrows, TEXTOID, -1, false, TYPALIGN_INT);
+	args[1] = make_array(b->r_seq, NULL, b->nrows, INT8OID, 8, FLOAT8PASSBYVAL, TYPALIGN_DOUBLE);
+	args[2] = make_array(b->r_type, NULL, b->nrows, TEXTOID, -1, false, TYPALIGN_INT);
+	args[3] = make_array(b->r_ts, b->r_ts_null, b->nrows, TIMESTAMPTZOID, 8, FLOAT8PASSBYVAL, TYPALIGN_DOUBLE);
+	args[4] = make_array(b->r_url, b->r_url_null, b->nrows, TEXTOID, -1, false, TYPALIGN_INT);
+	args[5] = make_array(b->r_selector, b->r_selector_null, b->nrows, TEXTOID, -1, false, TYPALIGN_INT);
+	args[6] = make_array(b->r_payload, NULL, b->nrows, JSONBOID, -1, false, TYPALIGN_INT);
+	args[7] = make_array(s_id, NULL, nsess, TEXTOID, -1, false, TYPALIGN_INT);
+	args[8] = make_array(s_last, NULL, nsess, INT8OID, 8, FLOAT8PASSBYVAL, TYPALIGN_DOUBLE);
+	args[9] = make_array(s_max, NULL, nsess, INT8OID, 8, FLOAT8PASSBYVAL, TYPALIGN_DOUBLE);
+	ret = SPI_execute_plan(p, args, NULL, false, 0);
+	if (ret != SPI_OK_UPDATE)
+		elog(ERROR, "event insert failed: %s", SPI_result_code_string(ret));
+}
+
+/* Makes the committed batch's session states the cached ones. */
+static void
+apply_sessions(Batch *b)
+{
+	TimestampTz now = GetCurrentTimestamp();
+
+	for (BatchSession *bs = b->sessions; bs; bs = bs->next)
+	{
+		bool		found;
+		SessionState *s = hash_search(session_cache, bs->session_id, HASH_ENTER, &found);
+		int64	   *rest = NULL;
+		int			nrest = 0;
+		int64		mark;
+
+		if (!found)
+		{
+			*s = bs->st;
+			s->above = NULL;
+			s->nabove = 0;
+			s->nconns = bs->pending_binds;
+		}
+		mark = advance_mark(bs, &rest, &nrest);
+		free(s->above);
+		s->above = rest;
+		s->nabove = nrest;
+		s->last_seq = mark;
+		s->max_seq = bs->st.max_seq;
+		s->status = bs->st.status;
+		s->worker_id = bs->st.worker_id;
+		s->last_used = now;
+		bs->st.last_seq = mark;
+	}
+}
+
+/* Writes an after-commit answer from the session's committed state. */
+static void
+write_session_reply(Reply *r)
+{
+	StrBuf		sb;
+	BatchSession *bs = r->bs;
+
+	strbuf_init(&sb);
+	switch (r->kind)
+	{
+		case REPLY_SESSION_STARTED:
+			proto_write_session_started(&sb, bs->session_id, bs->st.last_seq,
+										status_names[bs->st.status]);
+			break;
+		case REPLY_SESSION_STOPPED:
+			proto_write_session_stopped(&sb, bs->session_id, bs->st.last_seq);
+			break;
+		case REPLY_SESSION_COMPLETE:
+			proto_write_session_complete_ack(&sb, bs->session_id, bs->st.max_seq);
+			break;
+		case REPLY_TEXT:
+			break;
+	}
+	if (r->kind == REPLY_SESSION_STOPPED || r->kind == REPLY_SESSION_COMPLETE)
+		ereport(LOG,
+				(errmsg("codesight: session %s completed with %lld events stored (connection %llu from %s)",
+						bs->session_id, (long long) bs->st.max_seq,
+						(unsigned long long) r->conn->id, r->conn->peer)));
+	if (sb.failed)
+		elog(ERROR, "out of memory building a reply");
+	r->text = pstrdup(sb.data);
+	r->len = sb.len;
+	strbuf_free(&sb);
+}
+
+/* Sends the batch's answers in order, then the acks (after commit only). */
+static void
+send_replies(Batch *b, bool committed)
+{
+	for (Reply *r = b->replies; r; r = r->next)
+	{
+		if (r->after_commit && !committed)
+			continue;
+		if (r->conn->closed)
+			continue;
+		if (r->kind != REPLY_TEXT)
+			write_session_reply(r);
+		net_send_text(r->conn, r->text, r->len);
+		if (r->close_code)
+			net_close(r->conn, r->close_code, "policy violation");
+	}
+	if (!committed)
+		return;
+	for (AckTarget *a = b->acks; a; a = a->next)
+	{
+		StrBuf		sb;
+
+		if (a->conn->closed)
+			continue;
+		strbuf_init(&sb);
+		if (a->v1)
+			proto_write_event_received(&sb, a->bs->st.max_seq);
+		else
+			proto_write_ack(&sb, a->bs->session_id, a->bs->st.last_seq);
+		if (!sb.failed)
+			net_send_text(a->conn, sb.data, sb.len);
+		a->conn->events_acked = a->bs->st.last_seq;
+		strbuf_free(&sb);
+	}
+}
+
+/* Publishes the batch's figures to shared memory. */
+static void
+publish_stats(Batch *b, bool committed, double commit_ms, int64 stored)
+{
+	if (cs_shared == NULL)
+		return;
+	SpinLockAcquire(&cs_shared->mutex);
+	cs_shared->events_received += b->events_received;
+	cs_shared->events_duplicate += b->events_duplicate;
+	for (int i = 0; i < PERR__COUNT; i++)
+		cs_shared->events_rejected[i] += b->rejected[i];
+	if (committed)
+	{
+		int			k = 0;
+
+		cs_shared->events_committed += stored;
+		cs_shared->batches++;
+		cs_shared->last_commit_at = GetCurrentTimestamp();
+		while (k < CS_BATCH_BUCKETS - 1 && stored > cs_batch_bucket_bounds[k])
+			k++;
+		cs_shared->batch_size_buckets[k]++;
+		cs_shared->batch_size_sum += stored;
+		k = 0;
+		while (k < CS_LATENCY_BUCKETS - 1 && commit_ms > cs_latency_bucket_bounds[k])
+			k++;
+		cs_shared->commit_ms_buckets[k]++;
+		cs_shared->commit_ms_sum += commit_ms;
+	}
+	else
+		cs_shared->batch_failures++;
+	SpinLockRelease(&cs_shared->mutex);
+}
+
+/*
+ * Runs one batch in one transaction.  Returns true if it committed; on
+ * failure the transaction is rolled back and nothing of it is applied.
+ */
+static bool
+run_batch(InMsg **msgs, int nmsgs, int64 *stored)
+{
+	MemoryContext oldcxt = CurrentMemoryContext;
+	Batch	   *b;
+	volatile bool ok = false;
+	instr_time	start,
+				end;
+
+	MemoryContextReset(batch_context);
+	MemoryContextSwitchTo(batch_context);
+	b = palloc0(sizeof(Batch));
+	b->reply_tail = &b->replies;
+	json_arena_init(&b->arena);
+	*stored = 0;
+
+	INSTR_TIME_SET_CURRENT(start);
+	PG_TRY();
+	{
+		SetCurrentStatementStartTimestamp();
+		StartTransactionCommand();
+		if (SPI_connect() != SPI_OK_CONNECT)
+			elog(ERROR, "SPI_connect failed");
+		PushActiveSnapshot(GetTransactionSnapshot());
+		pgstat_report_activity(STATE_RUNNING, "codesight: storing a batch of events");
+
+		for (int i = 0; i < nmsgs; i++)
+		{
+			MemoryContextSwitchTo(batch_context);
+			if (msgs[i]->kind == IN_WS_TEXT)
+				handle_message(b, msgs[i]);
+		}
+		MemoryContextSwitchTo(batch_context);
+		if (b->nrows > 0)
+			store_rows(b);
+		SPI_finish();
+		PopActiveSnapshot();
+		CommitTransactionCommand();
+		ok = true;
+	}
+	PG_CATCH();
+	{
+		ErrorData  *edata;
+
+		MemoryContextSwitchTo(batch_context);
+		edata = CopyErrorData();
+		FlushErrorState();
+		AbortCurrentTransaction();
+		/* A cancel (pg_cancel_backend) aborts this batch, not the worker. */
+		QueryCancelPending = false;
+		ereport(LOG,
+				(errmsg("codesight: a batch of %d messages was rolled back: %s",
+						nmsgs, edata->message),
+				 errdetail("Nothing of it was acknowledged; its messages are retried one by one, and clients resend what was not acknowledged.")));
+		ok = false;
+	}
+	PG_END_TRY();
+	INSTR_TIME_SET_CURRENT(end);
+	INSTR_TIME_SUBTRACT(end, start);
+
+	MemoryContextSwitchTo(batch_context);
+	if (ok)
+	{
+		apply_sessions(b);
+		*stored = b->nrows;
+	}
+	/* A failed multi-message batch is retried by the caller without replies. */
+	if (ok || nmsgs == 1)
+	{
+		send_replies(b, ok);
+		if (!ok)
+		{
+			Conn	   *c = msgs[0]->conn;
+			StrBuf		sb;
+
+			strbuf_init(&sb);
+			proto_write_error(&sb, PERR_STORE_FAILED,
+							  "the database refused this message; reconnect and resend what was not acknowledged",
+							  NULL, 0);
+			if (!sb.failed && !c->closed)
+			{
+				net_send_text(c, sb.data, sb.len);
+				net_close(c, 1011, "store failed");
+			}
+			strbuf_free(&sb);
+		}
+		publish_stats(b, ok, INSTR_TIME_GET_MILLISEC(end), *stored);
+	}
+	json_arena_free(&b->arena);
+	MemoryContextSwitchTo(oldcxt);
+	return ok;
+}
+
+/*
+ * Stores a batch of WebSocket messages.  If the batch as a whole fails, each
+ * message is tried alone so one bad message can not hold back the others.
+ * Returns the number of event rows committed.
+ */
+int64
+ingest_process_batch(InMsg **msgs, int nmsgs)
+{
+	int64		stored = 0;
+	int64		total = 0;
+
+	if (nmsgs == 0)
+		return 0;
+	if (run_batch(msgs, nmsgs, &stored))
+		return stored;
+	if (nmsgs == 1)
+		return 0;
+	for (int i = 0; i < nmsgs; i++)
+	{
+		CHECK_FOR_INTERRUPTS();
+		if (run_batch(&msgs[i], 1, &stored))
+			total += stored;
+	}
+	return total;
+}
+
+/* Unbinds a closed connection's sessions and logs the connection. */
+void
+ingest_conn_closed(Conn *c)
+{
+	ConnSessions *cs = c->bound_sessions;
+	TimestampTz now = GetCurrentTimestamp();
+
+	if (c->is_ws)
+		ereport(LOG,
+				(errmsg("codesight: connection %llu from %s closed: session %s, %lld events received, acked up to %lld, open %.1f s",
+						(unsigned long long) c->id, c->peer,
+						c->last_session[0] ? c->last_session : "(none)",
+						(long long) c->events_in, (long long) c->events_acked,
+						(net_now_ms() - c->opened_ms) / 1000.0)));
+	if (cs == NULL)
+		return;
+	for (int i = 0; i < cs->n; i++)
+	{
+		SessionState *s = hash_search(session_cache, cs->ids[i], HASH_FIND, NULL);
+
+		if (s && --s->nconns <= 0)
+		{
+			s->nconns = 0;
+			s->unbound_since = now;
+		}
+	}
+	free(cs->ids);
+	free(cs);
+	c->bound_sessions = NULL;
+}
+
+/*
+ * Marks sessions disconnected (no connection for disconnect_grace, no stop)
+ * or abandoned (no event for session_idle_timeout), and trims the cache.
+ * Runs in its own transaction; errors are logged, never fatal.
+ */
+void
+ingest_housekeeping(void)
+{
+	TimestampTz now = GetCurrentTimestamp();
+	HASH_SEQ_STATUS seq;
+	SessionState *s;
+	StringInfoData ids;
+	int			nids = 0;
+	long		nentries;
+
+	initStringInfo(&ids);
+	appendStringInfoChar(&ids, '{');
+	hash_seq_init(&seq, session_cache);
+	while ((s = hash_seq_search(&seq)) != NULL)
+	{
+		if (s->status == SS_ACTIVE && s->nconns == 0 && s->unbound_since != 0 &&
+			TimestampDifferenceExceeds(s->unbound_since, now, cs_disconnect_grace * 1000))
+		{
+			if (nids++)
+				appendStringInfoChar(&ids, ',');
+			appendStringInfoString(&ids, s->session_id);
+		}
+	}
+	appendStringInfoChar(&ids, '}');
+
+	PG_TRY();
+	{
+		SetCurrentStatementStartTimestamp();
+		StartTransactionCommand();
+		SPI_connect();
+		PushActiveSnapshot(GetTransactionSnapshot());
+		pgstat_report_activity(STATE_RUNNING, "codesight: marking idle sessions");
+		if (nids > 0)
+		{
+			Oid			argtypes[1] = {TEXTARRAYOID};
+			Datum		arg = DirectFunctionCall3(array_in, CStringGetDatum(ids.data),
+												  ObjectIdGetDatum(TEXTOID), Int32GetDatum(-1));
+
+			SPI_execute_with_args("UPDATE codesight.sessions SET status = 'disconnected', "
+								  "ended_at = coalesce(last_event_at, now()), updated_at = now() "
+								  "WHERE session_id = ANY ($1) AND status = 'active'",
+								  1, argtypes, &arg, NULL, false, 0);
+		}
+		{
+			Oid			argtypes[1] = {INT4OID};
+			Datum		arg = Int32GetDatum(cs_session_idle_timeout);
+
+			SPI_execute_with_args("UPDATE codesight.sessions SET status = 'abandoned', "
+								  "ended_at = coalesce(last_event_at, started_at), updated_at = now() "
+								  "WHERE status = 'active' AND coalesce(last_event_at, started_at) "
+								  "< now() - make_interval(secs => $1)",
+								  1, argtypes, &arg, NULL, false, 0);
+		}
+		SPI_finish();
+		PopActiveSnapshot();
+		CommitTransactionCommand();
+	}
+	PG_CATCH();
+	{
+		ErrorData  *edata;
+
+		MemoryContextSwitchTo(TopMemoryContext);
+		edata = CopyErrorData();
+		FlushErrorState();
+		AbortCurrentTransaction();
+		QueryCancelPending = false;
+		ereport(LOG, (errmsg("codesight: housekeeping failed: %s", edata->message)));
+		FreeErrorData(edata);
+		pfree(ids.data);
+		return;
+	}
+	PG_END_TRY();
+
+	/* Statuses may have changed in the table: drop idle cache entries. */
+	nentries = hash_get_num_entries(session_cache);
+	hash_seq_init(&seq, session_cache);
+	while ((s = hash_seq_search(&seq)) != NULL)
+	{
+		if (s->nconns == 0 &&
+			(nentries > SESSION_CACHE_MAX / 2 ||
+			 s->status != SS_ACTIVE ||
+			 TimestampDifferenceExceeds(s->unbound_since, now, cs_disconnect_grace * 1000)))
+		{
+			free(s->above);
+			hash_search(session_cache, s->session_id, HASH_REMOVE, NULL);
+		}
+	}
+	pfree(ids.data);
+}
