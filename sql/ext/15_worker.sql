@@ -1,0 +1,27 @@
+-- The worker's state, read from shared memory.
+
+CREATE FUNCTION codesight.worker_status() RETURNS jsonb
+    LANGUAGE c STABLE AS 'MODULE_PATHNAME', 'codesight_worker_status';
+COMMENT ON FUNCTION codesight.worker_status() IS
+    'The background worker''s state from shared memory: running, listening, port, uptime, connections, events, queue depth.';
+
+-- health(): the worker's state plus what an operator checks first.
+CREATE FUNCTION codesight.health() RETURNS jsonb
+    LANGUAGE sql STABLE AS $$
+    SELECT jsonb_build_object(
+               'status', CASE WHEN (w->>'listening')::boolean THEN 'ok' ELSE 'degraded' END,
+               'database', current_database(),
+               'extensionVersion', (SELECT extversion FROM pg_extension WHERE extname = 'codesight'),
+               'serverVersion', current_setting('server_version'),
+               'time', to_char(now() AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"'),
+               'worker', w)
+      FROM codesight.worker_status() AS w
+$$;
+COMMENT ON FUNCTION codesight.health() IS
+    'Worker running or not, port, uptime, connections, events committed, last commit time, queue depth.';
+
+CREATE FUNCTION codesight._extension_created() RETURNS void
+    LANGUAGE c VOLATILE AS 'MODULE_PATHNAME', 'codesight_extension_created';
+
+-- Warns when not preloaded; otherwise wakes the worker at commit.
+SELECT codesight._extension_created();

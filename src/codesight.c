@@ -1,0 +1,212 @@
+/*-------------------------------------------------------------------------
+ *
+ * codesight.c
+ *	  Module entry point: configuration, shared memory and the background
+ *	  worker, plus the small SQL functions about the worker itself.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "access/xact.h"
+#include "fmgr.h"
+#include "miscadmin.h"
+#include "storage/ipc.h"
+#include "storage/latch.h"
+#include "utils/builtins.h"
+#include "utils/guc.h"
+#include "utils/jsonb.h"
+#include "utils/timestamp.h"
+
+#include "guc.h"
+#include "s3.h"
+#include "shmem.h"
+#include "worker.h"
+
+PG_MODULE_MAGIC;
+
+void		_PG_init(void);
+
+static shmem_request_hook_type prev_shmem_request_hook = NULL;
+static shmem_startup_hook_type prev_shmem_startup_hook = NULL;
+static bool loaded_at_startup = false;
+static bool wake_registered = false;
+
+/* shmem_request hook: reserves the worker's shared state. */
+static void
+codesight_shmem_request_hook(void)
+{
+	if (prev_shmem_request_hook)
+		prev_shmem_request_hook();
+	codesight_shmem_request();
+}
+
+/* shmem_startup hook: creates the worker's shared state. */
+static void
+codesight_shmem_startup_hook(void)
+{
+	if (prev_shmem_startup_hook)
+		prev_shmem_startup_hook();
+	codesight_shmem_startup();
+}
+
+/*
+ * Defines the parameters always (so SET works in any session); reserves
+ * shared memory and registers the worker only when preloaded.
+ */
+void
+_PG_init(void)
+{
+	codesight_define_gucs();
+	s3_define_gucs();
+	MarkGUCPrefixReserved("codesight");
+	if (!process_shared_preload_libraries_in_progress)
+		return;
+	loaded_at_startup = true;
+	prev_shmem_request_hook = shmem_request_hook;
+	shmem_request_hook = codesight_shmem_request_hook;
+	prev_shmem_startup_hook = shmem_startup_hook;
+	shmem_startup_hook = codesight_shmem_startup_hook;
+	if (cs_port > 0)
+		codesight_register_worker();
+}
+
+/* Sets the worker's latch once the creating transaction commits. */
+static void
+wake_worker_at_commit(XactEvent event, void *arg)
+{
+	if (event != XACT_EVENT_COMMIT || cs_shared == NULL)
+		return;
+	SpinLockAcquire(&cs_shared->mutex);
+	if (cs_shared->latch)
+		SetLatch(cs_shared->latch);
+	SpinLockRelease(&cs_shared->mutex);
+}
+
+PG_FUNCTION_INFO_V1(codesight_extension_created);
+
+/*
+ * Called by the extension script.  Warns when the library is not preloaded
+ * (the SQL functions work, the worker does not run), and otherwise wakes
+ * the worker when CREATE EXTENSION commits so it starts serving at once.
+ */
+Datum
+codesight_extension_created(PG_FUNCTION_ARGS)
+{
+	if (cs_shared == NULL)
+		ereport(WARNING,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("the codesight worker is not running"),
+				 errdetail("The codesight library was not loaded through shared_preload_libraries, so no background worker serves the WebSocket stream or the HTTP API."),
+				 errhint("Add codesight to shared_preload_libraries in postgresql.conf and restart the server.")));
+	else if (!wake_registered)
+	{
+		RegisterXactCallback(wake_worker_at_commit, NULL);
+		wake_registered = true;
+	}
+	PG_RETURN_VOID();
+}
+
+/* Adds "key": int64 to a jsonb object under construction. */
+static void
+push_int(JsonbParseState **st, const char *key, int64 v)
+{
+	JsonbValue	k,
+				val;
+
+	k.type = jbvString;
+	k.val.string.val = (char *) key;
+	k.val.string.len = strlen(key);
+	pushJsonbValue(st, WJB_KEY, &k);
+	val.type = jbvNumeric;
+	val.val.numeric = int64_to_numeric(v);
+	pushJsonbValue(st, WJB_VALUE, &val);
+}
+
+/* Adds "key": text (or null) to a jsonb object under construction. */
+static void
+push_text(JsonbParseState **st, const char *key, const char *v)
+{
+	JsonbValue	k,
+				val;
+
+	k.type = jbvString;
+	k.val.string.val = (char *) key;
+	k.val.string.len = strlen(key);
+	pushJsonbValue(st, WJB_KEY, &k);
+	if (v == NULL)
+		val.type = jbvNull;
+	else
+	{
+		val.type = jbvString;
+		val.val.string.val = (char *) v;
+		val.val.string.len = strlen(v);
+	}
+	pushJsonbValue(st, WJB_VALUE, &val);
+}
+
+/* Adds "key": bool. */
+static void
+push_bool(JsonbParseState **st, const char *key, bool v)
+{
+	JsonbValue	k,
+				val;
+
+	k.type = jbvString;
+	k.val.string.val = (char *) key;
+	k.val.string.len = strlen(key);
+	pushJsonbValue(st, WJB_KEY, &k);
+	val.type = jbvBool;
+	val.val.boolean = v;
+	pushJsonbValue(st, WJB_VALUE, &val);
+}
+
+PG_FUNCTION_INFO_V1(codesight_worker_status);
+
+/*
+ * The worker's state from shared memory as jsonb: whether it runs and
+ * listens, its port, uptime, connections, events and queue depth.
+ */
+Datum
+codesight_worker_status(PG_FUNCTION_ARGS)
+{
+	CodesightShared snap;
+	JsonbParseState *st = NULL;
+	JsonbValue *res;
+	bool		running;
+	TimestampTz now = GetCurrentTimestamp();
+	int64		rejected = 0;
+
+	if (cs_shared == NULL)
+		memset(&snap, 0, sizeof(snap));
+	else
+	{
+		SpinLockAcquire(&cs_shared->mutex);
+		memcpy(&snap, cs_shared, sizeof(snap));
+		SpinLockRelease(&cs_shared->mutex);
+	}
+	running = snap.pid != 0;
+	for (int i = 0; i < PERR__COUNT; i++)
+		rejected += snap.events_rejected[i];
+
+	pushJsonbValue(&st, WJB_BEGIN_OBJECT, NULL);
+	push_bool(&st, "preloaded", cs_shared != NULL);
+	push_bool(&st, "running", running);
+	push_bool(&st, "listening", snap.listening);
+	push_int(&st, "pid", snap.pid);
+	push_text(&st, "listenAddress", cs_listen_address);
+	push_int(&st, "port", cs_port);
+	push_text(&st, "startedAt", running ? timestamptz_to_str(snap.started_at) : NULL);
+	push_int(&st, "uptimeSeconds", running ? (now - snap.started_at) / USECS_PER_SEC : 0);
+	push_int(&st, "connections", snap.connections);
+	push_int(&st, "eventsReceived", snap.events_received);
+	push_int(&st, "eventsCommitted", snap.events_committed);
+	push_int(&st, "eventsDuplicate", snap.events_duplicate);
+	push_int(&st, "eventsRejected", rejected);
+	push_int(&st, "batches", snap.batches);
+	push_int(&st, "batchFailures", snap.batch_failures);
+	push_text(&st, "lastCommitAt", snap.last_commit_at ? timestamptz_to_str(snap.last_commit_at) : NULL);
+	push_int(&st, "queueDepth", snap.queue_depth);
+	res = pushJsonbValue(&st, WJB_END_OBJECT, NULL);
+	PG_RETURN_JSONB_P(JsonbValueToJsonb(res));
+}

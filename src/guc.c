@@ -1,0 +1,196 @@
+/*-------------------------------------------------------------------------
+ *
+ * guc.c
+ *	  Defines the codesight.* configuration parameters.
+ *
+ * What decides the listening socket is fixed at server start; limits,
+ * origins, auth and timeouts are PGC_SIGHUP so a reload changes them
+ * without dropping connections.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include <string.h>
+
+#include "utils/guc.h"
+
+#include "guc.h"
+
+char	   *cs_listen_address = NULL;
+int			cs_port = 8787;
+char	   *cs_database = NULL;
+char	   *cs_tls_cert_file = NULL;
+char	   *cs_tls_key_file = NULL;
+int			cs_max_connections = 20000;
+
+int			cs_max_message_bytes = 1024 * 1024;
+int			cs_batch_max_events = 1000;
+int			cs_batch_max_delay_ms = 2;
+int			cs_max_queue_events = 50000;
+char	   *cs_allowed_origins = NULL;
+int			cs_require_auth = REQUIRE_AUTH_AUTO;
+int			cs_session_idle_timeout = 1800;
+int			cs_disconnect_grace = 120;
+int			cs_connection_idle_timeout = 90;
+int			cs_max_tx_bytes = 4 * 1024 * 1024;
+char	   *cs_static_dir = NULL;
+int			cs_max_http_body_bytes = 1024 * 1024;
+bool		cs_open_registration = true;
+int			cs_http_rate_limit = 50;
+
+static const struct config_enum_entry require_auth_options[] = {
+	{"auto", REQUIRE_AUTH_AUTO, false},
+	{"on", REQUIRE_AUTH_ON, false},
+	{"off", REQUIRE_AUTH_OFF, false},
+	{"true", REQUIRE_AUTH_ON, true},
+	{"false", REQUIRE_AUTH_OFF, true},
+	{NULL, 0, false}
+};
+
+/* Defines every codesight.* parameter; called from _PG_init. */
+void
+codesight_define_gucs(void)
+{
+	DefineCustomStringVariable("codesight.listen_address",
+							   "Address the codesight worker listens on.",
+							   "Use 0.0.0.0 to listen on every IPv4 address; authentication is then required.",
+							   &cs_listen_address, "127.0.0.1",
+							   PGC_POSTMASTER, 0, NULL, NULL, NULL);
+	DefineCustomIntVariable("codesight.port",
+							"TCP port of the worker's WebSocket and HTTP server.",
+							"0 disables the worker.",
+							&cs_port, 8787, 0, 65535,
+							PGC_POSTMASTER, 0, NULL, NULL, NULL);
+	DefineCustomStringVariable("codesight.database",
+							   "Database the worker serves; CREATE EXTENSION codesight there.",
+							   NULL, &cs_database, "postgres",
+							   PGC_POSTMASTER, 0, NULL, NULL, NULL);
+	DefineCustomStringVariable("codesight.tls_cert_file",
+							   "PEM certificate for wss:// and https://; empty serves plain ws:// and http://.",
+							   NULL, &cs_tls_cert_file, "",
+							   PGC_POSTMASTER, 0, NULL, NULL, NULL);
+	DefineCustomStringVariable("codesight.tls_key_file",
+							   "PEM private key matching codesight.tls_cert_file.",
+							   NULL, &cs_tls_key_file, "",
+							   PGC_POSTMASTER, GUC_SUPERUSER_ONLY, NULL, NULL, NULL);
+	DefineCustomIntVariable("codesight.max_connections",
+							"Most concurrent connections the worker accepts.",
+							NULL, &cs_max_connections, 20000, 10, 1000000,
+							PGC_POSTMASTER, 0, NULL, NULL, NULL);
+
+	DefineCustomIntVariable("codesight.max_message_bytes",
+							"Largest WebSocket message accepted; larger ones close the connection with 1009.",
+							NULL, &cs_max_message_bytes, 1024 * 1024, 1024, 64 * 1024 * 1024,
+							PGC_SIGHUP, GUC_UNIT_BYTE, NULL, NULL, NULL);
+	DefineCustomIntVariable("codesight.batch_max_events",
+							"Events committed in one transaction at most.",
+							NULL, &cs_batch_max_events, 1000, 1, 100000,
+							PGC_SIGHUP, 0, NULL, NULL, NULL);
+	DefineCustomIntVariable("codesight.batch_max_delay_ms",
+							"Longest a received event waits for its batch to be committed.",
+							NULL, &cs_batch_max_delay_ms, 2, 0, 10000,
+							PGC_SIGHUP, GUC_UNIT_MS, NULL, NULL, NULL);
+	DefineCustomIntVariable("codesight.max_queue_events",
+							"Events received but not yet committed above which the worker stops reading from clients.",
+							NULL, &cs_max_queue_events, 50000, 100, 10000000,
+							PGC_SIGHUP, 0, NULL, NULL, NULL);
+	DefineCustomStringVariable("codesight.allowed_origins",
+							   "Comma-separated browser origins allowed to connect and call the HTTP API; * allows any.",
+							   "chrome-extension:// origins and the worker's own origin are always allowed.",
+							   &cs_allowed_origins, "http://127.0.0.1:5173,http://localhost:5173",
+							   PGC_SIGHUP, 0, NULL, NULL, NULL);
+	DefineCustomEnumVariable("codesight.require_auth",
+							 "Whether streams and API calls need a token: on, off, or auto (on unless listening on loopback).",
+							 NULL, &cs_require_auth, REQUIRE_AUTH_AUTO, require_auth_options,
+							 PGC_SIGHUP, 0, NULL, NULL, NULL);
+	DefineCustomIntVariable("codesight.session_idle_timeout",
+							"Active sessions with no event for this long are marked abandoned.",
+							NULL, &cs_session_idle_timeout, 1800, 10, 7 * 24 * 3600,
+							PGC_SIGHUP, GUC_UNIT_S, NULL, NULL, NULL);
+	DefineCustomIntVariable("codesight.disconnect_grace",
+							"How long after its connection closed without a stop a session is marked disconnected.",
+							NULL, &cs_disconnect_grace, 120, 1, 7 * 24 * 3600,
+							PGC_SIGHUP, GUC_UNIT_S, NULL, NULL, NULL);
+	DefineCustomIntVariable("codesight.connection_idle_timeout",
+							"Connections that send nothing for this long are closed.",
+							NULL, &cs_connection_idle_timeout, 90, 5, 24 * 3600,
+							PGC_SIGHUP, GUC_UNIT_S, NULL, NULL, NULL);
+	DefineCustomIntVariable("codesight.max_tx_bytes",
+							"Unsent bytes queued for one client above which it is disconnected.",
+							NULL, &cs_max_tx_bytes, 4 * 1024 * 1024, 64 * 1024, 1024 * 1024 * 1024,
+							PGC_SIGHUP, GUC_UNIT_BYTE, NULL, NULL, NULL);
+	DefineCustomStringVariable("codesight.static_dir",
+							   "Folder of the built web page served at /; empty serves none.",
+							   NULL, &cs_static_dir, "",
+							   PGC_SIGHUP, 0, NULL, NULL, NULL);
+	DefineCustomIntVariable("codesight.max_http_body_bytes",
+							"Largest HTTP request body accepted.",
+							NULL, &cs_max_http_body_bytes, 1024 * 1024, 1024, 64 * 1024 * 1024,
+							PGC_SIGHUP, GUC_UNIT_BYTE, NULL, NULL, NULL);
+	DefineCustomBoolVariable("codesight.open_registration",
+							 "Whether anyone who can reach the worker may register as a worker through POST /api/workers.",
+							 NULL, &cs_open_registration, true,
+							 PGC_SIGHUP, 0, NULL, NULL, NULL);
+	DefineCustomIntVariable("codesight.http_rate_limit",
+							"Requests per second one client address may make to the HTTP API before getting 429 (0 = no limit).",
+							NULL, &cs_http_rate_limit, 50, 0, 1000000,
+							PGC_SIGHUP, 0, NULL, NULL, NULL);
+
+}
+
+/* True when the worker only listens on a loopback address. */
+static bool
+listening_on_loopback(void)
+{
+	const char *a = cs_listen_address ? cs_listen_address : "";
+
+	return strncmp(a, "127.", 4) == 0 || strcmp(a, "localhost") == 0 || strcmp(a, "::1") == 0;
+}
+
+/* Whether clients must authenticate, resolving "auto". */
+bool
+codesight_auth_required(void)
+{
+	if (cs_require_auth == REQUIRE_AUTH_ON)
+		return true;
+	if (cs_require_auth == REQUIRE_AUTH_OFF)
+		return false;
+	return !listening_on_loopback();
+}
+
+/*
+ * Whether a browser Origin may connect.  No Origin (a non-browser client)
+ * and extension origins are allowed: an unpacked extension's id depends on
+ * the folder it was loaded from, so ids can not be listed in advance.
+ */
+bool
+codesight_origin_allowed(const char *origin)
+{
+	const char *list = cs_allowed_origins ? cs_allowed_origins : "";
+	size_t		olen;
+
+	if (origin == NULL || origin[0] == '\0')
+		return true;
+	if (strncmp(origin, "chrome-extension://", 19) == 0)
+		return true;
+	olen = strlen(origin);
+	while (*list)
+	{
+		const char *end;
+		size_t		n;
+
+		while (*list == ' ' || *list == ',')
+			list++;
+		end = list;
+		while (*end && *end != ',')
+			end++;
+		n = end - list;
+		while (n > 0 && list[n - 1] == ' ')
+			n--;
+		if ((n == 1 && list[0] == '*') || (n == olen && strncmp(list, origin, n) == 0))
+			return true;
+		list = end;
+	}
+	return false;
+}
