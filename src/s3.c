@@ -752,7 +752,7 @@ check_upload_args(const char *kind, const char *content_type, int64 size_bytes)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("invalid upload kind \"%s\"", kind),
-				 errdetail("A kind is 1 to 32 lower-case letters or underscores, like \"screen\" or \"narration\".")));
+				 errdetail("A kind is 1 to 32 lower-case letters or underscores, like \"video\" or \"audio\".")));
 	if (strlen(content_type) > 255 || strchr(content_type, '/') == NULL ||
 		strcspn(content_type, "\r\n") != strlen(content_type))
 		ereport(ERROR,
