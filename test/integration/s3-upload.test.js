@@ -1,0 +1,320 @@
+'use strict';
+// End to end against a real S3-compatible server (s3rver) on loopback:
+// Chromium PUTs recordings from a page on another origin straight to the
+// presigned URLs (CORS), single and multipart; PostgreSQL completes and
+// verifies them with libcurl, serves player URLs and exports to S3.  Then
+// the failures: missing object, wrong size, bad parts, unknown session, a
+// hanging S3 (cancel, statement_timeout, codesight.s3_timeout) and S3 down.
+
+const { test, before, after } = require('node:test');
+const assert = require('node:assert/strict');
+const crypto = require('node:crypto');
+const http = require('node:http');
+const net = require('node:net');
+const pg = require('pg');
+const { chromium } = require('playwright-core');
+const { startCluster, waitFor } = require('../lib/cluster');
+const { startS3Server } = require('../lib/s3server');
+
+const MiB = 1024 * 1024;
+const SESSION = 'cs_s3e2e_abcde';
+
+let s3;
+let cluster;
+let browser;
+let page;
+let pageServer;
+let blackhole;
+const held = new Set();
+
+before(async () => {
+  s3 = await startS3Server();
+  cluster = await startCluster({
+    conf: {
+      'codesight.s3_endpoint': `'${s3.endpoint}'`,
+      'codesight.s3_url_style': "'path'",
+      'codesight.s3_bucket': `'${s3.bucket}'`,
+      'codesight.s3_access_key_id': `'${s3.accessKeyId}'`,
+      'codesight.s3_secret_access_key': `'${s3.secretAccessKey}'`,
+      'codesight.s3_multipart_threshold': "'8MB'",
+      'codesight.s3_part_size': "'5MB'",
+      'codesight.s3_connect_timeout': "'2s'",
+      'codesight.s3_timeout': "'30s'",
+    },
+  });
+  await cluster.query('INSERT INTO codesight.sessions (session_id) VALUES ($1)', [SESSION]);
+
+  // The recorder's page lives on its own origin, so every S3 request is
+  // cross-origin exactly as in production.
+  pageServer = http.createServer((req, res) => {
+    res.writeHead(200, { 'Content-Type': 'text/html' });
+    res.end('<!doctype html><title>recorder</title>');
+  });
+  await new Promise((r) => pageServer.listen(0, '127.0.0.1', r));
+
+  // Accepts connections and never answers: a hung S3.
+  blackhole = net.createServer((sock) => { held.add(sock); sock.on('close', () => held.delete(sock)); });
+  await new Promise((r) => blackhole.listen(0, '127.0.0.1', r));
+
+  browser = await chromium.launch({
+    executablePath: '/usr/bin/chromium',
+    headless: true,
+    args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking',
+      '--disable-component-update', '--disable-sync', '--no-first-run'],
+  });
+  page = await browser.newPage();
+  await page.goto(`http://127.0.0.1:${pageServer.address().port}/`);
+});
+
+after(async () => {
+  if (browser) await browser.close();
+  for (const s of held) s.destroy();
+  if (blackhole) blackhole.close();
+  if (pageServer) pageServer.close();
+  if (cluster) cluster.destroy();
+  if (s3) await s3.stop();
+});
+
+// The bytes of a synthetic recording: deterministic, so Node and the page agree.
+function recording(size) {
+  const b = Buffer.alloc(size);
+  for (let i = 0; i < size; i++) b[i] = (i * 31 + 7) & 255;
+  return b;
+}
+
+// In the page: PUTs [start, end) slices of the synthetic recording to URLs,
+// returning each response's status and the ETag CORS lets it read.
+async function browserPut(puts, headers = {}) {
+  return page.evaluate(async ({ puts, headers }) => {
+    const out = [];
+    for (const p of puts) {
+      const body = new Uint8Array(p.end - p.start);
+      for (let i = 0; i < body.length; i++) body[i] = ((p.start + i) * 31 + 7) & 255;
+      // A Blob, as the recorder sends: Chromium uploads it much faster than a typed array.
+      const r = await fetch(p.url, { method: 'PUT', headers, body: new Blob([body]) });
+      out.push({ status: r.status, etag: r.headers.get('ETag') });
+    }
+    return out;
+  }, { puts, headers });
+}
+
+async function presign(kind, contentType, size, startedAt = null) {
+  const r = await cluster.query('SELECT codesight.presign_upload($1, $2, $3, $4, $5) AS p',
+    [SESSION, kind, contentType, size, startedAt]);
+  return r.rows[0].p;
+}
+
+async function uploadRow(uploadId) {
+  const r = await cluster.query('SELECT * FROM codesight.uploads WHERE upload_id = $1', [uploadId]);
+  return r.rows[0];
+}
+
+async function download(url) {
+  const r = await fetch(url);
+  assert.equal(r.status, 200);
+  return Buffer.from(await r.arrayBuffer());
+}
+
+const sha256 = (b) => crypto.createHash('sha256').update(b).digest('hex');
+
+test('single PUT from the browser, completed and played back', async () => {
+  const size = 256 * 1024 + 3;
+  const startedAt = '2024-05-01T10:00:00.250Z';
+  const p = await presign('video', 'video/webm;codecs=vp9,opus', size, startedAt);
+  assert.equal(p.method, 'PUT');
+  assert.notEqual(p.multipart, true);
+  assert.equal(p.bucket, s3.bucket);
+  assert.match(p.key, new RegExp(`^sessions/${SESSION}/video/${p.uploadId}\\.webm$`));
+  assert.deepEqual(p.headers, { 'Content-Type': 'video/webm;codecs=vp9,opus' });
+  assert.equal((await uploadRow(p.uploadId)).status, 'pending');
+
+  const [put] = await browserPut([{ url: p.url, start: 0, end: size }], p.headers);
+  assert.equal(put.status, 200);
+  assert.match(put.etag, /^"[0-9a-f]{32}"$/, 'CORS must expose ETag');
+
+  const done = (await cluster.query('SELECT codesight.complete_upload($1) AS c', [p.uploadId])).rows[0].c;
+  assert.equal(done.status, 'complete');
+  assert.equal(done.sizeBytes, size);
+  assert.equal(done.etag, put.etag);
+  assert.equal(done.contentType, 'video/webm;codecs=vp9,opus');
+  const row = await uploadRow(p.uploadId);
+  assert.equal(row.status, 'complete');
+  assert.equal(row.etag, put.etag);
+  assert.ok(row.completed_at);
+
+  // Completing again answers the same without touching S3's object.
+  const again = (await cluster.query('SELECT codesight.complete_upload($1) AS c', [p.uploadId])).rows[0].c;
+  assert.deepEqual(again, done);
+
+  const media = (await cluster.query('SELECT codesight.media_urls($1, 600) AS m', [SESSION])).rows[0].m;
+  const item = media.uploads.find((u) => u.uploadId === p.uploadId);
+  assert.equal(item.status, 'complete');
+  assert.equal(item.kind, 'video');
+  assert.equal(item.sizeBytes, size);
+  assert.equal(new Date(item.recordingStartedAt).toISOString(), startedAt);
+  assert.match(item.url, /X-Amz-Expires=600&/);
+  assert.equal(sha256(await download(item.url)), sha256(recording(size)));
+});
+
+test('multipart upload of 11 MiB through presigned part URLs', async () => {
+  const size = 11 * MiB + 12345;
+  const p = await presign('audio', 'audio/webm', size);
+  assert.equal(p.multipart, true);
+  assert.equal(p.partSize, 5 * MiB);
+  assert.deepEqual(p.parts.map((x) => x.partNumber), [1, 2, 3]);
+  const row = await uploadRow(p.uploadId);
+  assert.ok(row.s3_upload_id, 'CreateMultipartUpload ran server-side');
+  assert.equal(Number(row.part_size), 5 * MiB);
+
+  const puts = p.parts.map((x) => ({
+    url: x.url, start: (x.partNumber - 1) * p.partSize, end: Math.min(size, x.partNumber * p.partSize),
+  }));
+  const results = await browserPut(puts);
+  assert.ok(results.every((r) => r.status === 200 && r.etag), JSON.stringify(results));
+  const parts = results.map((r, i) => ({ partNumber: i + 1, etag: r.etag }));
+
+  // Parts are checked before S3 is asked: all of them, each once.
+  await assert.rejects(cluster.query('SELECT codesight.complete_upload($1, $2)',
+    [p.uploadId, JSON.stringify(parts.slice(0, 2))]), /expected 3 parts, got 2/);
+  await assert.rejects(cluster.query('SELECT codesight.complete_upload($1, $2)',
+    [p.uploadId, JSON.stringify([parts[0], parts[0], parts[2]])]), /invalid or repeated partNumber 1/);
+  await assert.rejects(cluster.query('SELECT codesight.complete_upload($1)', [p.uploadId]),
+    /needs its parts/);
+  assert.equal((await uploadRow(p.uploadId)).status, 'pending');
+
+  const done = (await cluster.query('SELECT codesight.complete_upload($1, $2) AS c',
+    [p.uploadId, JSON.stringify(parts.reverse())])).rows[0].c;
+  assert.equal(done.status, 'complete');
+  assert.equal(done.sizeBytes, size);
+  // AWS ends a multipart ETag with "-<parts>"; s3rver does not.
+  assert.match(done.etag, /^"[0-9a-f]{32}(-3)?"$/);
+
+  const url = (await cluster.query("SELECT codesight.s3_presign('GET', $1) AS u", [p.key])).rows[0].u;
+  assert.equal(sha256(await download(url)), sha256(recording(size)));
+});
+
+test('export_to_s3 writes the training data and the Playwright script', async () => {
+  const uri = (await cluster.query('SELECT codesight.export_to_s3($1) AS u', [SESSION])).rows[0].u;
+  const key = `sessions/${SESSION}/exports/training-data.json`;
+  assert.equal(uri, `s3://${s3.bucket}/${key}`);
+  const expected = (await cluster.query(
+    'SELECT codesight.training_data($1) AS t, codesight.export_playwright($1) AS p', [SESSION])).rows[0];
+  const urls = (await cluster.query("SELECT codesight.s3_presign('GET', $1) AS t, codesight.s3_presign('GET', $2) AS p",
+    [key, `sessions/${SESSION}/exports/playwright.spec.js`])).rows[0];
+  assert.deepEqual(JSON.parse((await download(urls.t)).toString('utf8')), expected.t);
+  assert.equal((await download(urls.p)).toString('utf8'), expected.p);
+  // The training data points at the recordings completed above.
+  assert.match(expected.t.video_path, new RegExp(`^s3://${s3.bucket}/sessions/${SESSION}/video/`));
+});
+
+test('a missing object is not marked complete', async () => {
+  const p = await presign('video', 'video/webm', 1000);
+  await assert.rejects(cluster.query('SELECT codesight.complete_upload($1)', [p.uploadId]), (e) => {
+    assert.match(e.message, /uploaded object ".*" is missing/);
+    assert.equal(e.code, 'P0002');
+    return true;
+  });
+  assert.equal((await uploadRow(p.uploadId)).status, 'pending');
+  const media = (await cluster.query('SELECT codesight.media_urls($1) AS m', [SESSION])).rows[0].m;
+  assert.equal(media.uploads.find((u) => u.uploadId === p.uploadId).url, null);
+});
+
+test('an object of the wrong size is not marked complete', async () => {
+  const p = await presign('video', 'video/webm', 1000);
+  const [put] = await browserPut([{ url: p.url, start: 0, end: 999 }], p.headers);
+  assert.equal(put.status, 200);
+  await assert.rejects(cluster.query('SELECT codesight.complete_upload($1)', [p.uploadId]),
+    /has 999 bytes, expected 1000/);
+  assert.equal((await uploadRow(p.uploadId)).status, 'pending');
+});
+
+test('bad arguments are refused before anything is stored', async () => {
+  const count = async () => Number((await cluster.query('SELECT count(*) FROM codesight.uploads')).rows[0].count);
+  const before = await count();
+  await assert.rejects(cluster.query("SELECT codesight.presign_upload('cs_nope', 'video', 'video/webm', 10)"),
+    /session "cs_nope" does not exist/);
+  await assert.rejects(cluster.query(`SELECT codesight.presign_upload('${SESSION}', 'Video!', 'video/webm', 10)`),
+    /invalid upload kind/);
+  await assert.rejects(cluster.query(`SELECT codesight.presign_upload('${SESSION}', 'video', 'webm', 10)`),
+    /invalid content type/);
+  await assert.rejects(cluster.query(`SELECT codesight.presign_upload('${SESSION}', 'video', 'video/webm', 0)`),
+    /size_bytes must be between 1 and/);
+  await assert.rejects(cluster.query("SELECT codesight.complete_upload('00000000-0000-4000-8000-000000000000')"),
+    /upload 00000000-0000-4000-8000-000000000000 does not exist/);
+  await assert.rejects(cluster.query("SELECT codesight.media_urls('cs_nope')"), /does not exist/);
+  assert.equal(await count(), before);
+});
+
+// Runs fn on its own connection pointed at the hung server.
+async function withHungS3(fn) {
+  const c = new pg.Client(cluster.connectionConfig());
+  await c.connect();
+  try {
+    await c.query(`SET codesight.s3_endpoint = 'http://127.0.0.1:${blackhole.address().port}'`);
+    return await fn(c);
+  } finally {
+    await c.end();
+  }
+}
+
+test('a hung S3 request gives way to statement_timeout, cancel and s3_timeout', async () => {
+  const p = await presign('video', 'video/webm', 10);
+
+  await withHungS3(async (c) => {
+    await c.query("SET statement_timeout = '300ms'");
+    const t0 = Date.now();
+    await assert.rejects(c.query('SELECT codesight.complete_upload($1)', [p.uploadId]),
+      /canceling statement due to statement timeout/);
+    assert.ok(Date.now() - t0 < 5000, `took ${Date.now() - t0} ms`);
+  });
+
+  await withHungS3(async (c) => {
+    const pid = (await c.query('SELECT pg_backend_pid() AS pid')).rows[0].pid;
+    const pending = c.query('SELECT codesight.complete_upload($1)', [p.uploadId]);
+    const failed = assert.rejects(pending, /canceling statement due to user request/);
+    await waitFor(async () => (await cluster.query(
+      "SELECT 1 FROM pg_stat_activity WHERE pid = $1 AND state = 'active'", [pid])).rowCount === 1,
+    { what: 'complete_upload to be running' });
+    await cluster.query('SELECT pg_cancel_backend($1)', [pid]);
+    await failed;
+  });
+
+  await withHungS3(async (c) => {
+    await c.query("SET codesight.s3_timeout = '400ms'");
+    await assert.rejects(c.query('SELECT codesight.complete_upload($1)', [p.uploadId]), (e) => {
+      assert.match(e.message, /S3 HEAD of ".*" in bucket ".*" failed/);
+      assert.match(e.hint, /codesight\.s3_timeout/);
+      return true;
+    });
+  });
+  assert.equal((await uploadRow(p.uploadId)).status, 'pending');
+});
+
+test('S3 down: clear errors, nothing recorded, nothing completed', async () => {
+  const p = await presign('video', 'video/webm', 10);
+  const [put] = await browserPut([{ url: p.url, start: 0, end: 10 }], p.headers);
+  assert.equal(put.status, 200);
+  await s3.stop();
+
+  const connectionFailure = (e) => {
+    assert.equal(e.code, '08006');
+    assert.match(e.message, /^S3 .* failed$/);
+    assert.match(e.detail, /connect|refused/i);
+    assert.match(e.hint, /codesight\.s3_endpoint/);
+    assert.doesNotMatch(`${e.message} ${e.detail} ${e.hint}`, /S3RVER|X-Amz-/, 'no credentials in errors');
+    return true;
+  };
+  await assert.rejects(cluster.query('SELECT codesight.complete_upload($1)', [p.uploadId]), connectionFailure);
+  assert.equal((await uploadRow(p.uploadId)).status, 'pending');
+
+  const count = async () => Number((await cluster.query('SELECT count(*) FROM codesight.uploads')).rows[0].count);
+  const before = await count();
+  await assert.rejects(cluster.query(
+    `SELECT codesight.presign_upload('${SESSION}', 'video', 'video/webm', ${20 * MiB})`), connectionFailure);
+  assert.equal(await count(), before);
+  await assert.rejects(cluster.query('SELECT codesight.export_to_s3($1)', [SESSION]), connectionFailure);
+
+  // Presigning alone needs no network.
+  const single = await presign('video', 'video/webm', 10);
+  assert.match(single.url, /^http:\/\/127\.0\.0\.1:\d+\//);
+});
