@@ -38,6 +38,12 @@ typedef struct Pss
 } Pss;
 
 #define HTTP_CHUNK 16384
+
+/*
+ * The close opcode for lws_write(): 4.1 handles it but leaves it out of the
+ * public enum ("handled by lws_close_reason").
+ */
+#define WRITE_CLOSE_OPCODE ((enum lws_write_protocol) 4)
 #define MAX_QUEUED_BYTES (64 * 1024 * 1024)
 
 static struct lws_context *context = NULL;
@@ -287,11 +293,25 @@ ws_writeable(Conn *c)
 			lws_callback_on_writable(c->wsi);
 		return 0;
 	}
-	if (c->close_code)
+	if (c->close_code && !c->close_sent)
 	{
-		lws_close_reason(c->wsi, (enum lws_close_status) c->close_code,
-						 (unsigned char *) c->close_reason, strlen(c->close_reason));
-		return -1;
+		/*
+		 * Send the close frame ourselves and wait for the peer's answer:
+		 * returning -1 after lws_close_reason() lets the libuv backend
+		 * close the socket before the frame is written, and the peer then
+		 * sees 1006 instead of our code.
+		 */
+		unsigned char buf[LWS_PRE + 2 + sizeof(c->close_reason)];
+		size_t		rlen = strlen(c->close_reason);
+
+		buf[LWS_PRE] = (unsigned char) (c->close_code >> 8);
+		buf[LWS_PRE + 1] = (unsigned char) (c->close_code & 0xff);
+		memcpy(buf + LWS_PRE + 2, c->close_reason, rlen);
+		c->close_sent = true;
+		if (lws_write(c->wsi, buf + LWS_PRE, 2 + rlen, WRITE_CLOSE_OPCODE) < 0)
+			return -1;
+		lws_set_timeout(c->wsi, PENDING_TIMEOUT_CLOSE_ACK, 3);
+		return 0;
 	}
 	return 0;
 }

@@ -74,6 +74,7 @@ typedef struct Conn
 	size_t		tx_bytes;
 	int			close_code;		/* > 0: close once the queue is flushed */
 	char		close_reason[96];
+	bool		close_sent;		/* our close frame is written */
 	bool		kill;			/* drop without a close frame */
 
 	/* authentication (set by the worker) */

@@ -287,6 +287,12 @@ parse_event(const JsonValue *obj, const JsonValue *outer_seq, const JsonValue *o
 		ev->error = PERR_INVALID_EVENT;
 		return;
 	}
+	/* seq first, so every later rejection can name the event it refers to */
+	if (!read_seq(json_get(obj, "seq") ? json_get(obj, "seq") : outer_seq, &ev->seq))
+	{
+		ev->error = PERR_INVALID_SEQ;
+		return;
+	}
 	data = json_get(obj, "data");
 	type = json_get(obj, "type");
 	if (data == NULL || data->type == JV_NULL)
@@ -311,11 +317,6 @@ parse_event(const JsonValue *obj, const JsonValue *outer_seq, const JsonValue *o
 	if (!proto_event_type_allowed(ev->type))
 	{
 		ev->error = PERR_UNKNOWN_EVENT_TYPE;
-		return;
-	}
-	if (!read_seq(json_get(obj, "seq") ? json_get(obj, "seq") : outer_seq, &ev->seq))
-	{
-		ev->error = PERR_INVALID_SEQ;
 		return;
 	}
 	{
