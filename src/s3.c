@@ -1146,7 +1146,6 @@ s3_media_urls(PG_FUNCTION_ARGS)
 	Oid			argtypes[1] = {TEXTOID};
 	Datum		values[1] = {CStringGetTextDatum(session_id)};
 	StringInfoData json;
-	bool		have_config = false;
 	s3_config	cfg;
 
 	check_expires_in(expires_in);
@@ -1169,13 +1168,10 @@ s3_media_urls(PG_FUNCTION_ARGS)
 		char	   *started = SPI_getvalue(tup, td, 8);
 		char	   *url = NULL;
 
+		/* Credentials are needed only once something can be played. */
 		if (strcmp(status, "complete") == 0)
 		{
-			/* Credentials are needed only once something can be played. */
-			if (!have_config)
-				s3_load_config(&cfg, NULL);
-			have_config = true;
-			cfg.bucket = SPI_getvalue(tup, td, 3);
+			s3_load_config(&cfg, SPI_getvalue(tup, td, 3));
 			url = s3_presign_url(&cfg, "GET", SPI_getvalue(tup, td, 4), expires_in,
 								 now, NULL, 0);
 		}
