@@ -1072,7 +1072,7 @@ publish_stats(Batch *b, bool committed, double commit_ms, int64 stored)
  * failure the transaction is rolled back and nothing of it is applied.
  */
 static bool
-run_batch(InMsg **msgs, int nmsgs, int64 *stored)
+run_batch(InMsg **msgs, int nmsgs, int64 *stored, bool *canceled)
 {
 	MemoryContext oldcxt = CurrentMemoryContext;
 	Batch	   *b;
@@ -1086,6 +1086,7 @@ run_batch(InMsg **msgs, int nmsgs, int64 *stored)
 	b->reply_tail = &b->replies;
 	json_arena_init(&b->arena);
 	*stored = 0;
+	*canceled = false;
 
 	INSTR_TIME_SET_CURRENT(start);
 	PG_TRY();
@@ -1121,6 +1122,7 @@ run_batch(InMsg **msgs, int nmsgs, int64 *stored)
 		AbortCurrentTransaction();
 		/* A cancel (pg_cancel_backend) aborts this batch, not the worker. */
 		QueryCancelPending = false;
+		*canceled = edata->sqlerrcode == ERRCODE_QUERY_CANCELED;
 		ereport(LOG,
 				(errmsg("codesight: a batch of %d messages was rolled back: %s",
 						nmsgs, edata->message),
@@ -1137,8 +1139,12 @@ run_batch(InMsg **msgs, int nmsgs, int64 *stored)
 		apply_sessions(b);
 		*stored = b->nrows;
 	}
-	/* A failed multi-message batch is retried by the caller without replies. */
-	if (ok || nmsgs == 1)
+	/*
+	 * A failed multi-message batch is retried by the caller without replies;
+	 * so is a canceled one, whatever its size: the cancel was not the
+	 * messages' fault.
+	 */
+	if (ok || (nmsgs == 1 && !*canceled))
 	{
 		send_replies(b, ok);
 		if (!ok)
@@ -1174,18 +1180,29 @@ ingest_process_batch(InMsg **msgs, int nmsgs)
 {
 	int64		stored = 0;
 	int64		total = 0;
+	bool		canceled;
 
 	if (nmsgs == 0)
 		return 0;
-	if (run_batch(msgs, nmsgs, &stored))
-		return stored;
-	if (nmsgs == 1)
-		return 0;
+	for (int attempt = 0; attempt < 3; attempt++)
+	{
+		if (run_batch(msgs, nmsgs, &stored, &canceled))
+			return stored;
+		if (!canceled)
+			break;
+	}
 	for (int i = 0; i < nmsgs; i++)
 	{
-		CHECK_FOR_INTERRUPTS();
-		if (run_batch(&msgs[i], 1, &stored))
-			total += stored;
+		for (int attempt = 0; attempt < 3; attempt++)
+		{
+			if (run_batch(&msgs[i], 1, &stored, &canceled))
+			{
+				total += stored;
+				break;
+			}
+			if (!canceled)
+				break;
+		}
 	}
 	return total;
 }

@@ -379,6 +379,8 @@ serve(void)
 		handle_sighup();
 		if (got_sigterm)
 			break;
+		/* A cancel that arrives while idle has nothing to cancel. */
+		QueryCancelPending = false;
 
 		pump(&loop);
 		collect(&pending, &http_head);

@@ -1,0 +1,154 @@
+'use strict';
+// The worker's life inside the server: reload, cancel, terminate, fast
+// shutdown with clients connected, DROP/CREATE EXTENSION, and the
+// application_name/activity it shows in pg_stat_activity.
+
+const test = require('node:test');
+const assert = require('node:assert/strict');
+const { startCluster, waitFor, canConnect } = require('../lib/cluster');
+const { connect } = require('../lib/wsclient');
+
+let cluster;
+
+test.before(async () => {
+  cluster = await startCluster();
+});
+
+test.after(() => cluster && cluster.destroy());
+
+async function storedSeqs(sessionId) {
+  const r = await cluster.query('SELECT seq::int FROM codesight.events WHERE session_id = $1 ORDER BY seq', [sessionId]);
+  return r.rows.map((x) => x.seq);
+}
+
+// Streams batches of 10 events and returns the highest seq acked.
+async function stream(ws, sessionId, fromSeq, batches) {
+  let seq = fromSeq;
+  for (let b = 0; b < batches; b++) {
+    ws.send({ type: 'events', sessionId, events: Array.from({ length: 10 }, () => ({ seq: ++seq, type: 'scroll', data: { y: seq } })) });
+  }
+  await ws.next((m) => m.type === 'ack' && m.seq === seq);
+  return seq;
+}
+
+test('pg_stat_activity shows the worker and what it does', async () => {
+  const r = await cluster.query("SELECT application_name, backend_type, query FROM pg_stat_activity WHERE backend_type = 'codesight worker'");
+  assert.equal(r.rows.length, 1);
+  assert.equal(r.rows[0].application_name, 'codesight worker');
+  assert.match(r.rows[0].query, /^codesight: /);
+});
+
+test('SIGHUP: a lower max_message_bytes applies without a restart', async () => {
+  const pid = await cluster.workerPid();
+  cluster.reload({ 'codesight.max_message_bytes': 2048 });
+  await waitFor(async () => {
+    const ws = await connect(cluster.wsUrl);
+    ws.send(JSON.stringify({ type: 'pong', pad: 'x'.repeat(4000) }));
+    const closed = await ws.waitClose();
+    return closed.code === 1009;
+  }, { what: 'the reloaded limit to apply' });
+  assert.equal(await cluster.workerPid(), pid);
+  cluster.reload({ 'codesight.max_message_bytes': 1048576 });
+  await waitFor(async () => {
+    const ws = await connect(cluster.wsUrl);
+    ws.send(JSON.stringify({ type: 'ping', pad: 'x'.repeat(4000) }));
+    await ws.next('pong');
+    ws.close();
+    return true;
+  }, { what: 'the limit to be raised again' });
+});
+
+test('pg_cancel_backend does not kill the worker', async () => {
+  const pid = await cluster.workerPid();
+  const ws = await connect(cluster.wsUrl);
+  ws.send({ type: 'session_start', sessionId: 'cs_cancel' });
+  await ws.next('session_started');
+  let seq = await stream(ws, 'cs_cancel', 0, 5);
+  for (let i = 0; i < 5; i++) {
+    await cluster.query('SELECT pg_cancel_backend($1)', [pid]);
+    seq = await stream(ws, 'cs_cancel', seq, 2);
+  }
+  assert.equal(await cluster.workerPid(), pid);
+  assert.equal(ws.closed, null);
+  assert.deepEqual(await storedSeqs('cs_cancel'), Array.from({ length: seq }, (_, i) => i + 1));
+  ws.close();
+});
+
+test('pg_terminate_backend: the worker restarts and clients resume', async () => {
+  const pid = await cluster.workerPid();
+  const ws = await connect(cluster.wsUrl);
+  ws.send({ type: 'session_start', sessionId: 'cs_terminate' });
+  await ws.next('session_started');
+  const seq = await stream(ws, 'cs_terminate', 0, 3);
+  await cluster.query('SELECT pg_terminate_backend($1)', [pid]);
+  const closed = await ws.waitClose();
+  assert.equal(closed.code, 1001);
+  await waitFor(async () => {
+    const p = await cluster.workerPid();
+    return p && p !== pid && canConnect(cluster.port);
+  }, { what: 'a new worker' });
+  const again = await connect(cluster.wsUrl);
+  again.send({ type: 'session_start', sessionId: 'cs_terminate' });
+  const resumed = await again.next('session_started');
+  assert.equal(resumed.lastSeq, seq);
+  again.close();
+});
+
+test('pg_ctl stop -m fast: what was received is committed and acked, clients get 1001', async () => {
+  const clients = await Promise.all(Array.from({ length: 5 }, () => connect(cluster.wsUrl)));
+  const acked = new Map();
+  await Promise.all(clients.map(async (ws, i) => {
+    const sessionId = `cs_fast_${i}`;
+    ws.send({ type: 'session_start', sessionId });
+    await ws.next('session_started');
+    ws.ws.on('message', (d) => {
+      const m = JSON.parse(d.toString());
+      if (m.type === 'ack') acked.set(sessionId, Math.max(acked.get(sessionId) || 0, m.seq));
+    });
+    // Fire and forget: the stop races these frames.
+    for (let b = 0; b < 20; b++) {
+      ws.send({ type: 'events', sessionId, events: Array.from({ length: 10 }, (_, j) => ({ seq: b * 10 + j + 1, type: 'scroll', data: {} })) });
+    }
+  }));
+  cluster.stop('fast');
+  const codes = await Promise.all(clients.map((ws) => ws.waitClose(15000)));
+  for (const c of codes) assert.equal(c.code, 1001);
+  cluster.start();
+  await cluster.waitListening();
+  for (let i = 0; i < clients.length; i++) {
+    const sessionId = `cs_fast_${i}`;
+    const seqs = await storedSeqs(sessionId);
+    const a = acked.get(sessionId) || 0;
+    // Everything acked is stored, exactly once, without gaps.
+    assert.ok(seqs.length >= a, `${sessionId}: acked ${a}, stored ${seqs.length}`);
+    assert.deepEqual(seqs.slice(0, a), Array.from({ length: a }, (_, k) => k + 1));
+    assert.equal(new Set(seqs).size, seqs.length);
+  }
+});
+
+test('DROP EXTENSION closes connections; CREATE EXTENSION serves again', async () => {
+  const ws = await connect(cluster.wsUrl);
+  await cluster.query('DROP EXTENSION codesight');
+  const closed = await ws.waitClose(15000);
+  assert.equal(closed.code, 1011);
+  await waitFor(async () => !(await canConnect(cluster.port)), { what: 'the listener to close' });
+  await cluster.query('CREATE EXTENSION codesight');
+  await cluster.waitListening();
+  const again = await connect(cluster.wsUrl);
+  again.send({ type: 'session_start', sessionId: 'cs_recreated' });
+  await again.next('session_started');
+  again.send({ type: 'events', sessionId: 'cs_recreated', events: [{ seq: 1, type: 'click', data: {} }] });
+  await again.next((m) => m.type === 'ack' && m.seq === 1);
+  assert.deepEqual(await storedSeqs('cs_recreated'), [1]);
+  again.close();
+});
+
+test('health() reports the running worker', async () => {
+  const { rows } = await cluster.query('SELECT codesight.health() AS h');
+  const h = rows[0].h;
+  assert.equal(h.status, 'ok');
+  assert.equal(h.worker.running, true);
+  assert.equal(h.worker.listening, true);
+  assert.equal(h.worker.port, cluster.port);
+  assert.ok(h.worker.eventsCommitted >= 0);
+});
