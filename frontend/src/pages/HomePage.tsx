@@ -1,3 +1,4 @@
+import { useState } from 'react';
 import { Card } from '../components/ui';
 import { Link } from '../lib/router';
 import { useSetting } from '../lib/settings';
@@ -7,7 +8,9 @@ export function HomePage() {
   const token = useSetting('workerToken');
   const name = useSetting('workerName');
   const adminToken = useSetting('adminToken');
-  if (!token && !adminToken) return <OnboardingPage />;
+  // Registering stores a token; stay on onboarding so the token is shown once.
+  const [onboarding] = useState(!token && !adminToken);
+  if (onboarding) return <OnboardingPage />;
   const linkClass = 'block rounded-md border border-slate-200 p-4 hover:bg-slate-50';
   return (
     <>

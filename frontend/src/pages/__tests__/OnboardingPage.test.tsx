@@ -2,6 +2,7 @@ import { afterEach, describe, expect, it, vi } from 'vitest';
 import { render, screen } from '@testing-library/react';
 import userEvent from '@testing-library/user-event';
 import { OnboardingPage } from '../OnboardingPage';
+import { HomePage } from '../HomePage';
 import { fakeFetch } from '../../test/fakeFetch';
 import { getSetting } from '../../lib/settings';
 
@@ -31,5 +32,13 @@ describe('OnboardingPage', () => {
     const alert = await screen.findByRole('alert');
     expect(alert).toHaveTextContent('registration is closed');
     expect(getSetting('workerToken')).toBeNull();
+  });
+
+  it('keeps showing the new token on the home page after registering', async () => {
+    fakeFetch({ 'POST /api/workers': () => ({ json: { workerId: 8, displayName: 'Cy', token: 'cs_w_x_y' } }) });
+    const user = userEvent.setup();
+    render(<HomePage />);
+    await user.type(screen.getByLabelText('Your name'), 'Cy{Enter}');
+    expect(await screen.findByTestId('worker-token')).toHaveTextContent('cs_w_x_y');
   });
 });
