@@ -1,0 +1,196 @@
+'use strict';
+// The web page end to end: real worker serving frontend/dist, real s3rver,
+// real Chromium with fake camera/microphone/screen.  A worker registers,
+// records ~3 s of screen and narration, uploads it to S3 through presigned
+// URLs, reviews the steps; an admin then plays the video with its events.
+// Screenshots of the main screens go to docs/screenshots/.
+
+const { test, before, after } = require('node:test');
+const assert = require('node:assert/strict');
+const fs = require('node:fs');
+const path = require('node:path');
+const { chromium } = require('playwright-core');
+const { startCluster, waitFor } = require('../lib/cluster');
+const { startS3Server } = require('../lib/s3server');
+const { WsClient } = require('../lib/wsclient');
+
+const ROOT = path.resolve(__dirname, '../..');
+const DIST = path.join(ROOT, 'frontend/dist');
+const SHOTS = path.join(ROOT, 'docs/screenshots');
+
+let s3;
+let cluster;
+let browser;
+let page;
+let adminToken;
+const state = {};
+
+const shot = (name) => page.screenshot({ path: path.join(SHOTS, `${name}.png`), fullPage: true });
+
+before(async () => {
+  assert.ok(fs.existsSync(path.join(DIST, 'index.html')), 'build the page first: cd frontend && npm run build');
+  fs.mkdirSync(SHOTS, { recursive: true });
+  s3 = await startS3Server();
+  cluster = await startCluster({
+    conf: {
+      'codesight.static_dir': `'${DIST}'`,
+      'codesight.s3_endpoint': `'${s3.endpoint}'`,
+      'codesight.s3_url_style': "'path'",
+      'codesight.s3_bucket': `'${s3.bucket}'`,
+      'codesight.s3_access_key_id': `'${s3.accessKeyId}'`,
+      'codesight.s3_secret_access_key': `'${s3.secretAccessKey}'`,
+    },
+  });
+  adminToken = (await cluster.query("SELECT codesight.issue_admin_token('e2e') AS t")).rows[0].t.token;
+  browser = await chromium.launch({
+    executablePath: '/usr/bin/chromium',
+    headless: true,
+    args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update',
+      '--disable-sync', '--no-first-run', '--use-fake-ui-for-media-stream', '--use-fake-device-for-media-stream',
+      '--autoplay-policy=no-user-gesture-required'],
+  });
+  page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
+  page.setDefaultTimeout(15000);
+  page.on('pageerror', (e) => console.log('page error:', e.message));
+});
+
+after(async () => {
+  if (browser) await browser.close();
+  if (cluster) cluster.destroy();
+  if (s3) await s3.stop();
+});
+
+test('a worker registers and gets a token shown once', async () => {
+  await page.goto(`${cluster.httpUrl}/`);
+  await page.getByLabel('Your name').fill('Erin E2E');
+  await page.getByRole('button', { name: 'Register' }).click();
+  state.token = (await page.getByTestId('worker-token').textContent()).trim();
+  assert.match(state.token, /^cs_w_/);
+  assert.equal(await page.evaluate(() => localStorage.getItem('codesight.workerToken')), state.token);
+  await shot('onboarding');
+});
+
+test('a worker records screen and narration, then it uploads to S3', async () => {
+  await page.goto(`${cluster.httpUrl}/record`);
+  await page.getByRole('button', { name: 'Start recording' }).click();
+  const sessionIdEl = page.getByTestId('session-id');
+  await sessionIdEl.waitFor({ timeout: 15000 });
+  state.sessionId = (await sessionIdEl.textContent()).trim();
+  // No extension in this browser: the page says so and records media only.
+  await page.getByText(/Recording continues with screen and narration only/).waitFor();
+
+  // Stand in for the extension: stream two events for this session.
+  const ws = new WsClient(cluster.wsUrl);
+  await ws.opened();
+  ws.send({ type: 'hello', token: state.token, protocol: 2 });
+  await ws.next('hello_ok');
+  ws.send({ type: 'session_start', sessionId: state.sessionId, timestamp: Date.now(), userAgent: 'e2e', extension: { name: 'e2e', version: '0' } });
+  await ws.next('session_started');
+  const t0 = Date.now();
+  ws.send({ type: 'events', sessionId: state.sessionId, events: [
+    { seq: 1, type: 'navigation', timestamp: t0, data: { url: 'http://shop.test/', transitionType: 'typed' } },
+    { seq: 2, type: 'click', timestamp: t0 + 1000, data: { url: 'http://shop.test/', selector: '#buy', element: { tag: 'button', text: 'Buy now' }, coordinates: { x: 640, y: 360 }, viewport: { width: 1280, height: 720 } } },
+  ] });
+  await ws.next((m) => m.type === 'ack' && m.seq === 2);
+  ws.ws.close();
+
+  await waitFor(async () => (await page.getByTestId('timer').textContent()) >= '00:03', { timeoutMs: 15000, what: '3 s of recording' });
+  await shot('recording');
+  await page.getByRole('button', { name: 'Stop recording' }).click();
+  await page.getByText('Upload complete.').waitFor({ timeout: 30000 });
+  await page.getByTestId('session-uploads').waitFor();
+  await shot('upload');
+
+  const row = (await cluster.query('SELECT * FROM codesight.uploads WHERE session_id = $1', [state.sessionId])).rows;
+  assert.equal(row.length, 1);
+  assert.equal(row[0].status, 'complete');
+  assert.equal(row[0].kind, 'video');
+  assert.match(row[0].content_type, /^video\/webm/);
+  assert.ok(row[0].recording_started_at, 'recordingStartedAt was sent');
+  const size = Number(row[0].size_bytes);
+  assert.ok(size > 20000, `a 3 s recording is tens of KB, got ${size}`);
+
+  // The object in S3 has exactly the bytes the page recorded.
+  const url = (await cluster.query("SELECT codesight.s3_presign('GET', $1) AS u", [row[0].object_key])).rows[0].u;
+  const res = await fetch(url);
+  assert.equal(res.status, 200);
+  const body = Buffer.from(await res.arrayBuffer());
+  assert.equal(body.length, size);
+  assert.equal(body.subarray(0, 4).toString('hex'), '1a45dfa3', 'a WebM (EBML) file');
+  // The browser freed its copy once the upload completed.
+  assert.equal(await page.evaluate(async () => new Promise((resolve) => {
+    const r = indexedDB.open('codesight-recordings');
+    r.onsuccess = () => { const g = r.result.transaction('recordings').objectStore('recordings').count(); g.onsuccess = () => resolve(g.result); };
+  })), 0);
+});
+
+test('the worker reviews the steps and deletes one', async () => {
+  await page.getByRole('link', { name: 'Review this session before submitting' }).click();
+  await waitFor(async () => (await page.getByTestId('event').count()) === 2, { what: 'two steps' });
+  await shot('review');
+  await page.getByRole('checkbox', { name: /Select step 1/ }).check();
+  await page.getByRole('button', { name: /Delete 1 selected step/ }).click();
+  await page.getByText('Deleted 1 step(s).').waitFor();
+  await waitFor(async () => (await page.getByTestId('event').count()) === 1, { what: 'one step left' });
+  const seqs = (await cluster.query('SELECT seq FROM codesight.events WHERE session_id = $1 ORDER BY seq', [state.sessionId])).rows;
+  assert.deepEqual(seqs.map((r) => Number(r.seq)), [2]);
+});
+
+test('an admin plays the session with its events', async () => {
+  await page.goto(`${cluster.httpUrl}/settings`);
+  await page.getByLabel('Admin token').fill(adminToken);
+  await page.getByRole('button', { name: 'Save admin token' }).click();
+  await page.getByText(/^Saved\./).waitFor();
+
+  await page.getByRole('link', { name: 'All sessions' }).click();
+  const link = page.getByRole('link', { name: state.sessionId });
+  await link.waitFor();
+  await shot('admin-sessions');
+  await link.click();
+
+  const video = page.getByTestId('session-video');
+  await video.waitFor();
+  await waitFor(() => video.evaluate((v) => v.readyState >= 2 && v.videoWidth > 0), { timeoutMs: 20000, what: 'video decodable' });
+  await video.evaluate((v) => v.play());
+  await waitFor(() => video.evaluate((v) => v.currentTime > 0.5), { timeoutMs: 20000, what: 'video playing' });
+  await video.evaluate((v) => v.pause());
+
+  // The click happened ~1 s after the navigation; clicking it seeks there and
+  // draws the marker at the middle of the picture.
+  const event = page.getByRole('button', { name: /Clicked Buy now/ });
+  await event.click();
+  const [, min, sec] = (await page.getByTestId('event').first().textContent()).match(/(\d+):(\d+\.\d)/);
+  const offset = Number(min) * 60 + Number(sec);
+  assert.ok(offset > 0.5 && offset < 5, `the click is ${offset} s into the video`);
+  const t = await video.evaluate((v) => v.currentTime);
+  assert.ok(Math.abs(t - offset) < 0.1, `seeked to ${t}, the click is at ${offset}`);
+  await page.locator('li[aria-current="step"]', { hasText: 'Buy now' }).waitFor();
+  const marker = page.getByTestId('click-marker');
+  await marker.waitFor();
+  const [mb, vb] = [await marker.boundingBox(), await video.boundingBox()];
+  const cx = mb.x + mb.width / 2 - vb.x;
+  assert.ok(Math.abs(cx - vb.width / 2) < vb.width * 0.1, `marker at ${cx} of ${vb.width}`);
+  await page.getByTestId('summary').waitFor();
+  await shot('admin-session');
+
+  const download = page.waitForEvent('download');
+  await page.getByRole('button', { name: 'Download Training data JSON' }).click();
+  const file = await (await download).path();
+  assert.equal(JSON.parse(fs.readFileSync(file, 'utf8')).constructor, Object);
+});
+
+test('the health page shows the server state and counts', async () => {
+  await page.getByRole('link', { name: 'Health' }).click();
+  await page.getByTestId('health').waitFor();
+  await page.getByTestId('counts').waitFor();
+  assert.match(await page.getByTestId('counts').textContent(), /sessions/);
+  await shot('health');
+});
+
+test('a rejected admin token is explained', async () => {
+  await page.evaluate(() => localStorage.setItem('codesight.adminToken', 'cs_a_bogus_token'));
+  await page.goto(`${cluster.httpUrl}/admin/sessions`);
+  const alert = page.getByRole('alert');
+  await alert.waitFor();
+  assert.match(await alert.textContent(), /Paste a valid token in Settings/);
+});
