@@ -1072,7 +1072,7 @@ publish_stats(Batch *b, bool committed, double commit_ms, int64 stored)
  * failure the transaction is rolled back and nothing of it is applied.
  */
 static bool
-run_batch(InMsg **msgs, int nmsgs, int64 *stored, bool *canceled)
+run_batch(InMsg **msgs, int nmsgs, int64 *stored, bool *canceled, int *consumed)
 {
 	MemoryContext oldcxt = CurrentMemoryContext;
 	Batch	   *b;
@@ -1087,6 +1087,7 @@ run_batch(InMsg **msgs, int nmsgs, int64 *stored, bool *canceled)
 	json_arena_init(&b->arena);
 	*stored = 0;
 	*canceled = false;
+	*consumed = nmsgs;
 
 	INSTR_TIME_SET_CURRENT(start);
 	PG_TRY();
@@ -1098,11 +1099,14 @@ run_batch(InMsg **msgs, int nmsgs, int64 *stored, bool *canceled)
 		PushActiveSnapshot(GetTransactionSnapshot());
 		pgstat_report_activity(STATE_RUNNING, "codesight: storing a batch of events");
 
-		for (int i = 0; i < nmsgs; i++)
+		/* Messages are taken until the batch holds batch_max_events rows. */
+		*consumed = 0;
+		for (int i = 0; i < nmsgs && (i == 0 || b->nrows < cs_batch_max_events); i++)
 		{
 			MemoryContextSwitchTo(batch_context);
 			if (msgs[i]->kind == IN_WS_TEXT)
 				handle_message(b, msgs[i]);
+			*consumed = i + 1;
 		}
 		MemoryContextSwitchTo(batch_context);
 		if (b->nrows > 0)
@@ -1144,13 +1148,15 @@ run_batch(InMsg **msgs, int nmsgs, int64 *stored, bool *canceled)
 	 * so is a canceled one, whatever its size: the cancel was not the
 	 * messages' fault.
 	 */
-	if (ok || (nmsgs == 1 && !*canceled))
+	if (ok || (*consumed == 1 && !*canceled))
 	{
 		send_replies(b, ok);
 		if (!ok)
 		{
 			Conn	   *c = msgs[0]->conn;
 			StrBuf		sb;
+
+			/* The message is answered here; clients resend what was not acked. */
 
 			strbuf_init(&sb);
 			proto_write_error(&sb, PERR_STORE_FAILED,
@@ -1171,38 +1177,51 @@ run_batch(InMsg **msgs, int nmsgs, int64 *stored, bool *canceled)
 }
 
 /*
- * Stores a batch of WebSocket messages.  If the batch as a whole fails, each
- * message is tried alone so one bad message can not hold back the others.
+ * Stores WebSocket messages in batches of up to batch_max_events events.
+ * If a batch fails, each of its messages is tried alone so one bad message
+ * can not hold back the others; a canceled batch is simply run again.
  * Returns the number of event rows committed.
  */
 int64
 ingest_process_batch(InMsg **msgs, int nmsgs)
 {
-	int64		stored = 0;
 	int64		total = 0;
-	bool		canceled;
+	int			done = 0;
 
-	if (nmsgs == 0)
-		return 0;
-	for (int attempt = 0; attempt < 3; attempt++)
+	while (done < nmsgs)
 	{
-		if (run_batch(msgs, nmsgs, &stored, &canceled))
-			return stored;
-		if (!canceled)
-			break;
-	}
-	for (int i = 0; i < nmsgs; i++)
-	{
-		for (int attempt = 0; attempt < 3; attempt++)
+		int64		stored = 0;
+		bool		canceled = false;
+		int			consumed = 0;
+		bool		ok = false;
+
+		for (int attempt = 0; attempt < 3 && !ok; attempt++)
 		{
-			if (run_batch(&msgs[i], 1, &stored, &canceled))
-			{
-				total += stored;
-				break;
-			}
-			if (!canceled)
+			ok = run_batch(msgs + done, nmsgs - done, &stored, &canceled, &consumed);
+			if (!ok && !canceled)
 				break;
 		}
+		if (ok)
+			total += stored;
+		else if (consumed > 1)
+		{
+			for (int i = done; i < done + consumed; i++)
+			{
+				int			one;
+
+				for (int attempt = 0; attempt < 3; attempt++)
+				{
+					if (run_batch(&msgs[i], 1, &stored, &canceled, &one))
+					{
+						total += stored;
+						break;
+					}
+					if (!canceled)
+						break;
+				}
+			}
+		}
+		done += Max(consumed, 1);
 	}
 	return total;
 }

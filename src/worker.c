@@ -166,22 +166,11 @@ pending_add(Pending *p, InMsg *m)
 	p->bytes += m->len;
 }
 
-/*
- * Commits pending messages in batches of at most batch_max_events
- * messages, then frees them.
- */
+/* Commits pending messages (ingest.c batches them), then frees them. */
 static void
 flush_pending(Pending *p)
 {
-	int			done = 0;
-
-	while (done < p->n)
-	{
-		int			n = Min(p->n - done, cs_batch_max_events);
-
-		ingest_process_batch(p->msgs + done, n);
-		done += n;
-	}
+	ingest_process_batch(p->msgs, p->n);
 	for (int i = 0; i < p->n; i++)
 		net_free_message(p->msgs[i]);
 	p->n = 0;
