@@ -1,0 +1,146 @@
+/*-------------------------------------------------------------------------
+ *
+ * sql_protocol.c
+ *	  SQL access to the stream protocol's parser, validator and masking, so
+ *	  admins can see what the worker would do with a message, and the
+ *	  regression tests can pin the rules down.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "fmgr.h"
+#include "utils/builtins.h"
+#include "utils/jsonb.h"
+
+#include "jsonb_build.h"
+#include "protocol.h"
+#include "sanitize.h"
+
+PG_FUNCTION_INFO_V1(codesight_parse_message);
+
+/* Adds "key": int to an object under construction. */
+static void
+push_int_pair(JsonbParseState **st, const char *key, int64 v)
+{
+	JsonbValue	jb;
+
+	jsonb_push_key(st, key);
+	jb.type = jbvNumeric;
+	jb.val.numeric = int64_to_numeric(v);
+	pushJsonbValue(st, WJB_VALUE, &jb);
+}
+
+/* Adds "key": bool. */
+static void
+push_bool_pair(JsonbParseState **st, const char *key, bool v)
+{
+	JsonbValue	jb;
+
+	jsonb_push_key(st, key);
+	jb.type = jbvBool;
+	jb.val.boolean = v;
+	pushJsonbValue(st, WJB_VALUE, &jb);
+}
+
+/*
+ * parse_message(text) returns what the worker makes of one client message:
+ * {ok, type, sessionId, events: [{seq, type, error, data}]} with each
+ * event's data sanitized as it would be stored, or {ok: false, code,
+ * message} when the message is rejected as a whole.
+ */
+Datum
+codesight_parse_message(PG_FUNCTION_ARGS)
+{
+	text	   *t = PG_GETARG_TEXT_PP(0);
+	JsonArena	arena;
+	ProtoMessage msg;
+	const char *detail;
+	ProtoError	err;
+	JsonbParseState *st = NULL;
+	JsonbValue *res;
+	Jsonb	   *out;
+
+	json_arena_init(&arena);
+	err = proto_parse_message(VARDATA_ANY(t), VARSIZE_ANY_EXHDR(t), &arena, &msg, &detail);
+	pushJsonbValue(&st, WJB_BEGIN_OBJECT, NULL);
+	push_bool_pair(&st, "ok", err == PERR_OK);
+	if (err != PERR_OK)
+	{
+		jsonb_push_string_pair(&st, "code", proto_error_code(err));
+		jsonb_push_string_pair(&st, "message", detail ? detail : proto_error_code(err));
+	}
+	else
+	{
+		jsonb_push_string_pair(&st, "type", proto_message_type_name(msg.type));
+		jsonb_push_string_pair(&st, "sessionId", msg.session_id);
+		jsonb_push_key(&st, "events");
+		pushJsonbValue(&st, WJB_BEGIN_ARRAY, NULL);
+		for (size_t i = 0; i < msg.nevents; i++)
+		{
+			ProtoEvent *ev = &msg.events[i];
+
+			if (ev->error == PERR_OK)
+				ev->error = proto_sanitize_event(&arena, ev);
+			pushJsonbValue(&st, WJB_BEGIN_OBJECT, NULL);
+			push_int_pair(&st, "seq", ev->seq);
+			jsonb_push_string_pair(&st, "type", ev->type);
+			jsonb_push_string_pair(&st, "error", ev->error == PERR_OK ? NULL : proto_error_code(ev->error));
+			if (ev->error == PERR_OK)
+			{
+				jsonb_push_key(&st, "data");
+				jsonb_push_tree(&st, WJB_VALUE, ev->data);
+				jsonb_push_string_pair(&st, "url", ev->url);
+				jsonb_push_string_pair(&st, "selector", ev->selector);
+			}
+			pushJsonbValue(&st, WJB_END_OBJECT, NULL);
+		}
+		pushJsonbValue(&st, WJB_END_ARRAY, NULL);
+	}
+	res = pushJsonbValue(&st, WJB_END_OBJECT, NULL);
+	out = JsonbValueToJsonb(res);
+	json_arena_free(&arena);
+	PG_RETURN_JSONB_P(out);
+}
+
+PG_FUNCTION_INFO_V1(codesight_mask_text);
+
+/* mask_text(text): free text with emails, card numbers and SSNs masked. */
+Datum
+codesight_mask_text(PG_FUNCTION_ARGS)
+{
+	text	   *t = PG_GETARG_TEXT_PP(0);
+	char	   *out = NULL;
+	size_t		outlen = 0;
+	int			rc = san_mask_text(VARDATA_ANY(t), VARSIZE_ANY_EXHDR(t), &out, &outlen);
+	text	   *result;
+
+	if (rc < 0)
+		ereport(ERROR, (errcode(ERRCODE_OUT_OF_MEMORY), errmsg("out of memory")));
+	if (rc == 0)
+		PG_RETURN_TEXT_P(t);
+	result = cstring_to_text_with_len(out, outlen);
+	free(out);
+	PG_RETURN_TEXT_P(result);
+}
+
+PG_FUNCTION_INFO_V1(codesight_mask_url);
+
+/* mask_url(text): a URL with sensitive query parameters masked. */
+Datum
+codesight_mask_url(PG_FUNCTION_ARGS)
+{
+	text	   *t = PG_GETARG_TEXT_PP(0);
+	char	   *out = NULL;
+	size_t		outlen = 0;
+	int			rc = san_mask_url(VARDATA_ANY(t), VARSIZE_ANY_EXHDR(t), &out, &outlen);
+	text	   *result;
+
+	if (rc < 0)
+		ereport(ERROR, (errcode(ERRCODE_OUT_OF_MEMORY), errmsg("out of memory")));
+	if (rc == 0)
+		PG_RETURN_TEXT_P(t);
+	result = cstring_to_text_with_len(out, outlen);
+	free(out);
+	PG_RETURN_TEXT_P(result);
+}
