@@ -187,6 +187,27 @@ test('the health page shows the server state and counts', async () => {
   await shot('health');
 });
 
+test('a recording cut off by a reload is uploaded from IndexedDB', async () => {
+  await page.goto(`${cluster.httpUrl}/record`);
+  await page.getByRole('button', { name: 'Start recording' }).click();
+  const sessionId = (await page.getByTestId('session-id').textContent()).trim();
+  await waitFor(async () => (await page.getByTestId('timer').textContent()) >= '00:02', { what: '2 s of recording' });
+  // The page asks before leaving mid-recording; say yes.
+  const confirm = (d) => d.accept();
+  page.on('dialog', confirm);
+  await page.reload();
+  page.off('dialog', confirm);
+  const item = page.getByRole('listitem').filter({ hasText: sessionId });
+  await item.getByText(/interrupted/).waitFor();
+  await shot('pending-upload');
+  await item.getByRole('button', { name: 'Upload' }).click();
+  await page.getByText('Upload complete.').waitFor({ timeout: 30000 });
+  const rows = (await cluster.query('SELECT status, size_bytes FROM codesight.uploads WHERE session_id = $1', [sessionId])).rows;
+  assert.equal(rows.length, 1);
+  assert.equal(rows[0].status, 'complete');
+  assert.ok(Number(rows[0].size_bytes) > 5000, `kept ${rows[0].size_bytes} bytes`);
+});
+
 test('a rejected admin token is explained', async () => {
   await page.evaluate(() => localStorage.setItem('codesight.adminToken', 'cs_a_bogus_token'));
   await page.goto(`${cluster.httpUrl}/admin/sessions`);
