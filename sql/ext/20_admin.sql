@@ -439,12 +439,12 @@ BEGIN
     IF idle IS NULL OR idle <= interval '0' THEN
         RAISE EXCEPTION 'idle interval must be positive'
             USING ERRCODE = 'invalid_parameter_value',
-                  DETAIL = format('The interval given was %s.', coalesce(idle::text, 'NULL'));
+                  DETAIL = format('The interval given was %s seconds.', coalesce(extract(epoch FROM idle)::float8::text, 'NULL'));
     END IF;
     IF disconnect_grace < interval '0' THEN
         RAISE EXCEPTION 'disconnect grace interval must not be negative'
             USING ERRCODE = 'invalid_parameter_value',
-                  DETAIL = format('The interval given was %s.', disconnect_grace);
+                  DETAIL = format('The interval given was %s seconds.', extract(epoch FROM disconnect_grace)::float8);
     END IF;
 
     -- Both arms of the OR match sessions_active_idle_idx (btree keeps NULLs).
