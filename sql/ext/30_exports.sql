@@ -217,6 +217,8 @@ BEGIN
             cur.detail := '{"dblclick": true}';
         ELSIF e.type = 'keypress' THEN
             CONTINUE WHEN coalesce(d ->> 'key', '') = '';
+            -- arrows in a select change its value: the select event has the result
+            CONTINUE WHEN tag = 'select' AND d ->> 'key' LIKE 'Arrow%';
             cur.op := 'PRESS';
             cur.value := d ->> 'key';
             IF cur.value = 'Enter' THEN last_cause := e.ts; END IF;
@@ -388,6 +390,9 @@ RETURN CASE kind
     WHEN 'PASSWORD' THEN 'Test-password-1'
     WHEN 'SSN' THEN '078-05-1120'
     WHEN 'PHONE' THEN '+15555550100'
+    WHEN 'CARD_EXPIRY' THEN '12/34'
+    WHEN 'CARD_NAME' THEN 'Test User'
+    WHEN 'CARD_DATA' THEN '0000'
     ELSE 'test-value'
 END;
 
