@@ -6,6 +6,8 @@ export function useAudioLevel(stream: MediaStream | null): number {
   useEffect(() => {
     if (!stream || stream.getAudioTracks().length === 0 || typeof AudioContext === 'undefined') return;
     const ctx = new AudioContext();
+    // A context created after awaits may start suspended (autoplay policy).
+    void ctx.resume();
     const analyser = ctx.createAnalyser();
     analyser.fftSize = 1024;
     ctx.createMediaStreamSource(stream).connect(analyser);
