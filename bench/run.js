@@ -1,0 +1,467 @@
+#!/usr/bin/env node
+'use strict';
+// Runs the codesight benchmarks against a throwaway cluster and prints a
+// table; writes bench/out/results.json and bench/out/results.md.
+// Start it through bench/run.sh (raises the fd limit, builds the tools).
+//
+//   node bench/run.js [--quick] [--full] [--only ingest,copy,node,latency,conns,exports,growth]
+
+const { spawn, spawnSync } = require('node:child_process');
+const fs = require('node:fs');
+const os = require('node:os');
+const path = require('node:path');
+const http = require('node:http');
+
+const ROOT = path.resolve(__dirname, '..');
+const { startCluster, freePort } = require(path.join(ROOT, 'test/lib/cluster.js'));
+const LOADGEN = path.join(__dirname, 'loadgen/loadgen');
+const OUT = path.join(__dirname, 'out');
+const PSQL = '/usr/lib/postgresql/15/bin/psql';
+
+const argv = process.argv.slice(2);
+const QUICK = argv.includes('--quick');
+const FULL = argv.includes('--full');
+const onlyArg = argv.indexOf('--only');
+const ONLY = onlyArg >= 0 ? new Set(argv[onlyArg + 1].split(',')) : null;
+const want = (s) => !ONLY || ONLY.has(s);
+
+const DUR = QUICK ? 4 : 10;              // seconds of sending per throughput run
+const LAT_DUR = QUICK ? 5 : 10;
+const CONNS = [1, 50, 500];
+const V1_WINDOW = 32;                     // unacked frames (= events) per v1 connection
+const V2_WINDOW = 8;                      // unacked frames of 50 events per v2 connection
+const IDLE_CONNS = 10000;
+const ACTIVE_CONNS = 1000;
+const GROWTH_STEPS = FULL ? [0, 1e6, 5e6, 10e6] : [0, 1e6];
+
+const results = { started_at: new Date().toISOString(), mode: QUICK ? 'quick' : FULL ? 'full' : 'default', machine: {}, runs: {} };
+let cluster;
+let workerPid;
+
+function log(...a) { console.error('[bench]', ...a); }
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+function machine() {
+  const cpu = (fs.readFileSync('/proc/cpuinfo', 'utf8').match(/model name\s*:\s*(.*)/) || [])[1];
+  return {
+    nproc: os.cpus().length,
+    cpu_model: cpu,
+    mem_gb: +(os.totalmem() / 2 ** 30).toFixed(1),
+    kernel: os.release(),
+    loadavg: fs.readFileSync('/proc/loadavg', 'utf8').trim(),
+    fd_limit: spawnSync('sh', ['-c', 'ulimit -n']).stdout.toString().trim(),
+  };
+}
+
+// utime+stime of a process, in seconds.
+function cpuSeconds(pid) {
+  try {
+    const f = fs.readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
+    return (Number(f[11]) + Number(f[12])) / 100;
+  } catch { return NaN; }
+}
+
+function status(pid) {
+  const out = {};
+  try {
+    for (const l of fs.readFileSync(`/proc/${pid}/status`, 'utf8').split('\n')) {
+      const m = l.match(/^(VmRSS|RssAnon|RssShmem|VmHWM):\s+(\d+)/);
+      if (m) out[m[1]] = +(Number(m[2]) / 1024).toFixed(1);
+    }
+  } catch { /* gone */ }
+  return out;
+}
+
+function metrics(port) {
+  return new Promise((resolve) => {
+    http.get({ host: '127.0.0.1', port, path: '/metrics' }, (res) => {
+      let body = '';
+      res.on('data', (d) => { body += d; });
+      res.on('end', () => {
+        const m = {};
+        for (const l of body.split('\n')) {
+          const r = l.match(/^(codesight_[a-z_]+(?:\{[^}]*\})?) ([0-9.eE+-]+)$/);
+          if (r) m[r[1]] = Number(r[2]);
+        }
+        resolve(m);
+      });
+    }).on('error', () => resolve({}));
+  });
+}
+
+// Runs the load generator; adds the worker's CPU use and batch figures.
+async function loadgen(args, { port = cluster.port, pid = workerPid, tag }) {
+  const m0 = pid === workerPid ? await metrics(cluster.port) : {};
+  const c0 = cpuSeconds(pid);
+  const t0 = Date.now();
+  const full = ['--port', String(port), '--tag', tag, ...args.map(String)];
+  const r = await new Promise((resolve, reject) => {
+    const p = spawn(LOADGEN, full, { stdio: ['ignore', 'pipe', 'inherit'] });
+    let out = '';
+    p.stdout.on('data', (d) => { out += d; });
+    p.on('error', reject);
+    p.on('close', (code) => {
+      try { resolve(JSON.parse(out.trim().split('\n').pop())); } catch { reject(new Error(`loadgen ${full.join(' ')} exited ${code}: ${out}`)); }
+    });
+  });
+  const wall = (Date.now() - t0) / 1000;
+  r.server_cpu_s = +(cpuSeconds(pid) - c0).toFixed(2);
+  r.server_cpu_share = +(r.server_cpu_s / wall).toFixed(3);
+  if (pid === workerPid) {
+    const m1 = await metrics(cluster.port);
+    const d = (k) => (m1[k] || 0) - (m0[k] || 0);
+    const batches = d('codesight_batch_size_count');
+    r.batches = batches;
+    r.mean_batch_events = batches ? +(d('codesight_batch_size_sum') / batches).toFixed(1) : 0;
+    r.mean_commit_ms = batches ? +(1000 * d('codesight_commit_seconds_sum') / batches).toFixed(2) : 0;
+    r.worker_rss = status(pid);
+  }
+  log(tag, `${r.events_per_s} ev/s`, `p99 ${r.lat_p99_ms} ms`, `loadgen cpu ${r.loadgen_cpu_share}`, `server cpu ${r.server_cpu_share}`,
+    r.mean_batch_events !== undefined ? `batch ${r.mean_batch_events} ev / ${r.mean_commit_ms} ms` : '', r.errors ? `errors ${r.errors}: ${r.first_error}` : '');
+  return r;
+}
+
+function psql(sql, { file, env = {}, quiet = true } = {}) {
+  const args = ['-X', '-q', '-v', 'ON_ERROR_STOP=1', '-h', cluster.sockdir, '-p', String(cluster.pgPort), '-U', 'postgres', '-d', 'postgres', '-At'];
+  if (file) args.push('-f', file); else args.push('-c', sql);
+  const r = spawnSync(PSQL, args, { env: { ...process.env, ...env }, maxBuffer: 1 << 28 });
+  if (r.status !== 0) throw new Error(`psql failed: ${r.stderr}`);
+  return quiet ? r.stdout.toString().trim() : r;
+}
+
+// ------------------------------------------------------------------ payloads
+// The same four event shapes the load generator sends (docs/events.md).
+function eventData(i) {
+  const url = ['https://shop.example.com/product/4711?ref=home', 'https://shop.example.com/', 'https://shop.example.com/category/shoes?page=2', 'https://shop.example.com/cart'][i % 4];
+  switch (i % 4) {
+    case 0: return { type: 'click', data: { selector: '[data-testid="add-to-cart"]', selectors: { testId: { attribute: 'data-testid', value: 'add-to-cart' }, role: { role: 'button', name: 'Add to Cart' }, text: 'Add to Cart', css: '#product > div.actions > button:nth-of-type(2)' }, element: { tag: 'button', role: 'button', name: 'Add to Cart', text: 'Add to Cart', attributes: { type: 'button', id: 'add' }, boundingBox: { x: 610, y: 412, width: 180, height: 44 } }, coordinates: { x: 700, y: 430 }, pageCoordinates: { x: 700, y: 1230 }, viewport: { width: 1280, height: 800 }, scroll: { x: 0, y: 800 }, button: 0, url, framePath: [], tabId: 7 } };
+    case 1: return { type: 'input', data: { selector: '#search', selectors: { placeholder: 'Search products', css: '#search' }, element: { tag: 'input', role: 'searchbox', name: 'Search products', text: '', attributes: { type: 'search', placeholder: 'Search products', id: 'search' }, boundingBox: { x: 300, y: 20, width: 400, height: 36 } }, value: 'running shoes size 42', masked: null, inputType: 'search', url, framePath: [], tabId: 7 } };
+    case 2: return { type: 'scroll', data: { scroll: { x: 0, y: 1600 }, direction: 'down', viewport: { width: 1280, height: 800 }, documentHeight: 5400, url, framePath: [], tabId: 7 } };
+    default: return { type: 'navigation', data: { url, transitionType: 'link', transitionQualifiers: [], tabId: 7, frameId: 0 } };
+  }
+}
+
+// A COPY text-format file of n event rows over `sessions` sessions.
+function writeCopyFile(file, n, sessions, prefix) {
+  const fd = fs.openSync(file, 'w');
+  const t0 = Date.now();
+  const shapes = [0, 1, 2, 3].map((i) => eventData(i));
+  let buf = [];
+  for (let k = 0; k < n; k++) {
+    const s = k % sessions;
+    const seq = Math.floor(k / sessions) + 1;
+    const e = shapes[seq % 4];
+    const ts = t0 + k;
+    const payload = JSON.stringify({ type: e.type, timestamp: ts, data: e.data }).replace(/\\/g, '\\\\');
+    buf.push(`${prefix}_${s}\t${seq}\t${e.type}\t${new Date(ts).toISOString()}\t${e.data.url || '\\N'}\t${e.data.selector || '\\N'}\t${payload}\n`);
+    if (buf.length >= 10000) { fs.writeSync(fd, buf.join('')); buf = []; }
+  }
+  fs.writeSync(fd, buf.join(''));
+  fs.closeSync(fd);
+}
+
+// ------------------------------------------------------------------ sections
+async function ingest() {
+  for (const mode of ['v1', 'v2']) {
+    for (const n of CONNS) {
+      const args = ['--mode', mode, '--conns', n, '--duration', DUR, '--window', mode === 'v1' ? V1_WINDOW : V2_WINDOW, '--batch', 50];
+      results.runs[`ingest_${mode}_${n}`] = await loadgen(args, { tag: `ingest_${mode}_${n}` });
+    }
+  }
+}
+
+async function copy() {
+  const v2 = results.runs.ingest_v2_50;
+  const n = Math.max(200000, Math.min(QUICK ? 300000 : 1000000, Math.round(v2 ? v2.events_acked : 300000)));
+  const file = path.join(os.tmpdir(), `codesight-bench-copy-${process.pid}.tsv`);
+  writeCopyFile(file, n, 50, `copy${Date.now().toString(36)}`);
+  fs.chmodSync(file, 0o644);
+  const t0 = process.hrtime.bigint();
+  psql(`\\copy codesight.events (session_id, seq, type, client_ts, page_url, selector, payload) FROM '${file}'`);
+  const s = Number(process.hrtime.bigint() - t0) / 1e9;
+  const bytes = fs.statSync(file).size;
+  fs.unlinkSync(file);
+  results.runs.copy = { rows: n, seconds: +s.toFixed(3), events_per_s: +(n / s).toFixed(1), file_mb: +(bytes / 2 ** 20).toFixed(1), note: 'psql \\copy of the same row shapes into codesight.events, one transaction, synchronous_commit=on' };
+  log('copy', results.runs.copy);
+}
+
+async function nodeReference() {
+  const dir = path.join(__dirname, 'node-reference');
+  const port = await freePort();
+  const srv = spawn(process.execPath, [path.join(dir, 'server.js'), '--port', String(port)], {
+    env: { ...process.env, PGHOST: cluster.sockdir, PGPORT: String(cluster.pgPort), PGDATABASE: 'postgres', PGUSER: 'postgres' },
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  await new Promise((resolve, reject) => {
+    const t = setTimeout(() => reject(new Error('node reference did not start')), 30000);
+    srv.stdout.on('data', (d) => { if (/listening/.test(d)) { clearTimeout(t); resolve(); } });
+    srv.on('exit', (c) => reject(new Error('node reference exited ' + c)));
+  });
+  try {
+    for (const n of CONNS) {
+      const args = ['--mode', 'v1', '--conns', n, '--duration', DUR, '--window', V1_WINDOW];
+      const r = await loadgen(args, { port, pid: srv.pid, tag: `node_v1_${n}` });
+      // the Node process does the work of the worker plus the backends' in PG
+      results.runs[`node_v1_${n}`] = r;
+    }
+  } finally {
+    srv.kill('SIGTERM');
+  }
+}
+
+async function latency() {
+  for (const rate of [1000, 5000, 20000]) {
+    const args = ['--mode', 'v2', '--conns', 100, '--batch', 10, '--window', 64, '--rate', rate, '--duration', LAT_DUR];
+    results.runs[`latency_${rate}`] = await loadgen(args, { tag: `latency_${rate}` });
+  }
+}
+
+async function conns() {
+  const limits = fs.readFileSync(`/proc/${workerPid}/limits`, 'utf8').match(/Max open files\s+(\d+)/);
+  const r = await loadgen(['--mode', 'idle', '--conns', IDLE_CONNS, '--active', ACTIVE_CONNS, '--rate', 5000,
+    '--hold', QUICK ? 5 : 10, '--watch-pid', workerPid, '--window', 64, '--max-connecting', 200], { tag: 'conns_idle' });
+  r.worker_fd_limit = limits ? Number(limits[1]) : null;
+  r.per_conn_kb = r.served_first ? +((r.rss_idle_mb - r.rss_base_mb) * 1024 / r.served_first).toFixed(1) : null;
+  r.per_conn_anon_kb = r.served_first ? +((r.anon_idle_mb - r.anon_base_mb) * 1024 / r.served_first).toFixed(1) : null;
+  results.runs.conns = r;
+  log('conns', { served_first: r.served_first, served_final: r.served_final, rss_idle_mb: r.rss_idle_mb, per_conn_kb: r.per_conn_kb });
+  await sleep(2000);
+}
+
+const EXPORT_SID = 'bench_export_100k';
+
+function makeExportSession(sid, n) {
+  // A realistic shopping session: navigations, page loads, clicks, inputs,
+  // changes, hovers and scrolls, shaped as docs/events.md describes.
+  psql(`
+DELETE FROM codesight.events WHERE session_id = '${sid}';
+DELETE FROM codesight.sessions WHERE session_id = '${sid}';
+INSERT INTO codesight.sessions (session_id, status, started_at, ended_at, user_agent, extension, last_seq, max_seq, event_count)
+VALUES ('${sid}', 'completed', now() - interval '3 hours', now(), 'Mozilla/5.0 bench', '{"name":"CodeSight","version":"1.0.0"}', ${n}, ${n}, ${n});
+INSERT INTO codesight.events (session_id, seq, type, client_ts, page_url, selector, payload)
+SELECT '${sid}', g, t.type, ts, url, sel, jsonb_build_object('type', t.type, 'timestamp', (extract(epoch FROM ts) * 1000)::bigint, 'data', t.data)
+FROM generate_series(1, ${n}) g
+CROSS JOIN LATERAL (SELECT now() - interval '3 hours' + g * interval '100 ms' AS ts,
+                           'https://shop.example.com/product/' || (g / 40) AS url,
+                           '[data-testid="btn-' || (g % 17) || '"]' AS sel) v
+CROSS JOIN LATERAL (SELECT * FROM (VALUES
+   (0, 'navigation', jsonb_build_object('url', url, 'transitionType', 'link', 'transitionQualifiers', '[]'::jsonb, 'tabId', 7, 'frameId', 0)),
+   (1, 'page', jsonb_build_object('action', 'load', 'title', 'Product ' || (g / 40), 'url', url, 'viewport', '{"width":1280,"height":800}'::jsonb, 'framePath', '[]'::jsonb, 'tabId', 7)),
+   (2, 'click', jsonb_build_object('selector', sel, 'selectors', jsonb_build_object('testId', jsonb_build_object('attribute', 'data-testid', 'value', 'btn-' || (g % 17)), 'role', jsonb_build_object('role', 'button', 'name', 'Button ' || (g % 17)), 'css', '#main > button:nth-of-type(' || (g % 17 + 1) || ')'),
+        'element', jsonb_build_object('tag', 'button', 'role', 'button', 'name', 'Button ' || (g % 17), 'text', 'Button ' || (g % 17), 'attributes', jsonb_build_object('type', 'button'), 'boundingBox', '{"x":10,"y":20,"width":100,"height":30}'::jsonb),
+        'coordinates', '{"x":60,"y":35}'::jsonb, 'button', 0, 'url', url, 'framePath', '[]'::jsonb, 'tabId', 7)),
+   (3, 'input', jsonb_build_object('selector', '#search', 'selectors', '{"placeholder":"Search products","css":"#search"}'::jsonb,
+        'element', '{"tag":"input","role":"searchbox","name":"Search products","attributes":{"type":"search","placeholder":"Search products"}}'::jsonb,
+        'value', 'running shoes ' || (g % 50), 'masked', null, 'inputType', 'search', 'url', url, 'framePath', '[]'::jsonb, 'tabId', 7)),
+   (4, 'change', jsonb_build_object('selector', '#email', 'selectors', '{"label":"Email address","css":"#email"}'::jsonb,
+        'element', '{"tag":"input","name":"Email address","attributes":{"type":"email"}}'::jsonb,
+        'value', '<EMAIL>', 'masked', 'email', 'inputType', 'email', 'url', url, 'framePath', '[]'::jsonb, 'tabId', 7)),
+   (5, 'hover', jsonb_build_object('selector', '#menu', 'element', '{"tag":"nav","text":"Menu"}'::jsonb, 'durationMs', 800, 'revealed', (g % 2 = 0), 'revealedCount', 3, 'url', url, 'framePath', '[]'::jsonb, 'tabId', 7)),
+   (6, 'scroll', jsonb_build_object('scroll', jsonb_build_object('x', 0, 'y', (g % 30) * 100), 'direction', 'down', 'viewport', '{"width":1280,"height":800}'::jsonb, 'documentHeight', 5400, 'url', url, 'framePath', '[]'::jsonb, 'tabId', 7)),
+   (7, 'keypress', jsonb_build_object('selector', '#search', 'key', 'Enter', 'url', url, 'framePath', '[]'::jsonb, 'tabId', 7))
+ ) AS x(k, type, data) WHERE x.k = (CASE WHEN g % 40 = 1 THEN 0 WHEN g % 40 = 2 THEN 1 ELSE 2 + (g % 6) END)) t;
+ANALYZE codesight.events;`);
+}
+
+function timeQuery(sql, reps = 3) {
+  const times = [];
+  let bytes = 0;
+  for (let i = 0; i < reps; i++) {
+    const t0 = process.hrtime.bigint();
+    const out = psql(sql, { quiet: false });
+    times.push(Number(process.hrtime.bigint() - t0) / 1e9);
+    bytes = out.stdout.length;
+  }
+  times.sort((a, b) => a - b);
+  return { median_s: +times[Math.floor(reps / 2)].toFixed(3), min_s: +times[0].toFixed(3), max_s: +times[reps - 1].toFixed(3), output_bytes: bytes };
+}
+
+// Streams COPY (SELECT codesight.export_dataset(...)) TO STDOUT and samples
+// the backend's RSS meanwhile.
+async function datasetStream(status) {
+  const app = `bench_export_${process.pid}_${Date.now()}`;
+  const args = ['-X', '-q', '-h', cluster.sockdir, '-p', String(cluster.pgPort), '-U', 'postgres', '-d', 'postgres',
+    '-c', `COPY (SELECT codesight.export_dataset(NULL, ${status ? `'${status}'` : 'NULL'})) TO STDOUT`];
+  const t0 = process.hrtime.bigint();
+  const p = spawn(PSQL, args, { env: { ...process.env, PGAPPNAME: app }, stdio: ['ignore', 'pipe', 'inherit'] });
+  let bytes = 0;
+  let lines = 0;
+  p.stdout.on('data', (d) => { bytes += d.length; for (const b of d) if (b === 10) lines++; });
+  const done = new Promise((r) => p.on('close', r));
+  let pid = null;
+  const samples = [];
+  let finished = false;
+  done.then(() => { finished = true; });
+  while (!finished) {
+    if (!pid) {
+      const r = await cluster.query('SELECT pid FROM pg_stat_activity WHERE application_name = $1', [app]);
+      if (r.rows.length) pid = r.rows[0].pid;
+    } else {
+      const s = status_(pid);
+      if (s.VmRSS) samples.push({ t: Number(process.hrtime.bigint() - t0) / 1e9, rss: s.VmRSS, anon: s.RssAnon, bytes });
+    }
+    await sleep(20);
+  }
+  await done;
+  const s = Number(process.hrtime.bigint() - t0) / 1e9;
+  const anon = samples.map((x) => x.anon);
+  const q = (f) => samples.length ? samples[Math.min(samples.length - 1, Math.floor(f * samples.length))] : null;
+  return {
+    seconds: +s.toFixed(3), rows: lines, output_mb: +(bytes / 2 ** 20).toFixed(1), samples: samples.length,
+    backend_anon_mb_min: Math.min(...anon), backend_anon_mb_max: Math.max(...anon),
+    backend_rss_at: [0.1, 0.5, 0.9].map((f) => q(f)).filter(Boolean).map((x) => ({ t: +x.t.toFixed(2), rss_mb: x.rss, anon_mb: x.anon, out_mb: +(x.bytes / 2 ** 20).toFixed(1) })),
+  };
+}
+const status_ = status;
+
+async function exports_() {
+  const have = psql("SELECT string_agg(proname, ',' ORDER BY proname) FROM pg_proc WHERE pronamespace = 'codesight'::regnamespace AND proname IN ('training_data','export_playwright','export_dataset')");
+  results.runs.exports = { functions_present: have };
+  if (have.split(',').length < 3) {
+    log('exports: missing functions; found', have);
+    return;
+  }
+  const t0 = Date.now();
+  makeExportSession(EXPORT_SID, 100000);
+  results.runs.exports.generate_s = (Date.now() - t0) / 1000;
+  const r = results.runs.exports;
+  r.training_data = timeQuery(`SELECT codesight.training_data('${EXPORT_SID}')`);
+  r.export_playwright = timeQuery(`SELECT codesight.export_playwright('${EXPORT_SID}')`);
+  r.export_dataset_session = timeQuery(`SELECT count(*), sum(length(d::text)) FROM codesight.export_dataset(NULL, 'completed') d`);
+  r.dataset_stream_1 = await datasetStream('completed');
+  // Constant memory: ten times the data through the same stream.
+  const copies = FULL ? 10 : 5;
+  psql(`INSERT INTO codesight.sessions (session_id, status, started_at, ended_at, last_seq, max_seq, event_count)
+        SELECT '${EXPORT_SID}_c' || i, 'completed', started_at + i * interval '1 s', ended_at, last_seq, max_seq, event_count
+        FROM codesight.sessions, generate_series(1, ${copies - 1}) i WHERE session_id = '${EXPORT_SID}';
+        INSERT INTO codesight.events SELECT '${EXPORT_SID}_c' || i, seq, type, client_ts, received_at, page_url, selector, payload
+        FROM codesight.events, generate_series(1, ${copies - 1}) i WHERE session_id = '${EXPORT_SID}';`);
+  r.dataset_stream_n = await datasetStream('completed');
+  r.dataset_stream_n.sessions = copies;
+  log('exports', JSON.stringify(r));
+}
+
+async function growth() {
+  psql('TRUNCATE codesight.events; CHECKPOINT;');
+  results.runs.growth = [];
+  let rows = 0;
+  for (const target of GROWTH_STEPS) {
+    while (rows < target) {
+      const n = Math.min(1e6, target - rows);
+      const t0 = Date.now();
+      psql(`INSERT INTO codesight.events (session_id, seq, type, client_ts, page_url, selector, payload)
+            SELECT 'prefill_' || (g / 1000), g % 1000 + 1, 'click', now(), 'https://shop.example.com/product/' || (g % 997),
+                   '[data-testid="add-to-cart"]',
+                   jsonb_build_object('type', 'click', 'timestamp', 1700000000000 + g, 'data',
+                     jsonb_build_object('selector', '[data-testid="add-to-cart"]', 'element', jsonb_build_object('tag', 'button', 'text', 'Add to Cart', 'boundingBox', jsonb_build_object('x', 610, 'y', 412, 'width', 180, 'height', 44)),
+                       'coordinates', jsonb_build_object('x', 700, 'y', 430), 'url', 'https://shop.example.com/product/' || (g % 997), 'framePath', '[]'::jsonb, 'tabId', 7))
+            FROM generate_series(${rows}, ${rows + n - 1}) g`);
+      rows += n;
+      log(`growth: prefilled to ${rows} rows in ${(Date.now() - t0) / 1000} s`);
+    }
+    psql('CHECKPOINT; VACUUM ANALYZE codesight.events;');
+    const count = Number(psql('SELECT count(*) FROM codesight.events'));
+    const size = psql("SELECT pg_total_relation_size('codesight.events')");
+    const r = await loadgen(['--mode', 'v2', '--conns', 50, '--duration', DUR, '--window', V2_WINDOW, '--batch', 50, '--watch-pid', workerPid], { tag: `growth_${rows}` });
+    results.runs.growth.push({ rows_before: count, table_mb: Math.round(Number(size) / 2 ** 20), events_per_s: r.events_per_s, lat_p99_ms: r.lat_p99_ms, worker_rss_mb: r.rss_final_mb, worker_anon_mb: r.anon_final_mb, server_cpu_share: r.server_cpu_share, loadgen_cpu_share: r.loadgen_cpu_share, mean_batch_events: r.mean_batch_events, mean_commit_ms: r.mean_commit_ms });
+  }
+}
+
+// ------------------------------------------------------------------ report
+const f0 = (x) => (x === undefined || x === null || Number.isNaN(x) ? '—' : Math.round(x).toLocaleString('en-US'));
+const f1 = (x) => (x === undefined || x === null || Number.isNaN(x) ? '—' : (+x).toFixed(1));
+const pctf = (x) => (x === undefined || x === null ? '—' : `${Math.round(x * 100)} %`);
+
+function table() {
+  const R = results.runs;
+  const rows = [];
+  const add = (what, value, lg, srv, target, met) => rows.push([what, value, lg, srv, target, met === undefined ? '' : met ? 'met' : 'MISSED']);
+  for (const mode of ['v1', 'v2']) {
+    for (const n of CONNS) {
+      const r = R[`ingest_${mode}_${n}`];
+      if (!r) continue;
+      add(`${mode} durable ingest, ${n} conn${n > 1 ? 's' : ''} (events/s)`, f0(r.events_per_s) + (r.errors ? ` (${r.errors} errors)` : ''), pctf(r.loadgen_cpu_share), pctf(r.server_cpu_share) + ` · batch ${f1(r.mean_batch_events)} ev / ${f1(r.mean_commit_ms)} ms`,
+        mode === 'v2' && n === 50 ? '≥ 100,000' : '', mode === 'v2' && n === 50 ? r.events_per_s >= 100000 : undefined);
+    }
+  }
+  if (R.copy) add(`COPY of the same rows (${f0(R.copy.rows)} rows, events/s)`, f0(R.copy.events_per_s), '—', '—', '', undefined);
+  const bestV2 = Math.max(...CONNS.map((n) => (R[`ingest_v2_${n}`] || {}).events_per_s || 0));
+  if (R.copy && bestV2) add('best v2 / COPY', pctf(bestV2 / R.copy.events_per_s), '', '', '≥ 50 %', bestV2 / R.copy.events_per_s >= 0.5);
+  for (const n of CONNS) {
+    const r = R[`node_v1_${n}`];
+    if (!r) continue;
+    const w = R[`ingest_v1_${n}`];
+    add(`Node ws+pg reference, v1, ${n} conn${n > 1 ? 's' : ''} (events/s)`, f0(r.events_per_s) + (r.errors ? ` (${r.errors} errors)` : ''), pctf(r.loadgen_cpu_share), pctf(r.server_cpu_share) + ' (node only)', '', undefined);
+    if (w) add(`worker v1 / Node reference, ${n} conn${n > 1 ? 's' : ''}`, `${f1(w.events_per_s / r.events_per_s)} ×`, '', '', '≥ 10 ×', w.events_per_s / r.events_per_s >= 10);
+  }
+  for (const rate of [1000, 5000, 20000]) {
+    const r = R[`latency_${rate}`];
+    if (!r) continue;
+    add(`ack latency at ${f0(rate)} ev/s offered (p50 / p95 / p99 ms)`, `${f1(r.lat_p50_ms)} / ${f1(r.lat_p95_ms)} / ${f1(r.lat_p99_ms)} (got ${f0(r.events_per_s)} ev/s)`, pctf(r.loadgen_cpu_share), pctf(r.server_cpu_share) + ` · batch ${f1(r.mean_batch_events)} ev / ${f1(r.mean_commit_ms)} ms`,
+      rate === 5000 ? 'p99 < 10 ms' : '', rate === 5000 ? r.lat_p99_ms < 10 : undefined);
+  }
+  if (R.conns) {
+    const r = R.conns;
+    add(`${f0(IDLE_CONNS)} idle connections: worker RSS (MB), served`, `${f1(r.rss_idle_mb)} MB (anon ${f1(r.anon_idle_mb)}), ${f0(r.served_first)} acked`, pctf(r.loadgen_cpu_share), '', '< 300 MB', r.rss_idle_mb < 300 && r.served_first === IDLE_CONNS);
+    add('per idle connection (KB: RSS / anon)', `${f1(r.per_conn_kb)} / ${f1(r.per_conn_anon_kb)}`, '', '', '', undefined);
+    add(`${f0(ACTIVE_CONNS)} active at 5,000 ev/s among them: worker RSS, p99, all still served`, `${f1(r.rss_active_mb)} MB, p99 ${f1(r.lat_p99_ms)} ms, ${f0(r.served_final)} / ${f0(IDLE_CONNS)} acked at the end`, '', '', 'all served', r.served_final === IDLE_CONNS);
+  }
+  const E = R.exports;
+  if (E && E.training_data) {
+    add('training_data, 100,000-event session (s, median of 3)', f1 ? E.training_data.median_s.toFixed(3) : '', '', '', '< 1 s', E.training_data.median_s < 1);
+    add('export_playwright, 100,000-event session (s)', E.export_playwright.median_s.toFixed(3), '', '', '< 1 s', E.export_playwright.median_s < 1);
+    add('export_dataset, that session (s)', E.export_dataset_session.median_s.toFixed(3), '', '', '< 1 s', E.export_dataset_session.median_s < 1);
+    const a = E.dataset_stream_1;
+    const b = E.dataset_stream_n;
+    add(`COPY (SELECT export_dataset()) TO STDOUT: backend anon MB, 1 vs ${b.sessions} sessions`, `${f1(a.backend_anon_mb_max)} (${f1(a.output_mb)} MB out) vs ${f1(b.backend_anon_mb_max)} (${f1(b.output_mb)} MB out)`, '', '', 'flat', b.backend_anon_mb_max <= a.backend_anon_mb_max * 1.5 + 8);
+  } else if (E) add('exports', `missing functions (found: ${E.functions_present || 'none'})`, '', '', '', false);
+  for (const g of R.growth || []) {
+    add(`v2 ingest, 50 conns, table at ${f0(g.rows_before)} rows (${f0(g.table_mb)} MB)`, `${f0(g.events_per_s)} ev/s, worker RSS ${f1(g.worker_rss_mb)} MB (anon ${f1(g.worker_anon_mb)})`, pctf(g.loadgen_cpu_share), pctf(g.server_cpu_share), '', undefined);
+  }
+  const head = ['figure', 'value', 'loadgen CPU', 'worker CPU', 'target', ''];
+  const lines = [`| ${head.join(' | ')} |`, `|${head.map(() => '---').join('|')}|`, ...rows.map((r) => `| ${r.join(' | ')} |`)];
+  return lines.join('\n');
+}
+
+async function main() {
+  fs.mkdirSync(OUT, { recursive: true });
+  results.machine = machine();
+  log('machine', JSON.stringify(results.machine));
+  cluster = await startCluster({
+    conf: {
+      synchronous_commit: 'on',
+      shared_buffers: "'1GB'",
+      max_wal_size: "'8GB'",
+      checkpoint_timeout: "'30min'",
+      wal_buffers: "'64MB'",
+      'codesight.connection_idle_timeout': 3600,
+    },
+  });
+  try {
+    workerPid = await cluster.workerPid();
+    results.library = process.env.CODESIGHT_LIB || '$libdir/codesight (make install)';
+    results.cluster = { worker_pid: workerPid, settings: (await cluster.query("SELECT name, setting FROM pg_settings WHERE name IN ('synchronous_commit','fsync','shared_buffers','max_wal_size','wal_buffers','codesight.batch_max_events','codesight.batch_max_delay_ms','codesight.max_queue_events','codesight.max_connections')")).rows };
+    const sections = [['ingest', ingest], ['copy', copy], ['node', nodeReference], ['latency', latency], ['conns', conns], ['exports', exports_], ['growth', growth]];
+    for (const [name, fn] of sections) {
+      if (!want(name)) continue;
+      try {
+        await fn();
+      } catch (e) {
+        log(`${name} failed:`, e.stack || e.message);
+        results.runs[`${name}_error`] = String(e.message);
+      }
+      fs.writeFileSync(path.join(OUT, 'results.json'), JSON.stringify(results, null, 2));
+    }
+  } finally {
+    results.machine.loadavg_end = fs.readFileSync('/proc/loadavg', 'utf8').trim();
+    results.finished_at = new Date().toISOString();
+    cluster.destroy();
+  }
+  const t = table();
+  const md = `${t}\n\nMachine: ${results.machine.nproc} CPUs (${results.machine.cpu_model}), ${results.machine.mem_gb} GiB; load average at start ${results.machine.loadavg}, at end ${results.machine.loadavg_end}; mode ${results.mode}; ${results.started_at}.\n`;
+  fs.writeFileSync(path.join(OUT, 'results.json'), JSON.stringify(results, null, 2));
+  fs.writeFileSync(path.join(OUT, 'results.md'), md);
+  console.log(md);
+}
+
+main().catch((e) => { console.error(e); process.exit(1); });

@@ -1,0 +1,34 @@
+#!/usr/bin/env bash
+# Runs the codesight benchmarks: bash bench/run.sh [--quick] [--full]
+# Prints a table and writes bench/out/results.json and bench/out/results.md.
+# Needs: make install done for the extension, libwebsockets-dev, node, npm
+# (for the reference server's npm ci), test/node_modules (cd test && npm ci).
+set -euo pipefail
+HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+
+# 10,000 connections need 10,000+ descriptors in the load generator and in
+# the worker; the postmaster (and so the worker) inherits this shell's limit.
+ulimit -n 1048576 2>/dev/null || ulimit -n "$(ulimit -Hn)"
+if [ "$(ulimit -n)" -lt 12000 ]; then
+  echo "bench: open-file limit $(ulimit -n) is too low for 10,000 connections" >&2
+fi
+
+# CODESIGHT_LIB=/abs/path/codesight.so: benchmark a scratch build of the
+# worker (e.g. a prototype of a change) without installing it: the file is
+# bind-mounted over the installed one in a private mount namespace that only
+# this run (and the cluster it starts) sees.
+LIBDIR="$(pg_config --pkglibdir 2>/dev/null || echo /usr/lib/postgresql/15/lib)"
+if [ -n "${CODESIGHT_LIB:-}" ] && [ -z "${BENCH_IN_NS:-}" ]; then
+  exec env BENCH_IN_NS=1 unshare -m --propagation private \
+    bash -c 'mount --bind "$0" "$1/codesight.so" && exec bash "$2" "${@:3}"' \
+    "$CODESIGHT_LIB" "$LIBDIR" "${BASH_SOURCE[0]}" "$@"
+fi
+
+make -s -C "$HERE/loadgen"
+if [ ! -d "$HERE/node-reference/node_modules" ]; then
+  (cd "$HERE/node-reference" && npm ci --no-audit --no-fund --silent)
+fi
+if [ ! -d "$HERE/../test/node_modules" ]; then
+  (cd "$HERE/../test" && npm ci --no-audit --no-fund --silent)
+fi
+exec node "$HERE/run.js" "$@"
