@@ -37,7 +37,7 @@ int			cs_max_tx_bytes = 4 * 1024 * 1024;
 char	   *cs_static_dir = NULL;
 int			cs_max_http_body_bytes = 1024 * 1024;
 bool		cs_open_registration = true;
-int			cs_http_rate_limit = 50;
+int			cs_http_rate_limit = 100;
 
 static const struct config_enum_entry require_auth_options[] = {
 	{"auto", REQUIRE_AUTH_AUTO, false},
@@ -134,7 +134,7 @@ codesight_define_gucs(void)
 							 PGC_SIGHUP, 0, NULL, NULL, NULL);
 	DefineCustomIntVariable("codesight.http_rate_limit",
 							"Requests per second one client address may make to the HTTP API before getting 429 (0 = no limit).",
-							NULL, &cs_http_rate_limit, 50, 0, 1000000,
+							NULL, &cs_http_rate_limit, 100, 0, 1000000,
 							PGC_SIGHUP, 0, NULL, NULL, NULL);
 
 }

@@ -31,6 +31,8 @@
 #include "http_api.h"
 #include "json.h"
 #include "metrics.h"
+#include "privilege.h"
+#include "ratelimit.h"
 #include "shmem.h"
 
 typedef enum RouteAuth
@@ -598,9 +600,12 @@ status_for_sqlstate(int sqlerrcode, const char **code)
 			return 401;
 		case ERRCODE_UNIQUE_VIOLATION:
 		case ERRCODE_DUPLICATE_OBJECT:
-		case ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE:
 			*code = "conflict";
 			return 409;
+		case ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE:
+			/* e.g. S3 not configured: the server, not the request, is at fault */
+			*code = "unavailable";
+			return 503;
 		case ERRCODE_UNDEFINED_FUNCTION:
 			*code = "unavailable";
 			return 503;
@@ -647,13 +652,20 @@ error_body(StringInfo out, const char *code, const char *message)
 	strbuf_free(&sb);
 }
 
-/* True when the Origin is the worker's own (the page it serves). */
+/*
+ * True when the Origin is the worker's own (the page it serves).  It is
+ * compared with the address and port the worker listens on, never with
+ * the request's Host header: a DNS-rebinding page chooses that header.
+ */
 static bool
 same_origin(HttpRequest *r)
 {
 	const char *o = r->origin;
+	const char *addr = cs_listen_address ? cs_listen_address : "";
+	char		own[300];
+	bool		loopback = strncmp(addr, "127.", 4) == 0 || strcmp(addr, "localhost") == 0;
 
-	if (o == NULL || r->host == NULL)
+	if (o == NULL)
 		return false;
 	if (strncmp(o, "http://", 7) == 0)
 		o += 7;
@@ -661,7 +673,19 @@ same_origin(HttpRequest *r)
 		o += 8;
 	else
 		return false;
-	return strcmp(o, r->host) == 0;
+	snprintf(own, sizeof(own), "%s:%d", addr, cs_port);
+	if (strcmp(o, own) == 0)
+		return true;
+	if (loopback)
+	{
+		snprintf(own, sizeof(own), "localhost:%d", cs_port);
+		if (strcmp(o, own) == 0)
+			return true;
+		snprintf(own, sizeof(own), "127.0.0.1:%d", cs_port);
+		if (strcmp(o, own) == 0)
+			return true;
+	}
+	return false;
 }
 
 /* Headers for CORS when the Origin is allowed ("" otherwise). */
@@ -765,12 +789,18 @@ http_api_handle(Conn *c)
 	volatile int err_status = 500;
 	char	   *volatile err_code = NULL;
 	char	   *volatile err_msg = NULL;
+	RoleSwitch	rs;
 
 	if (c->closed || r == NULL)
 		return;
 	cxt = AllocSetContextCreate(TopMemoryContext, "codesight http", ALLOCSET_DEFAULT_SIZES);
 	old = MemoryContextSwitchTo(cxt);
 
+	if (!ratelimit_allow(c->peer, cs_http_rate_limit))
+	{
+		send_error(c, 429, "rate_limited", "too many requests from this address; slow down and retry in a second");
+		goto done;
+	}
 	if (r->method == HTTP_M_OPTIONS)
 	{
 		if (r->origin && !codesight_origin_allowed(r->origin) && !same_origin(r))
@@ -839,8 +869,18 @@ http_api_handle(Conn *c)
 			elog(ERROR, "SPI_connect failed");
 		PushActiveSnapshot(GetTransactionSnapshot());
 		pgstat_report_activity(STATE_RUNNING, r->path);
+		role_enter("codesight_api", &rs);
 
 		authenticate(&req);
+		if (req.auth.valid)
+		{
+			char		key[48];
+
+			/* A token is limited on its own too: it may come from many addresses. */
+			snprintf(key, sizeof(key), "token:%s", req.auth.token_id);
+			if (!ratelimit_allow(key, cs_http_rate_limit))
+				HTTP_ERROR(429, "rate_limited", "too many requests with this token; slow down and retry in a second");
+		}
 		if (route->auth == RA_ADMIN && !req.auth.admin &&
 			!(route->handler == h_metrics && peer_is_loopback(c)))
 			HTTP_ERROR(req.auth.valid ? 403 : 401, req.auth.valid ? "forbidden" : "unauthorized",
@@ -852,6 +892,7 @@ http_api_handle(Conn *c)
 		MemoryContextSwitchTo(cxt);
 		route->handler(&req, &resp);
 
+		role_exit(&rs);
 		SPI_finish();
 		PopActiveSnapshot();
 		CommitTransactionCommand();

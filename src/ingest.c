@@ -44,6 +44,7 @@
 #include "guc.h"
 #include "ingest.h"
 #include "jsonb_build.h"
+#include "privilege.h"
 #include "protocol.h"
 #include "shmem.h"
 
@@ -1079,6 +1080,7 @@ run_batch(InMsg **msgs, int nmsgs, int64 *stored, bool *canceled, int *consumed)
 	volatile bool ok = false;
 	instr_time	start,
 				end;
+	RoleSwitch	rs;
 
 	MemoryContextReset(batch_context);
 	MemoryContextSwitchTo(batch_context);
@@ -1098,6 +1100,7 @@ run_batch(InMsg **msgs, int nmsgs, int64 *stored, bool *canceled, int *consumed)
 			elog(ERROR, "SPI_connect failed");
 		PushActiveSnapshot(GetTransactionSnapshot());
 		pgstat_report_activity(STATE_RUNNING, "codesight: storing a batch of events");
+		role_enter("codesight_ingest", &rs);
 
 		/* Messages are taken until the batch holds batch_max_events rows. */
 		*consumed = 0;
@@ -1111,6 +1114,7 @@ run_batch(InMsg **msgs, int nmsgs, int64 *stored, bool *canceled, int *consumed)
 		MemoryContextSwitchTo(batch_context);
 		if (b->nrows > 0)
 			store_rows(b);
+		role_exit(&rs);
 		SPI_finish();
 		PopActiveSnapshot();
 		CommitTransactionCommand();
@@ -1235,8 +1239,9 @@ ingest_conn_closed(Conn *c)
 
 	if (c->is_ws)
 		ereport(LOG,
-				(errmsg("codesight: connection %llu from %s closed: session %s, %lld events received, acked up to %lld, open %.1f s",
+				(errmsg("codesight: connection %llu from %s closed with code %d: session %s, %lld events received, acked up to %lld, open %.1f s",
 						(unsigned long long) c->id, c->peer,
+						c->close_code ? c->close_code : (c->peer_close_code ? c->peer_close_code : 1006),
 						c->last_session[0] ? c->last_session : "(none)",
 						(long long) c->events_in, (long long) c->events_acked,
 						(net_now_ms() - c->opened_ms) / 1000.0)));
@@ -1271,6 +1276,7 @@ ingest_housekeeping(void)
 	StringInfoData ids;
 	int			nids = 0;
 	long		nentries;
+	RoleSwitch	rs;
 
 	initStringInfo(&ids);
 	appendStringInfoChar(&ids, '{');
@@ -1294,6 +1300,7 @@ ingest_housekeeping(void)
 		SPI_connect();
 		PushActiveSnapshot(GetTransactionSnapshot());
 		pgstat_report_activity(STATE_RUNNING, "codesight: marking idle sessions");
+		role_enter("codesight_ingest", &rs);
 		if (nids > 0)
 		{
 			Oid			argtypes[1] = {TEXTARRAYOID};
@@ -1315,6 +1322,7 @@ ingest_housekeeping(void)
 								  "< now() - make_interval(secs => $1)",
 								  1, argtypes, &arg, NULL, false, 0);
 		}
+		role_exit(&rs);
 		SPI_finish();
 		PopActiveSnapshot();
 		CommitTransactionCommand();

@@ -156,12 +156,26 @@ enqueue(InMsg *m)
 	queued_bytes += (int64_t) m->len;
 }
 
+/* Queues a notice about the connection (opened or closed) for the worker. */
+static void
+enqueue_notice(Conn *c, InMsgKind kind)
+{
+	InMsg	   *m = malloc(sizeof(InMsg) + 1);
+
+	if (m == NULL)
+		return;
+	m->kind = kind;
+	m->conn = c;
+	m->len = 0;
+	m->received_ms = net_now_ms();
+	m->data[0] = '\0';
+	enqueue(m);
+}
+
 /* Queues a notice that the connection closed, and unlinks it. */
 static void
 conn_closed(Conn *c)
 {
-	InMsg	   *m;
-
 	if (c->closed)
 		return;
 	c->closed = true;
@@ -175,16 +189,7 @@ conn_closed(Conn *c)
 		c->next->prev = c->prev;
 	c->prev = c->next = NULL;
 	nconns--;
-	m = malloc(sizeof(InMsg) + 1);
-	if (m != NULL)
-	{
-		m->kind = IN_CLOSED;
-		m->conn = c;
-		m->len = 0;
-		m->received_ms = net_now_ms();
-		m->data[0] = '\0';
-		enqueue(m);
-	}
+	enqueue_notice(c, IN_CLOSED);
 	conn_free_if_unused(c);
 }
 
@@ -467,11 +472,13 @@ ws_established(struct lws *wsi, Pss *pss)
 	if (c == NULL)
 		return -1;
 	pss->conn = c;
+	enqueue_notice(c, IN_OPENED);
 	lws_hdr_copy(wsi, c->origin, sizeof(c->origin), WSI_TOKEN_ORIGIN);
 	auth = header_dup(wsi, WSI_TOKEN_HTTP_AUTHORIZATION);
 	token = bearer_token(auth);
-	if (token == NULL && lws_get_urlarg_by_name(wsi, "token", qtoken, sizeof(qtoken)) != NULL)
-		token = lws_get_urlarg_by_name(wsi, "token", qtoken, sizeof(qtoken));
+	/* lws 4.1 matches the name as a prefix of "name=value": include the "=". */
+	if (token == NULL)
+		token = lws_get_urlarg_by_name(wsi, "token=", qtoken, sizeof(qtoken));
 	if (token != NULL && *token)
 		queue_header_token(c, token);
 	free(auth);
@@ -594,20 +601,20 @@ http_request(struct lws *wsi, Pss *pss, const char *uri)
 	qlen = lws_hdr_total_length(wsi, WSI_TOKEN_HTTP_URI_ARGS);
 	if (qlen > 0)
 	{
-		r->query = malloc(qlen + 1);
+		/* lws keeps args as fragments; rebuild the a=1&b=2 form. */
+		size_t		cap = (size_t) qlen * 2 + 16;
+
+		r->query = malloc(cap);
 		if (r->query)
 		{
-			/* lws keeps args as fragments; rebuild a&b form. */
-			int			pos = 0;
+			size_t		pos = 0;
 
 			for (int i = 0;; i++)
 			{
 				char		frag[1024];
 				int			n = lws_hdr_copy_fragment(wsi, frag, sizeof(frag), WSI_TOKEN_HTTP_URI_ARGS, i);
 
-				if (n <= 0)
-					break;
-				if (pos + n + 2 > qlen + 1)
+				if (n <= 0 || pos + (size_t) n + 2 > cap)
 					break;
 				if (pos)
 					r->query[pos++] = '&';
@@ -628,11 +635,16 @@ http_request(struct lws *wsi, Pss *pss, const char *uri)
 		c->http_static = true;
 		return static_serve(wsi, r->path, cs_static_dir);
 	}
-	/* Requests with a body continue in LWS_CALLBACK_HTTP_BODY. */
-	if (lws_hdr_total_length(wsi, WSI_TOKEN_HTTP_CONTENT_LENGTH) > 0 &&
-		(r->method == HTTP_M_POST || r->method == HTTP_M_PUT ||
-		 r->method == HTTP_M_PATCH || r->method == HTTP_M_DELETE))
-		return 0;
+	/* Requests with a non-empty body continue in LWS_CALLBACK_HTTP_BODY. */
+	if (r->method == HTTP_M_POST || r->method == HTTP_M_PUT ||
+		r->method == HTTP_M_PATCH || r->method == HTTP_M_DELETE)
+	{
+		char		clen[32];
+
+		if (lws_hdr_copy(wsi, clen, sizeof(clen), WSI_TOKEN_HTTP_CONTENT_LENGTH) > 0 &&
+			strtoll(clen, NULL, 10) > 0)
+			return 0;
+	}
 	return http_dispatch(c);
 }
 
@@ -803,6 +815,11 @@ callback(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in
 			if (c == NULL)
 				return 0;
 			return ws_writeable(c);
+		case LWS_CALLBACK_WS_PEER_INITIATED_CLOSE:
+			if (c && len >= 2)
+				c->peer_close_code = (((const unsigned char *) in)[0] << 8) |
+					((const unsigned char *) in)[1];
+			return 0;
 		case LWS_CALLBACK_CLOSED:
 			if (c)
 				conn_closed(c);

@@ -75,6 +75,7 @@ typedef struct Conn
 	int			close_code;		/* > 0: close once the queue is flushed */
 	char		close_reason[96];
 	bool		close_sent;		/* our close frame is written */
+	int			peer_close_code;	/* the code in the peer's close frame */
 	bool		kill;			/* drop without a close frame */
 
 	/* authentication (set by the worker) */
@@ -105,6 +106,7 @@ typedef enum InMsgKind
 {
 	IN_WS_TEXT,					/* a complete WebSocket text message */
 	IN_HTTP,					/* an HTTP request (conn->http_req) */
+	IN_OPENED,					/* a WebSocket connection opened */
 	IN_CLOSED					/* the connection closed */
 } InMsgKind;
 

@@ -38,6 +38,7 @@
 #include "http_api.h"
 #include "ingest.h"
 #include "net.h"
+#include "ratelimit.h"
 #include "shmem.h"
 #include "worker.h"
 
@@ -199,6 +200,13 @@ collect(Pending *p, InMsg **http_head)
 			case IN_HTTP:
 				*http_tail = m;
 				http_tail = &m->next;
+				break;
+			case IN_OPENED:
+				ereport(LOG,
+						(errmsg("codesight: connection %llu opened from %s%s%s",
+								(unsigned long long) m->conn->id, m->conn->peer,
+								m->conn->origin[0] ? " origin " : "", m->conn->origin)));
+				net_free_message(m);
 				break;
 			case IN_CLOSED:
 				ingest_conn_closed(m->conn);
@@ -403,6 +411,7 @@ serve(void)
 				break;
 			}
 			ingest_housekeeping();
+			ratelimit_prune();
 		}
 	}
 

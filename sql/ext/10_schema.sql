@@ -6,11 +6,20 @@
 -- more than the insert itself on the ingest path, and the worker only
 -- inserts events for sessions it has seen in the same transaction.
 
+-- codesight_admin: people administering CodeSight through SQL.
+-- codesight_ingest and codesight_api: what the worker switches to for
+-- storing events and for answering HTTP requests, so that hostile input
+-- reaches the database only with the rights those jobs need, never as a
+-- superuser.  Roles are cluster-wide and outlive DROP EXTENSION.
 DO $$
+DECLARE
+    r text;
 BEGIN
-    IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'codesight_admin') THEN
-        CREATE ROLE codesight_admin NOLOGIN;
-    END IF;
+    FOREACH r IN ARRAY ARRAY['codesight_admin', 'codesight_ingest', 'codesight_api'] LOOP
+        IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = r) THEN
+            EXECUTE format('CREATE ROLE %I NOLOGIN', r);
+        END IF;
+    END LOOP;
 END
 $$;
 

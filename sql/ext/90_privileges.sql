@@ -11,3 +11,15 @@ GRANT SELECT ON ALL TABLES IN SCHEMA codesight TO codesight_admin;
 GRANT EXECUTE ON ALL FUNCTIONS IN SCHEMA codesight TO codesight_admin;
 -- Internal helpers stay with the owner.
 REVOKE EXECUTE ON FUNCTION codesight._extension_created() FROM codesight_admin;
+
+-- The worker's ingest path: sessions and events only.
+GRANT USAGE ON SCHEMA codesight TO codesight_ingest, codesight_api;
+GRANT SELECT, INSERT, UPDATE ON codesight.sessions TO codesight_ingest;
+GRANT SELECT, INSERT ON codesight.events TO codesight_ingest;
+GRANT SELECT ON codesight.tokens, codesight.workers TO codesight_ingest;
+
+-- The worker's HTTP API: the data of the schema, through its functions.
+GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA codesight TO codesight_api;
+GRANT USAGE ON ALL SEQUENCES IN SCHEMA codesight TO codesight_api;
+GRANT EXECUTE ON ALL FUNCTIONS IN SCHEMA codesight TO codesight_api;
+REVOKE EXECUTE ON FUNCTION codesight._extension_created() FROM codesight_api;
