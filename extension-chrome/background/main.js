@@ -133,6 +133,8 @@ function record(event, origin = {}) {
     const ob = outboxes.get(recording.sessionId);
     const data = { ...(event.data || {}), timestamp: event.timestamp };
     if (origin.tabId !== undefined) data.tabId = origin.tabId;
+    // A frame's events name the page around it, to replay them there.
+    if (origin.frameId && origin.topUrl) data.topUrl = globalThis.codesight.privacy.maskUrl(origin.topUrl);
     const stored = await ob.add({
       type: event.type,
       timestamp: event.timestamp,
@@ -364,7 +366,7 @@ async function onExternalMessage(msg) {
 async function onRuntimeMessage(msg, sender) {
   if (msg && msg.type === 'record') {
     if (!sender.tab || !PAGE_EVENT_TYPES.has(msg.event && msg.event.type)) return { ok: false, error: 'not a page event' };
-    return record(msg.event, { tabId: sender.tab.id, frameId: sender.frameId });
+    return record(msg.event, { tabId: sender.tab.id, frameId: sender.frameId, topUrl: sender.tab.url });
   }
   // Content scripts only record; the controls are for the extension's own pages.
   if (!String(sender.url || '').startsWith(chrome.runtime.getURL(''))) return { ok: false, error: 'not allowed' };

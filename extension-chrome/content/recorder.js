@@ -20,24 +20,29 @@
   const early = []; // events seen before the state was read
   let contextGone = false;
 
-  // ---- delivery: one message at a time, so this frame's events keep their order.
-  let delivery = Promise.resolve();
+  // ---- delivery: each event is sent at once, because a page that is
+  // unloading may not live to send a queued one; messages from one frame
+  // reach the service worker in the order they were sent.
+  const pendingDeliveries = new Set();
+
+  async function sendWithRetry(event) {
+    for (let attempt = 0; attempt < DELIVERY_RETRIES && !contextGone; attempt++) {
+      try {
+        await chrome.runtime.sendMessage({ type: 'record', event });
+        return;
+      } catch (err) {
+        // The extension was reloaded or removed: this script is orphaned.
+        if (/context invalidated/i.test(String(err && err.message))) { contextGone = true; return; }
+        // The service worker is starting up: try again shortly.
+        await new Promise((r) => setTimeout(r, 50 * 2 ** attempt));
+      }
+    }
+  }
 
   function deliver(event) {
-    delivery = delivery.then(async () => {
-      for (let attempt = 0; attempt < DELIVERY_RETRIES && !contextGone; attempt++) {
-        try {
-          await chrome.runtime.sendMessage({ type: 'record', event });
-          return;
-        } catch (err) {
-          // The extension was reloaded or removed: this script is orphaned.
-          if (/context invalidated/i.test(String(err && err.message))) { contextGone = true; return; }
-          // The service worker is starting up: try again shortly.
-          await new Promise((r) => setTimeout(r, 50 * 2 ** attempt));
-        }
-      }
-    });
-    return delivery;
+    const p = sendWithRetry(event);
+    pendingDeliveries.add(p);
+    p.finally(() => pendingDeliveries.delete(p));
   }
 
   function active() { return !!recording && !recording.paused; }
@@ -179,8 +184,11 @@
     const raw = targetOf(ev);
     if (!ev.isTrusted || !raw || !wanted() || privacy.isIgnored(raw)) return;
     const el = locators.interactiveTarget(raw);
-    // A click on a <label> makes the browser click its control too.
+    // A click on a <label> makes the browser click its control too, and
+    // Enter in a form clicks its submit button (with focus elsewhere): both
+    // repeat an action already recorded.
     if (ev.type === 'click' && lastLabelClick && lastLabelClick.control === el && ev.timeStamp - lastLabelClick.time < 100) return;
+    if (ev.type === 'click' && ev.detail === 0 && el.type === 'submit' && el.form && document.activeElement !== el) return;
     lastLabelClick = el.localName === 'label' && el.control ? { control: el.control, time: ev.timeStamp } : null;
     flushHover();
     flushInputs();
@@ -237,28 +245,55 @@
   }, true);
 
   // ---- hovering: a pointer resting >= 1 s on an element, at most one
-  // event per second; `revealed` counts elements that became visible
-  // meanwhile (menus opened by script).
+  // event per second. `revealed` counts elements that became visible
+  // meanwhile: added or shown by script (seen by a MutationObserver), or
+  // shown by CSS :hover (controls near the hovered element that were hidden
+  // when the page was scanned at rest).
+  const REVEALABLE = 'a[href], button, input, select, textarea, [role=menuitem], [role=option], [role=tab], [role=link], [role=button]';
+  const hiddenAtRest = new WeakSet();
   let hover = null; // {el, start, revealed, emitted}
   let lastHoverEmit = 0;
+  let lastScan = 0;
+  let scanTimer = null;
 
   function isVisible(el) {
     if (!el.getClientRects || !el.getClientRects().length) return false;
     return getComputedStyle(el).visibility !== 'hidden';
   }
 
+  function scanHidden() {
+    scanTimer = null;
+    lastScan = Date.now();
+    for (const el of document.querySelectorAll(REVEALABLE)) if (!isVisible(el)) hiddenAtRest.add(el);
+  }
+
+  function scheduleScan() {
+    if (!scanTimer) scanTimer = setTimeout(scanHidden, Math.max(0, lastScan + 1000 - Date.now()));
+  }
+
   const observer = new MutationObserver((records) => {
+    if (!wanted()) return;
+    scheduleScan();
     if (!hover) return;
     const seen = new Set();
     for (const r of records) {
       const nodes = r.type === 'childList' ? [...r.addedNodes] : [r.target];
-      for (const n of nodes) if (n.nodeType === 1 && !seen.has(n)) seen.add(n);
+      for (const n of nodes) if (n.nodeType === 1) seen.add(n);
     }
     for (const n of seen) if (!privacy.isIgnored(n) && isVisible(n)) hover.revealed++;
   });
   observer.observe(document, {
     subtree: true, childList: true, attributes: true, attributeFilter: ['style', 'class', 'hidden', 'open', 'aria-expanded'],
   });
+  addEventListener('DOMContentLoaded', scanHidden, { once: true });
+
+  function revealedByCss(el) {
+    let scope = el;
+    for (let i = 0; i < 2 && locators.parentOf(scope); i++) scope = locators.parentOf(scope);
+    let n = 0;
+    for (const c of scope.querySelectorAll(REVEALABLE)) if (hiddenAtRest.has(c) && isVisible(c)) n++;
+    return n;
+  }
 
   function flushHover() {
     if (!hover || hover.emitted) return;
@@ -267,7 +302,8 @@
     if (durationMs < HOVER_MIN_MS || now - lastHoverEmit < HOVER_MIN_MS || !wanted()) return;
     hover.emitted = true;
     lastHoverEmit = now;
-    emit('hover', { ...describe(hover.el), durationMs, revealed: hover.revealed > 0, revealedCount: hover.revealed });
+    const revealedCount = hover.revealed + revealedByCss(hover.el);
+    emit('hover', { ...describe(hover.el), durationMs, revealed: revealedCount > 0, revealedCount });
   }
 
   addEventListener('mouseover', (ev) => {
@@ -297,7 +333,7 @@
     if (!msg || msg.type !== 'flush') return false;
     flushHover();
     flushInputs();
-    delivery.then(() => sendResponse({ ok: true }));
+    Promise.all([...pendingDeliveries]).then(() => sendResponse({ ok: true }));
     return true;
   });
 

@@ -1,0 +1,6 @@
+#!/bin/bash
+# End-to-end tests of the Chrome extension: Chromium with the extension, the
+# worker in a throwaway cluster, the fixture shop.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+node --test --test-concurrency=1 --test-reporter=spec e2e/extension*.test.js
