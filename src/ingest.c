@@ -79,6 +79,7 @@ typedef struct BatchSession
 {
 	char		session_id[PROTO_SESSION_ID_MAX + 1];
 	SessionState st;			/* copy; st.above is not used here */
+	int64		base_last_seq;	/* last_seq in the table when the batch began */
 	int64	   *new_seqs;		/* seqs stored by this batch */
 	int			nnew;
 	int			cap;
@@ -125,9 +126,26 @@ typedef struct ConnSessions
 	char		(*ids)[PROTO_SESSION_ID_MAX + 1];
 } ConnSessions;
 
+/* A message parsed up front, so its session can be loaded with the others. */
+typedef struct Parsed
+{
+	ProtoMessage msg;
+	ProtoError	err;
+	const char *detail;
+} Parsed;
+
+/* Index of the batch's sessions by id. */
+typedef struct BatchSessionRef
+{
+	char		session_id[PROTO_SESSION_ID_MAX + 1];
+	struct BatchSession *bs;
+} BatchSessionRef;
+
 typedef struct Batch
 {
 	JsonArena	arena;
+	Parsed	   *parsed;			/* one per message of the batch */
+	HTAB	   *session_index;	/* session_id -> BatchSession */
 	BatchSession *sessions;
 	Reply	   *replies;
 	Reply	  **reply_tail;
@@ -154,6 +172,7 @@ static HTAB *session_cache = NULL;
 static MemoryContext batch_context = NULL;
 static SPIPlanPtr insert_plan = NULL;
 static SPIPlanPtr lookup_plan = NULL;
+static SPIPlanPtr preload_plan = NULL;
 static SPIPlanPtr start_plan = NULL;
 static SPIPlanPtr stop_plan = NULL;
 static SPIPlanPtr complete_plan = NULL;
@@ -181,7 +200,8 @@ ingest_reset(void)
 {
 	HASH_SEQ_STATUS seq;
 	SessionState *s;
-	SPIPlanPtr *plans[] = {&insert_plan, &lookup_plan, &start_plan, &stop_plan, &complete_plan};
+	SPIPlanPtr *plans[] = {&insert_plan, &lookup_plan, &preload_plan, &start_plan, &stop_plan,
+	&complete_plan};
 
 	hash_seq_init(&seq, session_cache);
 	while ((s = hash_seq_search(&seq)) != NULL)
@@ -301,6 +321,27 @@ bind_session(Conn *c, BatchSession *bs)
 	strlcpy(c->last_session, session_id, sizeof(c->last_session));
 }
 
+/* Fills st from a row of (session_id, status, worker_id, last_seq, max_seq, event_count). */
+static void
+row_to_state(HeapTuple tup, TupleDesc desc, int first, SessionState *st)
+{
+	bool		isnull;
+	char	   *status;
+
+	memset(st, 0, sizeof(*st));
+	strlcpy(st->session_id, TextDatumGetCString(SPI_getbinval(tup, desc, first, &isnull)),
+			sizeof(st->session_id));
+	status = TextDatumGetCString(SPI_getbinval(tup, desc, first + 1, &isnull));
+	st->status = SS_ACTIVE;
+	for (int i = 0; i < 4; i++)
+		if (strcmp(status, status_names[i]) == 0)
+			st->status = (SessionStatus) i;
+	st->worker_id = DatumGetInt64(SPI_getbinval(tup, desc, first + 2, &isnull));
+	st->last_seq = DatumGetInt64(SPI_getbinval(tup, desc, first + 3, &isnull));
+	st->max_seq = DatumGetInt64(SPI_getbinval(tup, desc, first + 4, &isnull));
+	st->event_count = DatumGetInt64(SPI_getbinval(tup, desc, first + 5, &isnull));
+}
+
 /* Loads a session's state from the table into st; false if it does not exist. */
 static bool
 load_session(const char *session_id, SessionState *st)
@@ -308,11 +349,9 @@ load_session(const char *session_id, SessionState *st)
 	Oid			argtypes[1] = {TEXTOID};
 	Datum		arg = CStringGetTextDatum(session_id);
 	SPIPlanPtr	p = keep_plan(&lookup_plan,
-							  "SELECT status, coalesce(worker_id, 0), last_seq, max_seq, event_count "
+							  "SELECT session_id, status, coalesce(worker_id, 0), last_seq, max_seq, event_count "
 							  "FROM codesight.sessions WHERE session_id = $1",
 							  1, argtypes);
-	bool		isnull;
-	char	   *status;
 	int			ret;
 
 	ret = SPI_execute_plan(p, &arg, NULL, false, 1);
@@ -320,46 +359,120 @@ load_session(const char *session_id, SessionState *st)
 		elog(ERROR, "session lookup failed: %s", SPI_result_code_string(ret));
 	if (SPI_processed == 0)
 		return false;
-	memset(st, 0, sizeof(*st));
-	strlcpy(st->session_id, session_id, sizeof(st->session_id));
-	status = TextDatumGetCString(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
-	st->status = SS_ACTIVE;
-	for (int i = 0; i < 4; i++)
-		if (strcmp(status, status_names[i]) == 0)
-			st->status = (SessionStatus) i;
-	st->worker_id = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2, &isnull));
-	st->last_seq = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 3, &isnull));
-	st->max_seq = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 4, &isnull));
-	st->event_count = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 5, &isnull));
+	row_to_state(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, st);
 	return true;
 }
 
+/* Adds a batch copy of a session whose state was read from the table. */
+static BatchSession *
+add_batch_session(Batch *b, const SessionState *st)
+{
+	BatchSession *bs = palloc0(sizeof(BatchSession));
+	BatchSessionRef *ref;
+
+	if (b->session_index == NULL)
+	{
+		HASHCTL		ctl;
+
+		memset(&ctl, 0, sizeof(ctl));
+		ctl.keysize = PROTO_SESSION_ID_MAX + 1;
+		ctl.entrysize = sizeof(BatchSessionRef);
+		ctl.hcxt = batch_context;
+		b->session_index = hash_create("codesight batch sessions", 64, &ctl,
+									   HASH_ELEM | HASH_STRINGS | HASH_CONTEXT);
+	}
+	ref = hash_search(b->session_index, st->session_id, HASH_ENTER, NULL);
+	ref->bs = bs;
+	strlcpy(bs->session_id, st->session_id, sizeof(bs->session_id));
+	bs->st = *st;
+	bs->st.above = NULL;
+	bs->base_last_seq = st->last_seq;
+	bs->next = b->sessions;
+	b->sessions = bs;
+	return bs;
+}
+
 /*
- * Finds the batch's copy of a session, from the batch, the cache or the
- * table, in that order.  Returns NULL if the session does not exist.
+ * Finds the batch's copy of a session: the batch read every session it
+ * names from the table when it began (preload_sessions); a session created
+ * by a session_start in this batch is read now.  Returns NULL if the
+ * session does not exist.
  */
 static BatchSession *
 batch_session(Batch *b, const char *session_id)
 {
-	BatchSession *bs;
-	SessionState *cached;
 	SessionState st;
 
-	for (bs = b->sessions; bs; bs = bs->next)
-		if (strcmp(bs->session_id, session_id) == 0)
-			return bs;
-	cached = hash_search(session_cache, session_id, HASH_FIND, NULL);
-	if (cached)
-		st = *cached;
-	else if (!load_session(session_id, &st))
+	if (b->session_index)
+	{
+		BatchSessionRef *ref = hash_search(b->session_index, session_id, HASH_FIND, NULL);
+
+		if (ref)
+			return ref->bs;
+	}
+	if (!load_session(session_id, &st))
 		return NULL;
-	bs = palloc0(sizeof(BatchSession));
-	strlcpy(bs->session_id, session_id, sizeof(bs->session_id));
-	bs->st = st;
-	bs->st.above = NULL;
-	bs->next = b->sessions;
-	b->sessions = bs;
-	return bs;
+	return add_batch_session(b, &st);
+}
+
+/*
+ * The cached seqs above last_seq, if they still describe the table: they
+ * do unless something else (an admin deleting and recreating the session)
+ * changed last_seq behind the worker's back.
+ */
+static SessionState *
+cached_above(BatchSession *bs)
+{
+	SessionState *cached = hash_search(session_cache, bs->session_id, HASH_FIND, NULL);
+
+	if (cached && cached->last_seq == bs->base_last_seq)
+		return cached;
+	return NULL;
+}
+
+/*
+ * Reads the state of every session the batch's messages name, with one
+ * query.  The table, not the cache, is the truth for status, owner and seq
+ * marks: an admin may have stopped or deleted a session through SQL.
+ */
+static void
+preload_sessions(Batch *b, int nmsgs)
+{
+	Oid			argtypes[1] = {TEXTARRAYOID};
+	SPIPlanPtr	p;
+	Datum	   *ids = palloc(sizeof(Datum) * Max(nmsgs, 1));
+	const char *prev = NULL;
+	int			nids = 0;
+	Datum		arg;
+	int			ret;
+
+	/* Duplicates only cost a little in = ANY; skip the common runs of them. */
+	for (int i = 0; i < nmsgs; i++)
+	{
+		const char *sid = b->parsed[i].err == PERR_OK ? b->parsed[i].msg.session_id : NULL;
+
+		if (sid == NULL || (prev && strcmp(prev, sid) == 0))
+			continue;
+		ids[nids++] = CStringGetTextDatum(sid);
+		prev = sid;
+	}
+	if (nids == 0)
+		return;
+	p = keep_plan(&preload_plan,
+				  "SELECT session_id, status, coalesce(worker_id, 0), last_seq, max_seq, event_count "
+				  "FROM codesight.sessions WHERE session_id = ANY ($1)",
+				  1, argtypes);
+	arg = PointerGetDatum(construct_array(ids, nids, TEXTOID, -1, false, TYPALIGN_INT));
+	ret = SPI_execute_plan(p, &arg, NULL, false, 0);
+	if (ret != SPI_OK_SELECT)
+		elog(ERROR, "session preload failed: %s", SPI_result_code_string(ret));
+	for (uint64 r = 0; r < SPI_processed; r++)
+	{
+		SessionState st;
+
+		row_to_state(SPI_tuptable->vals[r], SPI_tuptable->tupdesc, 1, &st);
+		add_batch_session(b, &st);
+	}
 }
 
 /* True when seq was already stored (or taken earlier in this batch). */
@@ -373,7 +486,7 @@ seq_seen(BatchSession *bs, int64 seq)
 	for (int i = 0; i < bs->nnew; i++)
 		if (bs->new_seqs[i] == seq)
 			return true;
-	cached = hash_search(session_cache, bs->session_id, HASH_FIND, NULL);
+	cached = cached_above(bs);
 	if (cached)
 		for (int i = 0; i < cached->nabove; i++)
 			if (cached->above[i] == seq)
@@ -413,7 +526,7 @@ cmp_int64(const void *a, const void *b)
 static int64
 advance_mark(BatchSession *bs, int64 **above_out, int *nabove_out)
 {
-	SessionState *cached = hash_search(session_cache, bs->session_id, HASH_FIND, NULL);
+	SessionState *cached = cached_above(bs);
 	int			ncached = cached ? cached->nabove : 0;
 	int			n = ncached + bs->nnew;
 	int64	   *all = palloc((n ? n : 1) * sizeof(int64));
@@ -794,21 +907,18 @@ handle_hello(Batch *b, Conn *c, ProtoMessage *msg)
 	reply(b, c, &sb, false, 0);
 }
 
-/* Parses and handles one WebSocket message. */
+/* Handles one parsed WebSocket message. */
 static void
-handle_message(Batch *b, InMsg *m)
+handle_message(Batch *b, InMsg *m, Parsed *p)
 {
 	Conn	   *c = m->conn;
-	ProtoMessage msg;
-	const char *detail;
-	ProtoError	err;
+	ProtoMessage msg = p->msg;
 
 	if (c->closed)
 		return;					/* nobody to answer; v2 clients resend */
-	err = proto_parse_message(m->data, m->len, &b->arena, &msg, &detail);
-	if (err != PERR_OK)
+	if (p->err != PERR_OK)
 	{
-		reply_error(b, c, err, detail ? detail : proto_error_code(err), NULL, 0, 0);
+		reply_error(b, c, p->err, p->detail ? p->detail : proto_error_code(p->err), NULL, 0, 0);
 		return;
 	}
 	if (codesight_auth_required() && !c->authenticated &&
@@ -1102,14 +1212,32 @@ run_batch(InMsg **msgs, int nmsgs, int64 *stored, bool *canceled, int *consumed)
 		pgstat_report_activity(STATE_RUNNING, "codesight: storing a batch of events");
 		role_enter("codesight_ingest", &rs);
 
-		/* Messages are taken until the batch holds batch_max_events rows. */
-		*consumed = 0;
-		for (int i = 0; i < nmsgs && (i == 0 || b->nrows < cs_batch_max_events); i++)
+		/*
+		 * Messages are taken until they hold batch_max_events events; all
+		 * are parsed first so their sessions are read with one query.
+		 */
 		{
-			MemoryContextSwitchTo(batch_context);
-			if (msgs[i]->kind == IN_WS_TEXT)
-				handle_message(b, msgs[i]);
-			*consumed = i + 1;
+			int			take = 0;
+			size_t		events = 0;
+
+			b->parsed = palloc0(sizeof(Parsed) * nmsgs);
+			while (take < nmsgs && (take == 0 || events < (size_t) cs_batch_max_events))
+			{
+				Parsed	   *p = &b->parsed[take];
+
+				p->err = proto_parse_message(msgs[take]->data, msgs[take]->len, &b->arena,
+											 &p->msg, &p->detail);
+				if (p->err == PERR_OK)
+					events += Max(p->msg.nevents, 1);
+				take++;
+			}
+			*consumed = take;
+			preload_sessions(b, take);
+			for (int i = 0; i < take; i++)
+			{
+				MemoryContextSwitchTo(batch_context);
+				handle_message(b, msgs[i], &b->parsed[i]);
+			}
 		}
 		MemoryContextSwitchTo(batch_context);
 		if (b->nrows > 0)

@@ -305,3 +305,29 @@ test('oversized messages close the connection with 1009; binary frames with 1003
   await ok.next('pong');
   ok.close();
 });
+
+test('a session stopped or deleted through SQL takes effect on the next batch', async () => {
+  const ws = await connect(cluster.wsUrl);
+  const sessionId = 'cs_admin_stopped';
+  ws.send({ type: 'session_start', sessionId });
+  await ws.next('session_started');
+  ws.send({ type: 'events', sessionId, events: [{ seq: 1, type: 'click', data: {} }] });
+  await ws.next((m) => m.type === 'ack' && m.seq === 1);
+  await cluster.query("UPDATE codesight.sessions SET status = 'completed' WHERE session_id = $1", [sessionId]);
+  let from = ws.messages.length;
+  ws.send({ type: 'events', sessionId, events: [{ seq: 2, type: 'click', data: {} }] });
+  assert.equal((await ws.next('error', { from })).code, 'session_not_active');
+
+  await cluster.query('SELECT codesight.delete_session($1)', [sessionId]);
+  from = ws.messages.length;
+  ws.send({ type: 'events', sessionId, events: [{ seq: 3, type: 'click', data: {} }] });
+  assert.equal((await ws.next('error', { from })).code, 'unknown_session');
+  // Started again from scratch, it counts from 1 again.
+  ws.send({ type: 'session_start', sessionId });
+  const restarted = await ws.next((m) => m.type === 'session_started' && m.sessionId === sessionId, { from });
+  assert.equal(restarted.lastSeq, 0);
+  ws.send({ type: 'events', sessionId, events: [{ seq: 1, type: 'input', data: { value: 'again' } }] });
+  await ws.next((m) => m.type === 'ack' && m.seq === 1, { from });
+  assert.deepEqual((await rows(sessionId)).map((r) => r.type), ['input']);
+  ws.close();
+});
