@@ -533,6 +533,24 @@ replace_string(SanitizeCtx *cx, JsonValue **slot, const char *s, size_t len)
 		*slot = n;
 }
 
+/* True for a placeholder such as <EMAIL>: already masked, by the extension or by us. */
+static bool
+is_placeholder(const JsonValue *v)
+{
+	size_t		n = v->u.str.len;
+
+	if (n < 3 || v->u.str.ptr[0] != '<' || v->u.str.ptr[n - 1] != '>')
+		return false;
+	for (size_t i = 1; i < n - 1; i++)
+	{
+		char		c = v->u.str.ptr[i];
+
+		if (!((c >= 'A' && c <= 'Z') || c == '_'))
+			return false;
+	}
+	return true;
+}
+
 /* Applies the masking rules to the string or number in *slot under key. */
 static void
 sanitize_scalar(SanitizeCtx *cx, const char *key, size_t keylen, JsonValue **slot)
@@ -550,9 +568,10 @@ sanitize_scalar(SanitizeCtx *cx, const char *key, size_t keylen, JsonValue **slo
 			strncmp(key, "value", 5) == 0)
 			placeholder = "<PASSWORD>";
 	}
+	if (v->type == JV_STRING && is_placeholder(v))
+		return;
 	if (placeholder != NULL &&
-		((v->type == JV_STRING && v->u.str.len > 0 && strcmp(v->u.str.ptr, placeholder) != 0) ||
-		 v->type == JV_NUMBER))
+		((v->type == JV_STRING && v->u.str.len > 0) || v->type == JV_NUMBER))
 	{
 		replace_string(cx, slot, placeholder, strlen(placeholder));
 		return;
@@ -660,6 +679,8 @@ void
 proto_write_error(StrBuf *sb, ProtoError err, const char *message,
 				  const char *session_id, int64_t seq)
 {
+	if (message == NULL)
+		message = proto_error_code(err);
 	strbuf_appends(sb, "{\"type\":\"error\",");
 	put_key(sb, "code");
 	json_append_string(sb, proto_error_code(err), strlen(proto_error_code(err)));
