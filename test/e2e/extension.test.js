@@ -318,3 +318,43 @@ test('every event arrives exactly once across service worker stops, database res
   assert.equal(done.counters.queued, 0);
   await page.close();
 });
+
+test('the popup connects, starts, pauses, resumes and stops, with the badge showing it', { timeout: 120000 }, async () => {
+  const shopPage = await browser.context.newPage();
+  await shopPage.goto(new URL('product.html?id=p2', shop.url).href);
+  const popup = await browser.context.newPage();
+  await popup.goto(`chrome-extension://${browser.extensionId}/popup/popup.html`);
+  await popup.locator('#serverUrl').fill(cluster.wsUrl);
+  await popup.locator('#connect').click();
+  await waitFor(async () => (await popup.locator('#connection').textContent()) === 'connected', { what: 'popup connected' });
+  const sessionId = await popup.locator('#sessionId').inputValue();
+  assert.match(sessionId, /^cs_[0-9a-z]+_[a-z0-9]{5}$/);
+  await popup.locator('#start').click();
+  const badge = () => browser.serviceWorkerNow().evaluate(() => chrome.action.getBadgeText({}));
+  await waitFor(async () => (await badge()) === 'REC', { what: 'REC badge' });
+
+  const wishlist = shopPage.getByRole('button', { name: 'Add to wishlist' });
+  await wishlist.click();
+  await stored(sessionId, 'click', 1);
+  await popup.locator('#pause').click();
+  await waitFor(async () => (await badge()) === 'PAU', { what: 'PAU badge' });
+  await wishlist.click(); // not recorded while paused
+  await popup.locator('#resume').click();
+  await waitFor(async () => (await badge()) === 'REC', { what: 'REC badge again' });
+  await wishlist.click();
+  await stored(sessionId, 'click', 2);
+  await waitFor(async () => Number(await popup.locator('#acknowledged').textContent()) >= 5, { what: 'popup counters' });
+  await popup.locator('#stop').click();
+  await waitFor(async () => (await badge()) === '', { what: 'badge cleared' });
+
+  await waitFor(async () => {
+    const s = await cluster.query('SELECT status FROM codesight.sessions WHERE session_id = $1', [sessionId]);
+    return s.rows[0].status !== 'active';
+  }, { timeoutMs: 20000, what: 'session stopped' });
+  const types = (await events(sessionId)).map((e) => e.type);
+  assert.equal(types.filter((t) => t === 'click').length, 2, types.join(','));
+  assert.ok(types.indexOf('pause') < types.indexOf('resume') && types.indexOf('pause') > types.indexOf('click'), types.join(','));
+  assert.ok(await popup.locator('#activity li').count() > 0);
+  await popup.close();
+  await shopPage.close();
+});
