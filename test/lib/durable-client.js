@@ -278,10 +278,13 @@ async function roundTrip(wsUrl, { timeoutMs = 10000 } = {}) {
   const sid = `ctl_${Date.now().toString(36)}_${crypto.randomBytes(3).toString('hex')}`;
   await new Promise((resolve, reject) => {
     const ws = new WebSocket(wsUrl);
-    const timer = setTimeout(() => { ws.terminate(); reject(new Error(`control round trip timed out after ${timeoutMs} ms`)); }, timeoutMs);
-    ws.on('open', () => ws.send(JSON.stringify({ type: 'session_start', sessionId: sid, timestamp: Date.now() })));
+    let stage = 'connecting';
+    const seen = [];
+    const timer = setTimeout(() => { ws.terminate(); reject(new Error(`control round trip timed out after ${timeoutMs} ms at stage ${stage}; got ${JSON.stringify(seen.slice(-3))}`)); }, timeoutMs);
+    ws.on('open', () => { stage = `open after ${Date.now() - t0} ms`; ws.send(JSON.stringify({ type: 'session_start', sessionId: sid, timestamp: Date.now() })); });
     ws.on('message', (d) => {
       const m = JSON.parse(d.toString());
+      seen.push(m);
       if (m.type === 'session_started') {
         ws.send(JSON.stringify({ type: 'events', sessionId: sid, events: [makeEvent(1)] }));
       } else if (m.type === 'ack' && m.seq === 1) {
