@@ -14,7 +14,7 @@ export function backoffDelay(attempt, random = Math.random) {
 }
 
 export class Connection {
-  // onOpen(), onMessage(msg), onClose({code, reason}), onState(state)
+  // onMessage(msg), onClose({code, reason}), onState(state)
   constructor(handlers) {
     this.handlers = handlers;
     this.url = null;
@@ -76,7 +76,6 @@ export class Connection {
       this.attempt = 0;
       this._setState('connected');
       this.keepaliveTimer = setInterval(() => this.send({ type: 'ping' }), KEEPALIVE_MS);
-      this.handlers.onOpen();
     };
     ws.onmessage = (ev) => {
       if (this.ws !== ws) return;

@@ -28,7 +28,6 @@ let activity = [];
 const stopSent = new Set();
 
 const connection = new Connection({
-  onOpen() {},
   onMessage: (msg) => ready.then(() => onServerMessage(msg)),
   onClose() {
     for (const ob of outboxes.values()) ob.disconnected();
