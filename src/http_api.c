@@ -25,12 +25,14 @@
 #include "utils/builtins.h"
 #include "utils/memutils.h"
 #include "utils/snapmgr.h"
+#include "utils/timestamp.h"
 
 #include "auth.h"
 #include "guc.h"
 #include "http_api.h"
 #include "json.h"
 #include "metrics.h"
+#include "protocol.h"
 #include "privilege.h"
 #include "ratelimit.h"
 #include "shmem.h"
@@ -59,6 +61,7 @@ typedef struct Response
 	int			status;
 	const char *content_type;
 	StringInfoData body;
+	struct DatasetStream *stream;	/* set by routes that stream their body */
 } Response;
 
 typedef void (*RouteHandler) (Request *req, Response *resp);
@@ -481,43 +484,225 @@ h_upload_complete(Request *req, Response *resp)
 	respond_sql(resp, "SELECT codesight.complete_upload($1::uuid, $2::jsonb)", 2, t, v, n);
 }
 
-/* GET /api/export/dataset.jsonl: one JSON object per line. */
+/*
+ * A dataset export streamed over several turns of the worker's loop: each
+ * turn reads the next sessions (keyset on started_at, session_id) in a
+ * short transaction, so a large export neither sits whole in memory nor
+ * holds back ingestion.
+ */
+typedef struct DatasetStream
+{
+	Conn	   *conn;
+	bool		has_since;
+	TimestampTz since;
+	char	   *status;			/* NULL: any status */
+	bool		started;		/* a key below is set */
+	TimestampTz last_started_at;
+	char		last_session_id[PROTO_SESSION_ID_MAX + 1];
+	struct DatasetStream *next;
+} DatasetStream;
+
+static DatasetStream *streams = NULL;
+
+#define STREAM_MAX_PENDING (512 * 1024)
+#define STREAM_LINES_PER_TURN 5000
+
+/* GET /api/export/dataset.jsonl: validates, then streams after commit. */
 static void
 h_dataset(Request *req, Response *resp)
 {
-	Oid			t[2] = {TIMESTAMPTZOID, TEXTOID};
-	Datum		v[2];
-	char		n[3] = "  ";
 	char	   *since = query_param(req, "since");
 	char	   *status = query_param(req, "status");
-	Portal		portal;
+	DatasetStream *ds = MemoryContextAllocZero(TopMemoryContext, sizeof(DatasetStream));
 
 	if (since && *since)
-		v[0] = DirectFunctionCall3(timestamptz_in, CStringGetDatum(since),
-								   ObjectIdGetDatum(InvalidOid), Int32GetDatum(-1));
-	else
-		n[0] = 'n';
-	v[1] = CStringGetTextDatum(status && *status ? status : "completed");
-	resp->content_type = "application/x-ndjson";
-	/* A cursor keeps the server side of the export in constant memory. */
-	portal = SPI_cursor_open_with_args(NULL, "SELECT codesight.export_dataset($1, $2)::text",
-									   2, t, v, n, true, 0);
-	for (;;)
 	{
-		SPI_cursor_fetch(portal, true, 1000);
-		if (SPI_processed == 0)
-			break;
-		for (uint64 i = 0; i < SPI_processed; i++)
-		{
-			char	   *line = SPI_getvalue(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 1);
-
-			appendStringInfoString(&resp->body, line);
-			appendStringInfoChar(&resp->body, '\n');
-		}
-		SPI_freetuptable(SPI_tuptable);
-		CHECK_FOR_INTERRUPTS();
+		ds->has_since = true;
+		ds->since = DatumGetTimestampTz(DirectFunctionCall3(timestamptz_in, CStringGetDatum(since),
+															ObjectIdGetDatum(InvalidOid),
+															Int32GetDatum(-1)));
 	}
-	SPI_cursor_close(portal);
+	if (status == NULL || *status == '\0')
+		status = "completed";
+	if (strcmp(status, "any") != 0)
+	{
+		if (strcmp(status, "active") != 0 && strcmp(status, "completed") != 0 &&
+			strcmp(status, "disconnected") != 0 && strcmp(status, "abandoned") != 0)
+		{
+			pfree(ds);
+			HTTP_ERROR(400, "bad_request", "status must be active, completed, disconnected, abandoned or any");
+		}
+		ds->status = MemoryContextStrdup(TopMemoryContext, status);
+	}
+	resp->stream = ds;
+	resp->content_type = "application/x-ndjson";
+}
+
+/* Frees a stream's state. */
+static void
+stream_free(DatasetStream *ds)
+{
+	if (ds->status)
+		pfree(ds->status);
+	pfree(ds);
+}
+
+/*
+ * Produces the next part of one stream; returns true when it is finished.
+ * Runs inside a transaction as codesight_api.
+ */
+static bool
+stream_step(DatasetStream *ds)
+{
+	Oid			t[5] = {BOOLOID, TIMESTAMPTZOID, TEXTOID, TIMESTAMPTZOID, TEXTOID};
+	Datum		v[5];
+	char		n[6] = "     ";
+	int			lines = 0;
+	uint64		nsessions;
+	SPITupleTable *sessions;
+
+	v[0] = BoolGetDatum(ds->started);
+	v[1] = TimestampTzGetDatum(ds->last_started_at);
+	v[2] = CStringGetTextDatum(ds->last_session_id);
+	if (ds->has_since)
+		v[3] = TimestampTzGetDatum(ds->since);
+	else
+		n[3] = 'n';
+	if (ds->status)
+		v[4] = CStringGetTextDatum(ds->status);
+	else
+		n[4] = 'n';
+	if (SPI_execute_with_args("SELECT session_id, started_at FROM codesight.sessions "
+							  "WHERE (NOT $1 OR (started_at, session_id) > ($2, $3)) "
+							  "AND ($4::timestamptz IS NULL OR started_at >= $4) "
+							  "AND ($5::text IS NULL OR status = $5) "
+							  "ORDER BY started_at, session_id LIMIT 50",
+							  5, t, v, n, true, 0) != SPI_OK_SELECT)
+		elog(ERROR, "dataset session listing failed");
+	sessions = SPI_tuptable;
+	nsessions = SPI_processed;
+	for (uint64 i = 0; i < nsessions && lines < STREAM_LINES_PER_TURN; i++)
+	{
+		bool		isnull;
+		char	   *sid = SPI_getvalue(sessions->vals[i], sessions->tupdesc, 1);
+		Datum		started = SPI_getbinval(sessions->vals[i], sessions->tupdesc, 2, &isnull);
+		Oid			st[1] = {TEXTOID};
+		Datum		sv[1] = {CStringGetTextDatum(sid)};
+		Portal		portal = SPI_cursor_open_with_args(NULL,
+													   "SELECT codesight.dataset_session($1)::text",
+													   1, st, sv, NULL, true, 0);
+
+		for (;;)
+		{
+			SPI_cursor_fetch(portal, true, 1000);
+			if (SPI_processed == 0)
+				break;
+			for (uint64 k = 0; k < SPI_processed; k++)
+			{
+				char	   *line = SPI_getvalue(SPI_tuptable->vals[k], SPI_tuptable->tupdesc, 1);
+				size_t		len = strlen(line);
+
+				line[len] = '\n';	/* SPI_getvalue's copy ends in a NUL we may reuse */
+				net_http_stream_write(ds->conn, line, len + 1);
+				lines++;
+			}
+			SPI_freetuptable(SPI_tuptable);
+		}
+		SPI_cursor_close(portal);
+		ds->started = true;
+		ds->last_started_at = DatumGetTimestampTz(started);
+		strlcpy(ds->last_session_id, sid, sizeof(ds->last_session_id));
+		if (i + 1 == nsessions && nsessions < 50)
+			return true;
+	}
+	return nsessions == 0;
+}
+
+/* True while some dataset stream can make progress without waiting. */
+bool
+http_api_streams_ready(void)
+{
+	for (DatasetStream *ds = streams; ds; ds = ds->next)
+		if (ds->conn->closed || net_http_stream_pending(ds->conn) < STREAM_MAX_PENDING)
+			return true;
+	return false;
+}
+
+/*
+ * Runs one turn of a stream in its own transaction; returns true when the
+ * stream is finished (or failed and was cut short).
+ */
+static bool
+stream_turn(DatasetStream *ds)
+{
+	volatile bool finished = false;
+	RoleSwitch	rs;
+
+	PG_TRY();
+	{
+		SetCurrentStatementStartTimestamp();
+		StartTransactionCommand();
+		SPI_connect();
+		PushActiveSnapshot(GetTransactionSnapshot());
+		pgstat_report_activity(STATE_RUNNING, "codesight: streaming the dataset export");
+		role_enter("codesight_api", &rs);
+		finished = stream_step(ds);
+		role_exit(&rs);
+		SPI_finish();
+		PopActiveSnapshot();
+		CommitTransactionCommand();
+	}
+	PG_CATCH();
+	{
+		ErrorData  *edata;
+
+		MemoryContextSwitchTo(TopMemoryContext);
+		edata = CopyErrorData();
+		FlushErrorState();
+		AbortCurrentTransaction();
+		QueryCancelPending = false;
+		ereport(LOG, (errmsg("codesight: dataset export stopped: %s", edata->message)));
+		FreeErrorData(edata);
+		/* Headers are out: the only way to say "failed" is to cut it short. */
+		net_kill(ds->conn);
+		return true;
+	}
+	PG_END_TRY();
+	if (finished)
+		net_http_stream_end(ds->conn);
+	return finished;
+}
+
+/* Advances every stream whose client has taken what was sent so far. */
+void
+http_api_stream_step(void)
+{
+	DatasetStream **link = &streams;
+
+	if (streams == NULL)
+		return;
+	while (*link)
+	{
+		DatasetStream *ds = *link;
+		bool		finished = ds->conn->closed;
+
+		if (!finished && net_http_stream_pending(ds->conn) >= STREAM_MAX_PENDING)
+		{
+			link = &ds->next;
+			continue;
+		}
+		if (!finished)
+			finished = stream_turn(ds);
+		if (finished)
+		{
+			*link = ds->next;
+			net_conn_release(ds->conn);
+			stream_free(ds);
+			continue;
+		}
+		link = &ds->next;
+	}
+	pgstat_report_activity(STATE_IDLE, "codesight: serving");
 }
 
 /* GET /metrics: Prometheus text format. */
@@ -859,6 +1044,7 @@ http_api_handle(Conn *c)
 	}
 	resp.status = 200;
 	resp.content_type = "application/json";
+	resp.stream = NULL;
 	initStringInfo(&resp.body);
 
 	PG_TRY();
@@ -931,7 +1117,22 @@ http_api_handle(Conn *c)
 
 	MemoryContextSwitchTo(cxt);
 	json_arena_free(&req.arena);
-	if (ok)
+	if (ok && resp.stream)
+	{
+		StringInfoData h;
+
+		initStringInfo(&h);
+		cors_headers(r, &h, false);
+		appendStringInfoString(&h, "Cache-Control: no-store\r\nX-Content-Type-Options: nosniff\r\n");
+		net_http_stream_begin(c, 200, resp.content_type, h.data);
+		count_status(200);
+		/* The stream keeps the connection until it is finished. */
+		c->refs++;
+		resp.stream->conn = c;
+		resp.stream->next = streams;
+		streams = resp.stream;
+	}
+	else if (ok)
 		send_response(c, resp.status, resp.content_type, resp.body.data, resp.body.len, false);
 	else
 		send_error(c, err_status, err_code, err_msg);

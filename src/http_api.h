@@ -13,5 +13,7 @@
 #include "net.h"
 
 extern void http_api_handle(Conn *c);
+extern bool http_api_streams_ready(void);
+extern void http_api_stream_step(void);
 
 #endif							/* CODESIGHT_HTTP_API_H */

@@ -137,6 +137,7 @@ conn_free_if_unused(Conn *c)
 	tx_clear(c);
 	free(c->rx_buf);
 	free(c->http_resp);
+	free(c->sbuf);
 	http_req_free(c->http_req);
 	free(c);
 }
@@ -721,7 +722,12 @@ http_write_headers(Conn *c)
 	size_t		body_len = c->http_resp_len - hlen;
 
 	if (lws_add_http_common_headers(c->wsi, (unsigned int) c->http_status, ctype,
-									(lws_filepos_t) body_len, &p, end))
+									c->http_streaming ? LWS_ILLEGAL_HTTP_CONTENT_LEN : (lws_filepos_t) body_len,
+									&p, end))
+		return -1;
+	if (c->http_streaming &&
+		lws_add_http_header_by_name(c->wsi, (unsigned char *) "transfer-encoding:",
+									(unsigned char *) "chunked", 7, &p, end))
 		return -1;
 	while (*extra)
 	{
@@ -753,6 +759,137 @@ http_write_headers(Conn *c)
 	return 0;
 }
 
+/* Ends an HTTP transaction: frees the response, keeps or closes the connection. */
+static int
+http_done(Conn *c)
+{
+	free(c->http_resp);
+	c->http_resp = NULL;
+	free(c->sbuf);
+	c->sbuf = NULL;
+	c->slen = c->scap = c->ssent = 0;
+	c->http_streaming = false;
+	c->stream_ended = false;
+	http_req_free(c->http_req);
+	c->http_req = NULL;
+	if (lws_http_transaction_completed(c->wsi))
+		return -1;
+	return 0;
+}
+
+/* Writes the next piece of a streamed body as the worker produces it. */
+static int
+http_stream_writeable(Conn *c)
+{
+	unsigned char buf[LWS_PRE + HTTP_CHUNK];
+	size_t		n;
+	bool		last;
+
+	if (c->http_resp_sent == 0)
+	{
+		if (http_write_headers(c) < 0)
+			return -1;
+		lws_callback_on_writable(c->wsi);
+		return 0;
+	}
+	n = c->slen - c->ssent;
+	if (n == 0)
+		return 0;				/* the worker will add more and ask again */
+	if (n > HTTP_CHUNK)
+		n = HTTP_CHUNK;
+	last = c->stream_ended && c->ssent + n == c->slen;
+	memcpy(buf + LWS_PRE, c->sbuf + c->ssent, n);
+	if (lws_write(c->wsi, buf + LWS_PRE, n, last ? LWS_WRITE_HTTP_FINAL : LWS_WRITE_HTTP) != (int) n)
+		return -1;
+	c->ssent += n;
+	if (last)
+		return http_done(c);
+	if (c->ssent > c->scap / 2)
+	{
+		memmove(c->sbuf, c->sbuf + c->ssent, c->slen - c->ssent);
+		c->slen -= c->ssent;
+		c->ssent = 0;
+	}
+	if (c->ssent < c->slen)
+		lws_callback_on_writable(c->wsi);
+	return 0;
+}
+
+/* Starts a streamed response: headers now, the body in chunks later. */
+void
+net_http_stream_begin(Conn *c, int status, const char *content_type, const char *extra_headers)
+{
+	net_http_respond(c, status, content_type, extra_headers, "", 0);
+	c->http_streaming = true;
+}
+
+/* Appends a chunk (framed for chunked transfer encoding) to a streamed body. */
+void
+net_http_stream_write(Conn *c, const char *data, size_t len)
+{
+	char		head[24];
+	int			hlen;
+	size_t		need;
+
+	if (c->closed || c->wsi == NULL || !c->http_streaming || len == 0)
+		return;
+	hlen = snprintf(head, sizeof(head), "%zx\r\n", len);
+	need = c->slen + hlen + len + 2;
+	if (need > c->scap)
+	{
+		size_t		ncap = c->scap ? c->scap : 65536;
+		char	   *nb;
+
+		while (ncap < need)
+			ncap *= 2;
+		nb = realloc(c->sbuf, ncap);
+		if (nb == NULL)
+		{
+			net_kill(c);
+			return;
+		}
+		c->sbuf = nb;
+		c->scap = ncap;
+	}
+	memcpy(c->sbuf + c->slen, head, hlen);
+	memcpy(c->sbuf + c->slen + hlen, data, len);
+	memcpy(c->sbuf + c->slen + hlen + len, "\r\n", 2);
+	c->slen = need;
+	lws_callback_on_writable(c->wsi);
+}
+
+/* Queues the last chunk of a streamed body. */
+void
+net_http_stream_end(Conn *c)
+{
+	if (c->closed || c->wsi == NULL || !c->http_streaming)
+		return;
+	c->http_streaming = true;
+	if (c->scap < c->slen + 5)
+	{
+		char	   *nb = realloc(c->sbuf, c->slen + 5);
+
+		if (nb == NULL)
+		{
+			net_kill(c);
+			return;
+		}
+		c->sbuf = nb;
+		c->scap = c->slen + 5;
+	}
+	memcpy(c->sbuf + c->slen, "0\r\n\r\n", 5);
+	c->slen += 5;
+	c->stream_ended = true;
+	lws_callback_on_writable(c->wsi);
+}
+
+/* Bytes of a streamed body produced but not yet written. */
+size_t
+net_http_stream_pending(Conn *c)
+{
+	return c->slen - c->ssent;
+}
+
 /* Sends the stored response in chunks; completes the transaction at the end. */
 static int
 http_writeable(Conn *c)
@@ -764,6 +901,8 @@ http_writeable(Conn *c)
 
 	if (c->http_resp == NULL)
 		return 0;
+	if (c->http_streaming)
+		return http_stream_writeable(c);
 	if (c->http_resp_sent == 0)
 	{
 		if (http_write_headers(c) < 0)
@@ -787,13 +926,7 @@ http_writeable(Conn *c)
 		return 0;
 	}
 done:
-	free(c->http_resp);
-	c->http_resp = NULL;
-	http_req_free(c->http_req);
-	c->http_req = NULL;
-	if (lws_http_transaction_completed(c->wsi))
-		return -1;
-	return 0;
+	return http_done(c);
 }
 
 /* The one protocol callback: WebSocket and HTTP on the same vhost. */

@@ -97,6 +97,12 @@ typedef struct Conn
 	size_t		http_resp_sent;
 	int			http_status;
 	bool		http_static;	/* serving a file through lws */
+	bool		http_streaming; /* body sent in chunks as it is produced */
+	bool		stream_ended;	/* the last chunk is queued */
+	char	   *sbuf;			/* chunk-framed body not yet written */
+	size_t		slen;
+	size_t		scap;
+	size_t		ssent;
 
 	struct Conn *prev;
 	struct Conn *next;
@@ -142,6 +148,12 @@ extern void net_close(Conn *c, int code, const char *reason);
 extern void net_kill(Conn *c);
 extern void net_http_respond(Conn *c, int status, const char *content_type,
 							 const char *extra_headers, const char *body, size_t len);
+
+extern void net_http_stream_begin(Conn *c, int status, const char *content_type,
+								  const char *extra_headers);
+extern void net_http_stream_write(Conn *c, const char *data, size_t len);
+extern void net_http_stream_end(Conn *c);
+extern size_t net_http_stream_pending(Conn *c);
 
 extern void net_begin_shutdown(int code, const char *reason);
 extern int	net_open_connections(void);

@@ -316,6 +316,8 @@ next_timeout(uv_loop_t *loop, Pending *p, double now, double next_sweep)
 		if (t < 0 || until < t)
 			t = until;
 	}
+	if (http_api_streams_ready())
+		return 0;
 	until = (long) (next_sweep - now);
 	if (until < 0)
 		until = 0;
@@ -390,6 +392,7 @@ serve(void)
 			pgstat_report_activity(STATE_IDLE, "codesight: serving");
 		}
 		serve_http(&http_head);
+		http_api_stream_step();
 		net_set_backpressure(pending.n >= cs_max_queue_events);
 
 		if (now >= next_sweep)

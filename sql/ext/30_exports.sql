@@ -608,27 +608,16 @@ $$;
 -- Mind2Web-style dataset
 ------------------------------------------------------------------------------
 
--- One JSON object per action of every matching session (status NULL means
--- any status), sessions in start order, actions in order.  Each session's
--- rows are produced and handed on before the next session is read; the
--- function's result spills to disk past work_mem, so memory stays bounded.
-CREATE FUNCTION codesight.export_dataset(since timestamptz DEFAULT NULL,
-                                         status text DEFAULT 'completed')
-RETURNS SETOF jsonb
+-- The dataset lines of one session, in action order.  export_dataset and
+-- the worker's streamed GET /api/export/dataset.jsonl both read sessions
+-- through this, one at a time.
+CREATE FUNCTION codesight.dataset_session(p_session_id text) RETURNS SETOF jsonb
 LANGUAGE plpgsql STABLE AS $$
 DECLARE
-    s record;
     video_start timestamptz;
 BEGIN
-    FOR s IN
-        SELECT ss.session_id
-          FROM codesight.sessions ss
-         WHERE (export_dataset.since IS NULL OR ss.started_at >= export_dataset.since)
-           AND (export_dataset.status IS NULL OR ss.status = export_dataset.status)
-         ORDER BY ss.started_at, ss.session_id
-    LOOP
-        SELECT m.started_at INTO video_start FROM codesight._media(s.session_id, 'video') m;
-        RETURN QUERY
+    SELECT m.started_at INTO video_start FROM codesight._media(p_session_id, 'video') m;
+    RETURN QUERY
             SELECT jsonb_build_object(
                 'session_id', a.session_id,
                 'step', a.step,
@@ -653,9 +642,31 @@ BEGIN
                              nullif(a.selectors ->> 'label', ''), nullif(a.selectors ->> 'placeholder', '')),
                     '->', a.op || coalesce(': ' || a.value, '')),
                 'video_offset_ms', codesight._video_offset(a.ts, video_start))
-              FROM codesight._actions(s.session_id) a
+              FROM codesight._actions(p_session_id) a
              WHERE NOT a.implicit
              ORDER BY a.ord;
+END
+$$;
+
+-- One JSON object per action of every matching session (status NULL means
+-- any status), sessions in start order, actions in order.  Each session's
+-- rows are produced and handed on before the next session is read; the
+-- function's result spills to disk past work_mem, so memory stays bounded.
+CREATE FUNCTION codesight.export_dataset(since timestamptz DEFAULT NULL,
+                                         status text DEFAULT 'completed')
+RETURNS SETOF jsonb
+LANGUAGE plpgsql STABLE AS $$
+DECLARE
+    s record;
+BEGIN
+    FOR s IN
+        SELECT ss.session_id
+          FROM codesight.sessions ss
+         WHERE (export_dataset.since IS NULL OR ss.started_at >= export_dataset.since)
+           AND (export_dataset.status IS NULL OR ss.status = export_dataset.status)
+         ORDER BY ss.started_at, ss.session_id
+    LOOP
+        RETURN QUERY SELECT codesight.dataset_session(s.session_id);
     END LOOP;
 END
 $$;
@@ -674,6 +685,7 @@ REVOKE ALL ON FUNCTION
     codesight._locator(jsonb, text, jsonb),
     codesight._playwright_line(codesight.action, text),
     codesight.export_playwright(text),
+    codesight.dataset_session(text),
     codesight.export_dataset(timestamptz, text)
 FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION
@@ -690,5 +702,6 @@ GRANT EXECUTE ON FUNCTION
     codesight._locator(jsonb, text, jsonb),
     codesight._playwright_line(codesight.action, text),
     codesight.export_playwright(text),
+    codesight.dataset_session(text),
     codesight.export_dataset(timestamptz, text)
 TO codesight_admin;
