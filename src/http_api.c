@@ -393,6 +393,19 @@ h_delete_session(Request *req, Response *resp)
 				2, t, v, n);
 }
 
+/* POST /api/sessions/{id}/stop */
+static void
+h_stop_session(Request *req, Response *resp)
+{
+	Oid			t[2] = {TEXTOID, INT8OID};
+	Datum		v[2];
+	char		n[3] = "  ";
+
+	v[0] = CStringGetTextDatum(req->id);
+	v[1] = owner_arg(req, &n[1]);
+	respond_sql(resp, "SELECT codesight.stop_session($1, $2)", 2, t, v, n);
+}
+
 /* POST /api/sessions/{id}/events/delete {seqs:[...]} */
 static void
 h_delete_events(Request *req, Response *resp)
@@ -723,6 +736,7 @@ static const Route routes[] = {
 	{HTTP_M_POST, "/api/sessions", RA_WORKER, false, h_create_session},
 	{HTTP_M_GET, "/api/sessions", RA_WORKER, false, h_list_sessions},
 	{HTTP_M_DELETE, "/api/sessions/{id}", RA_WORKER, true, h_delete_session},
+	{HTTP_M_POST, "/api/sessions/{id}/stop", RA_WORKER, true, h_stop_session},
 	{HTTP_M_POST, "/api/sessions/{id}/events/delete", RA_WORKER, true, h_delete_events},
 	{HTTP_M_GET, "/api/sessions/{id}/media", RA_WORKER, true, h_media},
 	{HTTP_M_GET, "/api/extension/sessions", RA_ADMIN, false, h_list_sessions},

@@ -380,6 +380,25 @@ BEGIN
 END
 $$;
 
+-- Marks a session completed: the web page's Stop ends sessions that had no
+-- extension stream (media only), which nothing else would end.  Returns the
+-- session's summary; an already ended session is left as it is.
+CREATE FUNCTION codesight.stop_session(session_id text, worker_id bigint DEFAULT NULL)
+RETURNS jsonb
+LANGUAGE plpgsql AS $$
+BEGIN
+    IF NOT codesight.lock_owned_session(session_id, worker_id) THEN
+        RAISE EXCEPTION 'session % does not exist', session_id
+            USING ERRCODE = 'no_data_found',
+                  HINT = 'Create the session first with create_session().';
+    END IF;
+    UPDATE codesight.sessions s
+       SET status = 'completed', ended_at = coalesce(s.ended_at, now()), updated_at = now()
+     WHERE s.session_id = stop_session.session_id AND s.status = 'active';
+    RETURN codesight.session_summary(session_id);
+END
+$$;
+
 -- Deletes a session with its events and upload rows (the objects in S3 are
 -- not touched here).  worker_id, when given, must own the session.  True
 -- when something was deleted, false when the session did not exist.

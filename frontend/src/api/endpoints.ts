@@ -27,6 +27,8 @@ export function endpoints(api: ApiClient) {
       api.request<SessionSummary>(`/api/extension/sessions/${enc(sessionId)}/summary`),
     deleteEvents: (sessionId: string, seqs: number[]) =>
       api.request<{ deleted: number }>(`/api/sessions/${enc(sessionId)}/events/delete`, { body: { seqs } }),
+    stopSession: (sessionId: string) =>
+      api.request<SessionSummary>(`/api/sessions/${enc(sessionId)}/stop`, { body: {} }),
     deleteSession: (sessionId: string) =>
       api.request<{ deleted: boolean }>(`/api/sessions/${enc(sessionId)}`, { method: 'DELETE' }),
     presignUpload: (req: {

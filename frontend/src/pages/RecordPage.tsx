@@ -9,7 +9,7 @@ import { PendingRecordings } from '../components/PendingRecordings';
 import { RecordingPanel } from '../components/RecordingPanel';
 import { openCapture, describeMediaError, pickMimeType, type Capture, type CaptureMode } from '../recording/capture';
 import { ChunkRecorder } from '../recording/chunkRecorder';
-import { sendToExtension } from '../recording/extension';
+import { extensionServerUrl, sendToExtension } from '../recording/extension';
 import { Link } from '../lib/router';
 import { getSetting, useSetting } from '../lib/settings';
 import { chunkStore, useUpload } from '../upload/useUpload';
@@ -46,7 +46,11 @@ export function RecordPage() {
     setPhase('stopping');
     const [recorded] = await Promise.allSettled([
       a.recorder.stop(),
-      sendToExtension(getSetting('extensionId'), { type: 'stop_tracking', sessionId: a.sessionId }),
+      // A tracking extension ends the session itself once its last events
+      // are acknowledged; stopping it here first would refuse those events.
+      // Without the extension nothing else would end the session.
+      sendToExtension(getSetting('extensionId'), { type: 'stop_tracking', sessionId: a.sessionId })
+        .then((reply) => (reply.ok ? undefined : workerApi.stopSession(a.sessionId))),
     ]);
     a.capture.stop();
     setMic(null);
@@ -85,7 +89,7 @@ export function RecordPage() {
       // The worker ending screen sharing from the browser's own bar stops everything.
       capture.stream.getVideoTracks().forEach((t) => t.addEventListener('ended', () => void stop()));
       const reply = await sendToExtension(getSetting('extensionId'), {
-        type: 'start_tracking', sessionId: session.sessionId, serverUrl: window.location.origin, token: getSetting('workerToken') ?? '',
+        type: 'start_tracking', sessionId: session.sessionId, serverUrl: extensionServerUrl(), token: getSetting('workerToken') ?? '',
       });
       setExtensionNote(reply.ok
         ? { ok: true, text: 'The extension is tracking your clicks and typing.' }

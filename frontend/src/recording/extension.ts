@@ -18,6 +18,11 @@ function runtime(): ChromeRuntime | undefined {
   return (globalThis as { chrome?: { runtime?: ChromeRuntime } }).chrome?.runtime;
 }
 
+// The WebSocket URL of the worker that served this page, for the extension.
+export function extensionServerUrl(origin: string = window.location.origin): string {
+  return `${origin.replace(/^http/, 'ws')}/extension-ws`;
+}
+
 export function sendToExtension(extensionId: string | null, message: ExtensionMessage, timeoutMs = 3000): Promise<ExtensionReply> {
   const rt = runtime();
   if (!extensionId) return Promise.resolve({ ok: false, reason: 'No extension id is set (see Settings).' });
