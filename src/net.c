@@ -232,8 +232,12 @@ net_send_text(Conn *c, const char *text, size_t len)
 		return;
 	if (c->tx_bytes + len > (size_t) cs_max_tx_bytes)
 	{
-		/* A client that does not read its acks must not grow our memory. */
-		net_close(c, LWS_CLOSE_STATUS_POLICY_VIOLATION, "client is not reading");
+		/*
+		 * A client that does not read its acks must not grow our memory.
+		 * A close frame would queue behind what it does not read: drop it.
+		 */
+		c->close_code = LWS_CLOSE_STATUS_POLICY_VIOLATION;
+		net_kill(c);
 		return;
 	}
 	t = malloc(sizeof(TxItem) + LWS_PRE + len);
