@@ -61,6 +61,22 @@ function cpuSeconds(pid) {
   } catch { return NaN; }
 }
 
+// CPU seconds used by the whole cluster: the postmaster, its live children
+// (backends, the worker, WAL writer, checkpointer...) and reaped children.
+function clusterCpu() {
+  let total = 0;
+  const pm = Number(fs.readFileSync(path.join(cluster.datadir, 'postmaster.pid'), 'utf8').split('\n')[0]);
+  for (const d of fs.readdirSync('/proc')) {
+    if (!/^\d+$/.test(d)) continue;
+    try {
+      const f = fs.readFileSync(`/proc/${d}/stat`, 'utf8').split(') ')[1].split(' ');
+      if (Number(d) === pm) total += Number(f[11]) + Number(f[12]) + Number(f[13]) + Number(f[14]);
+      else if (Number(f[1]) === pm) total += Number(f[11]) + Number(f[12]);
+    } catch { /* exited */ }
+  }
+  return total / 100;
+}
+
 function status(pid) {
   const out = {};
   try {
@@ -93,6 +109,7 @@ function metrics(port) {
 async function loadgen(args, { port = cluster.port, pid = workerPid, tag }) {
   const m0 = pid === workerPid ? await metrics(cluster.port) : {};
   const c0 = cpuSeconds(pid);
+  const k0 = clusterCpu();
   const t0 = Date.now();
   const full = ['--port', String(port), '--tag', tag, ...args.map(String)];
   const r = await new Promise((resolve, reject) => {
@@ -107,6 +124,10 @@ async function loadgen(args, { port = cluster.port, pid = workerPid, tag }) {
   const wall = (Date.now() - t0) / 1000;
   r.server_cpu_s = +(cpuSeconds(pid) - c0).toFixed(2);
   r.server_cpu_share = +(r.server_cpu_s / wall).toFixed(3);
+  r.cluster_cpu_s = +(clusterCpu() - k0).toFixed(2);
+  // total CPU on the server side: the cluster, plus the Node process for the reference
+  r.total_server_cpu_s = +(r.cluster_cpu_s + (pid === workerPid ? 0 : r.server_cpu_s)).toFixed(2);
+  r.events_per_server_cpu_s = r.total_server_cpu_s > 0 ? Math.round(r.events_acked / r.total_server_cpu_s) : null;
   if (pid === workerPid) {
     const m1 = await metrics(cluster.port);
     const d = (k) => (m1[k] || 0) - (m0[k] || 0);
@@ -176,12 +197,14 @@ async function copy() {
   const file = path.join(os.tmpdir(), `codesight-bench-copy-${process.pid}.tsv`);
   writeCopyFile(file, n, 50, `copy${Date.now().toString(36)}`);
   fs.chmodSync(file, 0o644);
+  const k0 = clusterCpu();
   const t0 = process.hrtime.bigint();
   psql(`\\copy codesight.events (session_id, seq, type, client_ts, page_url, selector, payload) FROM '${file}'`);
   const s = Number(process.hrtime.bigint() - t0) / 1e9;
+  const cpu = clusterCpu() - k0;
   const bytes = fs.statSync(file).size;
   fs.unlinkSync(file);
-  results.runs.copy = { rows: n, seconds: +s.toFixed(3), events_per_s: +(n / s).toFixed(1), file_mb: +(bytes / 2 ** 20).toFixed(1), note: 'psql \\copy of the same row shapes into codesight.events, one transaction, synchronous_commit=on' };
+  results.runs.copy = { rows: n, seconds: +s.toFixed(3), events_per_s: +(n / s).toFixed(1), file_mb: +(bytes / 2 ** 20).toFixed(1), cluster_cpu_s: +cpu.toFixed(2), events_per_server_cpu_s: Math.round(n / cpu), note: 'psql \\copy of the same row shapes into codesight.events, one transaction, synchronous_commit=on' };
   log('copy', results.runs.copy);
 }
 
@@ -375,23 +398,23 @@ const pctf = (x) => (x === undefined || x === null ? '—' : `${Math.round(x * 1
 function table() {
   const R = results.runs;
   const rows = [];
-  const add = (what, value, lg, srv, target, met) => rows.push([what, value, lg, srv, target, met === undefined ? '' : met ? 'met' : 'MISSED']);
+  const add = (what, value, lg, srv, target, met, eff) => rows.push([what, value, eff === undefined ? '' : f0(eff), lg, srv, target, met === undefined ? '' : met ? 'met' : 'MISSED']);
   for (const mode of ['v1', 'v2']) {
     for (const n of CONNS) {
       const r = R[`ingest_${mode}_${n}`];
       if (!r) continue;
       add(`${mode} durable ingest, ${n} conn${n > 1 ? 's' : ''} (events/s)`, f0(r.events_per_s) + (r.errors ? ` (${r.errors} errors)` : ''), pctf(r.loadgen_cpu_share), pctf(r.server_cpu_share) + ` · batch ${f1(r.mean_batch_events)} ev / ${f1(r.mean_commit_ms)} ms`,
-        mode === 'v2' && n === 50 ? '≥ 100,000' : '', mode === 'v2' && n === 50 ? r.events_per_s >= 100000 : undefined);
+        mode === 'v2' && n === 50 ? '≥ 100,000' : '', mode === 'v2' && n === 50 ? r.events_per_s >= 100000 : undefined, r.events_per_server_cpu_s);
     }
   }
-  if (R.copy) add(`COPY of the same rows (${f0(R.copy.rows)} rows, events/s)`, f0(R.copy.events_per_s), '—', '—', '', undefined);
+  if (R.copy) add(`COPY of the same rows (${f0(R.copy.rows)} rows, events/s)`, f0(R.copy.events_per_s), '—', '—', '', undefined, R.copy.events_per_server_cpu_s);
   const bestV2 = Math.max(...CONNS.map((n) => (R[`ingest_v2_${n}`] || {}).events_per_s || 0));
   if (R.copy && bestV2) add('best v2 / COPY', pctf(bestV2 / R.copy.events_per_s), '', '', '≥ 50 %', bestV2 / R.copy.events_per_s >= 0.5);
   for (const n of CONNS) {
     const r = R[`node_v1_${n}`];
     if (!r) continue;
     const w = R[`ingest_v1_${n}`];
-    add(`Node ws+pg reference, v1, ${n} conn${n > 1 ? 's' : ''} (events/s)`, f0(r.events_per_s) + (r.errors ? ` (${r.errors} errors)` : ''), pctf(r.loadgen_cpu_share), pctf(r.server_cpu_share) + ' (node only)', '', undefined);
+    add(`Node ws+pg reference, v1, ${n} conn${n > 1 ? 's' : ''} (events/s)`, f0(r.events_per_s) + (r.errors ? ` (${r.errors} errors)` : ''), pctf(r.loadgen_cpu_share), pctf(r.server_cpu_share) + ' (node only)', '', undefined, r.events_per_server_cpu_s);
     if (w) add(`worker v1 / Node reference, ${n} conn${n > 1 ? 's' : ''}`, `${f1(w.events_per_s / r.events_per_s)} ×`, '', '', '≥ 10 ×', w.events_per_s / r.events_per_s >= 10);
   }
   for (const rate of [1000, 5000, 20000]) {
@@ -418,7 +441,7 @@ function table() {
   for (const g of R.growth || []) {
     add(`v2 ingest, 50 conns, table at ${f0(g.rows_before)} rows (${f0(g.table_mb)} MB)`, `${f0(g.events_per_s)} ev/s, worker RSS ${f1(g.worker_rss_mb)} MB (anon ${f1(g.worker_anon_mb)})`, pctf(g.loadgen_cpu_share), pctf(g.server_cpu_share), '', undefined);
   }
-  const head = ['figure', 'value', 'loadgen CPU', 'worker CPU', 'target', ''];
+  const head = ['figure', 'value', 'events per server CPU-s', 'loadgen CPU', 'worker CPU', 'target', ''];
   const lines = [`| ${head.join(' | ')} |`, `|${head.map(() => '---').join('|')}|`, ...rows.map((r) => `| ${r.join(' | ')} |`)];
   return lines.join('\n');
 }
@@ -439,6 +462,24 @@ async function main() {
   });
   try {
     workerPid = await cluster.workerPid();
+    // runuser (PAM) gives the postmaster a soft limit of 1024 descriptors
+    // whatever this shell's limit is: raise the postmaster's and the
+    // worker's to this process's hard limit.
+    const hard = spawnSync('sh', ['-c', 'ulimit -Hn']).stdout.toString().trim();
+    const pm = fs.readFileSync(path.join(cluster.datadir, 'postmaster.pid'), 'utf8').split('\n')[0];
+    spawnSync('runuser', ['-u', 'postgres', '--', 'prlimit', '--pid', pm, `--nofile=${hard}:${hard}`]);
+    // libwebsockets sizes its fd table from the limit when the worker starts:
+    // restart the worker so that it forks from the raised postmaster.
+    const old = workerPid;
+    await cluster.query('SELECT pg_terminate_backend($1)', [old]);
+    for (let i = 0; i < 600; i++) {
+      await sleep(100);
+      workerPid = await cluster.workerPid().catch(() => null);
+      if (workerPid && workerPid !== old) break;
+    }
+    await cluster.waitListening(60000);
+    results.worker_fd_limit = (fs.readFileSync(`/proc/${workerPid}/limits`, 'utf8').match(/Max open files\s+(\d+)/) || [])[1];
+    log('worker open-file limit', results.worker_fd_limit);
     results.library = process.env.CODESIGHT_LIB || '$libdir/codesight (make install)';
     results.cluster = { worker_pid: workerPid, settings: (await cluster.query("SELECT name, setting FROM pg_settings WHERE name IN ('synchronous_commit','fsync','shared_buffers','max_wal_size','wal_buffers','codesight.batch_max_events','codesight.batch_max_delay_ms','codesight.max_queue_events','codesight.max_connections')")).rows };
     const sections = [['ingest', ingest], ['copy', copy], ['node', nodeReference], ['latency', latency], ['conns', conns], ['exports', exports_], ['growth', growth]];

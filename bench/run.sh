@@ -31,4 +31,8 @@ fi
 if [ ! -d "$HERE/../test/node_modules" ]; then
   (cd "$HERE/../test" && npm ci --no-audit --no-fund --silent)
 fi
-exec node "$HERE/run.js" "$@"
+# A private temporary folder for the throwaway cluster (readable by postgres).
+export TMPDIR="$(mktemp -d /tmp/codesight-bench.XXXXXX)"
+chmod 755 "$TMPDIR"
+trap 'rm -rf "$TMPDIR"' EXIT
+node "$HERE/run.js" "$@"
