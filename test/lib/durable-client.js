@@ -405,6 +405,7 @@ class RawWs {
       } else if (opcode === 8) {
         this.closeCode = payload.length >= 2 ? payload.readUInt16BE(0) : 1005;
         this.closeReason = payload.subarray(2).toString();
+        if (!this.sock.destroyed) { this.sock.write(wsFrame(8, payload.subarray(0, 2))); this.sock.end(); }
       } else if (opcode === 9) {
         this.sock.write(wsFrame(10, payload));
       }
