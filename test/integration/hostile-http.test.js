@@ -1,0 +1,139 @@
+'use strict';
+// Hostile HTTP against the worker's port: request smuggling, path traversal
+// on the static route, oversized headers.  Every case gets a clear answer or
+// a closed connection, and the worker keeps serving with the same pid.
+
+const { test, before, after } = require('node:test');
+const assert = require('node:assert');
+const fs = require('node:fs');
+const net = require('node:net');
+const os = require('node:os');
+const path = require('node:path');
+const { execFileSync } = require('node:child_process');
+const { startCluster } = require('../lib/cluster');
+const { roundTrip } = require('../lib/durable-client');
+
+let cluster;
+let pid;
+let staticDir;
+const INDEX = '<!doctype html><title>codesight static index</title>';
+
+before(async () => {
+  staticDir = fs.mkdtempSync(path.join(os.tmpdir(), 'codesight-static-'));
+  fs.writeFileSync(path.join(staticDir, 'index.html'), INDEX);
+  fs.chmodSync(staticDir, 0o755);
+  if (process.getuid() === 0) execFileSync('chown', ['-R', 'postgres:postgres', staticDir]);
+  cluster = await startCluster({ conf: { 'codesight.static_dir': `'${staticDir}'`, 'codesight.http_rate_limit': 0 } });
+  pid = await cluster.workerPid();
+});
+
+after(() => {
+  if (cluster) cluster.destroy();
+  fs.rmSync(staticDir, { recursive: true, force: true });
+});
+
+// Sends raw bytes, collects everything until the server closes or goes quiet.
+function rawHttp(bytes, { quietMs = 1500, timeoutMs = 10000 } = {}) {
+  return new Promise((resolve) => {
+    const s = net.connect(cluster.port, '127.0.0.1');
+    const chunks = [];
+    let quiet;
+    const finish = (how) => { clearTimeout(quiet); clearTimeout(total); s.destroy(); resolve({ text: Buffer.concat(chunks).toString('latin1'), how }); };
+    const total = setTimeout(() => finish('timeout'), timeoutMs);
+    s.on('connect', () => s.write(bytes));
+    s.on('data', (d) => { chunks.push(d); clearTimeout(quiet); quiet = setTimeout(() => finish('quiet'), quietMs); });
+    s.on('end', () => finish('closed'));
+    s.on('error', () => finish('error'));
+  });
+}
+
+function statuses(text) {
+  return [...text.matchAll(/HTTP\/1\.[01] (\d{3})/g)].map((m) => Number(m[1]));
+}
+
+async function healthy() {
+  assert.strictEqual(await cluster.workerPid(), pid, 'same worker pid');
+  assert.ok(await roundTrip(cluster.wsUrl) < 3000);
+  const r = await rawHttp('GET /health HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n');
+  assert.deepStrictEqual(statuses(r.text), [200]);
+}
+
+test('the static route serves index.html', async () => {
+  const r = await rawHttp('GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n');
+  assert.deepStrictEqual(statuses(r.text), [200]);
+  assert.ok(r.text.includes('codesight static index'));
+});
+
+const TRAVERSALS = [
+  '/../../etc/passwd', '/..%2f..%2fetc%2fpasswd', '/%2e%2e/%2e%2e/etc/passwd', '/%2e%2e%2f%2e%2e%2fetc%2fpasswd',
+  '/static/../../../etc/passwd', '/..\\..\\etc\\passwd', '/index.html%00.png', '/%00', '/etc/passwd%00',
+  '//etc/passwd', '/.%2e/.%2e/etc/passwd', '/%252e%252e/etc/passwd', '/..;/etc/passwd', '/assets/%c0%ae%c0%ae/etc/passwd',
+];
+test('path traversal on the static route never leaves static_dir', { todo: 'no leak seen, but the control round trip afterwards lost its session_started once (see report)' }, async () => {
+  for (const p of TRAVERSALS) {
+    const r = await rawHttp(`GET ${p} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n`);
+    assert.ok(!/root:.*:0:0:/.test(r.text), `${p} leaked /etc/passwd`);
+    const st = statuses(r.text);
+    // Either refused (4xx), the SPA index (200 with index.html), or dropped.
+    if (st.length) {
+      assert.ok(st[0] >= 400 || r.text.includes('codesight static index'), `${p} -> ${r.text.slice(0, 200)}`);
+    }
+  }
+  await healthy();
+});
+
+test('request smuggling: conflicting Content-Length / Transfer-Encoding is not split into two requests', { todo: 'worker bug: CL+TE or two Content-Length headers make the worker answer 400 in an endless loop on the connection (MBs per second)' }, async () => {
+  const smuggled = 'GET /api/debug/counts HTTP/1.1\r\nHost: x\r\n\r\n';
+  const cases = [
+    // CL.TE
+    `POST /api/workers HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 6\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n${smuggled}`,
+    // TE.CL
+    `POST /api/workers HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\nContent-Length: 4\r\n\r\n${(smuggled.length + 2).toString(16)}\r\n{}${smuggled}\r\n0\r\n\r\n`,
+    // two Content-Length headers
+    `POST /api/workers HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 2\r\nContent-Length: 60\r\n\r\n{}${smuggled}`,
+    // obfuscated TE
+    `POST /api/workers HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 2\r\nTransfer-Encoding : chunked\r\n\r\n{}${smuggled}`,
+    // GET with a body hiding a request
+    `GET /health HTTP/1.1\r\nHost: x\r\nContent-Length: ${smuggled.length}\r\n\r\n${smuggled}`,
+  ];
+  const seen = [];
+  for (const c of cases) {
+    const r = await rawHttp(c);
+    const st = statuses(r.text);
+    seen.push(st);
+    // The smuggled admin request must never be answered as its own request
+    // with data: /api/debug/counts needs an admin token (401) - a second
+    // response of 200 with counts would mean it ran.
+    assert.ok(!/"sessions"\s*:\s*\{|"events"\s*:\s*\d/.test(r.text), `smuggled request answered: ${r.text.slice(0, 300)}`);
+    assert.ok(st.length <= 2, `${st.length} responses`);
+    assert.ok(st.every((s) => s !== 500), `500 for ${JSON.stringify(c.slice(0, 60))}`);
+  }
+  console.log(`# smuggling: statuses per case ${JSON.stringify(seen)}`);
+  await healthy();
+});
+
+test('oversized headers are refused without harm', async () => {
+  const big = 'a'.repeat(16 * 1024);
+  const cases = [
+    `GET /health HTTP/1.1\r\nHost: x\r\nX-Big: ${big}\r\nConnection: close\r\n\r\n`,
+    `GET /${'p'.repeat(20000)} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n`,
+    `GET /extension-ws HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\nCookie: ${big}\r\n\r\n`,
+  ];
+  const seen = [];
+  for (const c of cases) {
+    const r = await rawHttp(c);
+    const st = statuses(r.text);
+    seen.push(st.length ? st[0] : r.how);
+    assert.ok(!st.includes(200) && !st.includes(101), `oversized request accepted: ${r.text.slice(0, 120)}`);
+  }
+  console.log(`# oversized headers: ${JSON.stringify(seen)}`);
+  await healthy();
+});
+
+test('garbage and half requests do not hurt the worker', { todo: 'the worker pid changed once in this test after the smuggling loop; re-check when that is fixed' }, async () => {
+  for (const c of ['\x00\x01\x02\x03\r\n\r\n', 'NOTAMETHOD / HTTP/1.1\r\n\r\n', 'GET / HTTP/9.9\r\n\r\n', 'GET\r\n\r\n', '\r\n\r\n\r\n', 'POST /api/workers HTTP/1.1\r\nHost: x\r\nContent-Length: -1\r\n\r\n{}', 'POST /api/workers HTTP/1.1\r\nHost: x\r\nContent-Length: 99999999999999999999\r\n\r\n{}']) {
+    const r = await rawHttp(c, { quietMs: 800, timeoutMs: 4000 });
+    assert.ok(!statuses(r.text).includes(500), `500 for ${JSON.stringify(c)}`);
+  }
+  await healthy();
+});
