@@ -18,6 +18,7 @@
 #include "catalog/pg_type.h"
 #include "executor/spi.h"
 #include "utils/builtins.h"
+#include "utils/memutils.h"
 
 #include "auth.h"
 
@@ -70,6 +71,7 @@ auth_verify_token(const char *token, AuthInfo *out)
 	bytea	   *stored;
 	char	   *stored_kind;
 	int			ret;
+	MemoryContext cxt;
 
 	memset(out, 0, sizeof(*out));
 	if (!auth_parse_token(token, &kind, out->token_id, sizeof(out->token_id), &secret))
@@ -90,7 +92,10 @@ auth_verify_token(const char *token, AuthInfo *out)
 		plan = p;
 	}
 	arg = CStringGetTextDatum(out->token_id);
+	cxt = CurrentMemoryContext;
 	ret = SPI_execute_plan(plan, &arg, NULL, true, 1);
+	/* SPI leaves its own context current; the caller's data lives in cxt. */
+	MemoryContextSwitchTo(cxt);
 	if (ret != SPI_OK_SELECT)
 		elog(ERROR, "token lookup failed: %s", SPI_result_code_string(ret));
 	if (SPI_processed != 1)

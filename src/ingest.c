@@ -234,6 +234,21 @@ keep_plan(SPIPlanPtr *slot, const char *sql, int nargs, Oid *argtypes)
 	return *slot;
 }
 
+/*
+ * Runs a saved plan.  SPI leaves its own procedure context current after
+ * every call; the batch's structures must live in batch_context until the
+ * replies are sent after COMMIT, so the caller's context is restored.
+ */
+static int
+exec_plan(SPIPlanPtr p, Datum *args, const char *nulls, bool read_only, long count)
+{
+	MemoryContext cxt = CurrentMemoryContext;
+	int			ret = SPI_execute_plan(p, args, nulls, read_only, count);
+
+	MemoryContextSwitchTo(cxt);
+	return ret;
+}
+
 /* Queues an answer to a connection, in order. */
 static void
 reply(Batch *b, Conn *c, StrBuf *sb, bool after_commit, int close_code)
@@ -354,7 +369,7 @@ load_session(const char *session_id, SessionState *st)
 							  1, argtypes);
 	int			ret;
 
-	ret = SPI_execute_plan(p, &arg, NULL, false, 1);
+	ret = exec_plan(p, &arg, NULL, false, 1);
 	if (ret != SPI_OK_SELECT)
 		elog(ERROR, "session lookup failed: %s", SPI_result_code_string(ret));
 	if (SPI_processed == 0)
@@ -463,7 +478,7 @@ preload_sessions(Batch *b, int nmsgs)
 				  "FROM codesight.sessions WHERE session_id = ANY ($1)",
 				  1, argtypes);
 	arg = PointerGetDatum(construct_array(ids, nids, TEXTOID, -1, false, TYPALIGN_INT));
-	ret = SPI_execute_plan(p, &arg, NULL, false, 0);
+	ret = exec_plan(p, &arg, NULL, false, 0);
 	if (ret != SPI_OK_SELECT)
 		elog(ERROR, "session preload failed: %s", SPI_result_code_string(ret));
 	for (uint64 r = 0; r < SPI_processed; r++)
@@ -789,7 +804,7 @@ handle_session_start(Batch *b, Conn *c, ProtoMessage *msg)
 		args[4] = JsonbPGetDatum(jsonb_from_tree(msg->extension));
 	else
 		nulls[4] = 'n';
-	ret = SPI_execute_plan(p, args, nulls, false, 0);
+	ret = exec_plan(p, args, nulls, false, 0);
 	if (ret != SPI_OK_INSERT)
 		elog(ERROR, "session upsert failed: %s", SPI_result_code_string(ret));
 	if (bs == NULL)
@@ -840,7 +855,7 @@ handle_session_end(Batch *b, Conn *c, ProtoMessage *msg)
 			args[1] = TimestampTzGetDatum(ms_to_timestamptz(msg->ts_ms));
 		else
 			nulls[1] = 'n';
-		ret = SPI_execute_plan(p, args, nulls, false, 0);
+		ret = exec_plan(p, args, nulls, false, 0);
 		if (ret != SPI_OK_UPDATE)
 			elog(ERROR, "session stop failed: %s", SPI_result_code_string(ret));
 		bs->st.status = SS_COMPLETED;
@@ -877,7 +892,7 @@ handle_session_end(Batch *b, Conn *c, ProtoMessage *msg)
 		}
 		else
 			args[1] = DirectFunctionCall1(jsonb_in, CStringGetDatum(report.data));
-		ret = SPI_execute_plan(p, args, NULL, false, 0);
+		ret = exec_plan(p, args, NULL, false, 0);
 		if (ret != SPI_OK_UPDATE)
 			elog(ERROR, "session complete failed: %s", SPI_result_code_string(ret));
 		bs->st.status = SS_COMPLETED;
@@ -1035,7 +1050,7 @@ store_rows(Batch *b)
 	args[7] = make_array(s_id, NULL, nsess, TEXTOID, -1, false, TYPALIGN_INT);
 	args[8] = make_array(s_last, NULL, nsess, INT8OID, 8, FLOAT8PASSBYVAL, TYPALIGN_DOUBLE);
 	args[9] = make_array(s_max, NULL, nsess, INT8OID, 8, FLOAT8PASSBYVAL, TYPALIGN_DOUBLE);
-	ret = SPI_execute_plan(p, args, NULL, false, 0);
+	ret = exec_plan(p, args, NULL, false, 0);
 	if (ret != SPI_OK_UPDATE)
 		elog(ERROR, "event insert failed: %s", SPI_result_code_string(ret));
 }
@@ -1208,6 +1223,8 @@ run_batch(InMsg **msgs, int nmsgs, int64 *stored, bool *canceled, int *consumed)
 		StartTransactionCommand();
 		if (SPI_connect() != SPI_OK_CONNECT)
 			elog(ERROR, "SPI_connect failed");
+		/* SPI_connect made its own context current; the batch lives in ours. */
+		MemoryContextSwitchTo(batch_context);
 		PushActiveSnapshot(GetTransactionSnapshot());
 		pgstat_report_activity(STATE_RUNNING, "codesight: storing a batch of events");
 		role_enter("codesight_ingest", &rs);
