@@ -328,8 +328,12 @@ function procStats(pid) {
   const fs = require('node:fs');
   const status = fs.readFileSync(`/proc/${pid}/status`, 'utf8');
   const rss = Number(/VmRSS:\s+(\d+)/.exec(status)[1]);
+  const anon = Number((/RssAnon:\s+(\d+)/.exec(status) || [0, 0])[1]);
+  const shmem = Number((/RssShmem:\s+(\d+)/.exec(status) || [0, 0])[1]);
   const fds = fs.readdirSync(`/proc/${pid}/fd`).length;
-  return { rssKb: rss, fds };
+  // VmRSS includes the shared buffers the worker has touched (RssShmem),
+  // which grow up to shared_buffers as tables grow; RssAnon is its own heap.
+  return { rssKb: rss, anonKb: anon, shmemKb: shmem, fds };
 }
 
 // Builds one client WebSocket frame (masked).  opcode 1 text, 2 binary,
