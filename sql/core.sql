@@ -105,7 +105,7 @@ SELECT count(*) AS public_table_grants
  WHERE c.relnamespace = 'codesight'::regnamespace AND acl.grantee = 0;
 SELECT has_schema_privilege('public', 'codesight', 'USAGE') AS public_schema_usage;
 
--- codesight_admin may call every function but the internal one, and read
+-- codesight_admin may call every function but the internal one and s3_presign, and read
 -- every table, but not write it.
 SELECT p.proname
   FROM pg_proc p

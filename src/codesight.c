@@ -19,6 +19,7 @@
 #include "utils/timestamp.h"
 
 #include "guc.h"
+#include "jsonb_build.h"
 #include "s3.h"
 #include "shmem.h"
 #include "worker.h"
@@ -107,60 +108,6 @@ codesight_extension_created(PG_FUNCTION_ARGS)
 	PG_RETURN_VOID();
 }
 
-/* Adds "key": int64 to a jsonb object under construction. */
-static void
-push_int(JsonbParseState **st, const char *key, int64 v)
-{
-	JsonbValue	k,
-				val;
-
-	k.type = jbvString;
-	k.val.string.val = (char *) key;
-	k.val.string.len = strlen(key);
-	pushJsonbValue(st, WJB_KEY, &k);
-	val.type = jbvNumeric;
-	val.val.numeric = int64_to_numeric(v);
-	pushJsonbValue(st, WJB_VALUE, &val);
-}
-
-/* Adds "key": text (or null) to a jsonb object under construction. */
-static void
-push_text(JsonbParseState **st, const char *key, const char *v)
-{
-	JsonbValue	k,
-				val;
-
-	k.type = jbvString;
-	k.val.string.val = (char *) key;
-	k.val.string.len = strlen(key);
-	pushJsonbValue(st, WJB_KEY, &k);
-	if (v == NULL)
-		val.type = jbvNull;
-	else
-	{
-		val.type = jbvString;
-		val.val.string.val = (char *) v;
-		val.val.string.len = strlen(v);
-	}
-	pushJsonbValue(st, WJB_VALUE, &val);
-}
-
-/* Adds "key": bool. */
-static void
-push_bool(JsonbParseState **st, const char *key, bool v)
-{
-	JsonbValue	k,
-				val;
-
-	k.type = jbvString;
-	k.val.string.val = (char *) key;
-	k.val.string.len = strlen(key);
-	pushJsonbValue(st, WJB_KEY, &k);
-	val.type = jbvBool;
-	val.val.boolean = v;
-	pushJsonbValue(st, WJB_VALUE, &val);
-}
-
 PG_FUNCTION_INFO_V1(codesight_worker_status);
 
 /*
@@ -190,23 +137,23 @@ codesight_worker_status(PG_FUNCTION_ARGS)
 		rejected += snap.events_rejected[i];
 
 	pushJsonbValue(&st, WJB_BEGIN_OBJECT, NULL);
-	push_bool(&st, "preloaded", cs_shared != NULL);
-	push_bool(&st, "running", running);
-	push_bool(&st, "listening", snap.listening);
-	push_int(&st, "pid", snap.pid);
-	push_text(&st, "listenAddress", cs_listen_address);
-	push_int(&st, "port", cs_port);
-	push_text(&st, "startedAt", running ? timestamptz_to_str(snap.started_at) : NULL);
-	push_int(&st, "uptimeSeconds", running ? (now - snap.started_at) / USECS_PER_SEC : 0);
-	push_int(&st, "connections", snap.connections);
-	push_int(&st, "eventsReceived", snap.events_received);
-	push_int(&st, "eventsCommitted", snap.events_committed);
-	push_int(&st, "eventsDuplicate", snap.events_duplicate);
-	push_int(&st, "eventsRejected", rejected);
-	push_int(&st, "batches", snap.batches);
-	push_int(&st, "batchFailures", snap.batch_failures);
-	push_text(&st, "lastCommitAt", snap.last_commit_at ? timestamptz_to_str(snap.last_commit_at) : NULL);
-	push_int(&st, "queueDepth", snap.queue_depth);
+	jsonb_push_bool_pair(&st, "preloaded", cs_shared != NULL);
+	jsonb_push_bool_pair(&st, "running", running);
+	jsonb_push_bool_pair(&st, "listening", snap.listening);
+	jsonb_push_int_pair(&st, "pid", snap.pid);
+	jsonb_push_string_pair(&st, "listenAddress", cs_listen_address);
+	jsonb_push_int_pair(&st, "port", cs_port);
+	jsonb_push_string_pair(&st, "startedAt", running ? timestamptz_to_str(snap.started_at) : NULL);
+	jsonb_push_int_pair(&st, "uptimeSeconds", running ? (now - snap.started_at) / USECS_PER_SEC : 0);
+	jsonb_push_int_pair(&st, "connections", snap.connections);
+	jsonb_push_int_pair(&st, "eventsReceived", snap.events_received);
+	jsonb_push_int_pair(&st, "eventsCommitted", snap.events_committed);
+	jsonb_push_int_pair(&st, "eventsDuplicate", snap.events_duplicate);
+	jsonb_push_int_pair(&st, "eventsRejected", rejected);
+	jsonb_push_int_pair(&st, "batches", snap.batches);
+	jsonb_push_int_pair(&st, "batchFailures", snap.batch_failures);
+	jsonb_push_string_pair(&st, "lastCommitAt", snap.last_commit_at ? timestamptz_to_str(snap.last_commit_at) : NULL);
+	jsonb_push_int_pair(&st, "queueDepth", snap.queue_depth);
 	res = pushJsonbValue(&st, WJB_END_OBJECT, NULL);
 	PG_RETURN_JSONB_P(JsonbValueToJsonb(res));
 }

@@ -33,7 +33,7 @@
 #include "json.h"
 #include "metrics.h"
 #include "protocol.h"
-#include "privilege.h"
+#include "xact.h"
 #include "ratelimit.h"
 #include "shmem.h"
 
@@ -641,6 +641,22 @@ http_api_streams_ready(void)
 	return false;
 }
 
+/* What one turn of a stream works on. */
+typedef struct StreamWork
+{
+	DatasetStream *ds;
+	bool		finished;
+} StreamWork;
+
+/* The transaction body of a stream turn. */
+static void
+stream_body(void *arg)
+{
+	StreamWork *w = arg;
+
+	w->finished = stream_step(w->ds);
+}
+
 /*
  * Runs one turn of a stream in its own transaction; returns true when the
  * stream is finished (or failed and was cut short).
@@ -648,42 +664,21 @@ http_api_streams_ready(void)
 static bool
 stream_turn(DatasetStream *ds)
 {
-	volatile bool finished = false;
-	RoleSwitch	rs;
+	StreamWork	w = {ds, false};
+	ErrorData  *edata;
 
-	PG_TRY();
+	if (!run_in_xact("codesight: streaming the dataset export", "codesight_api",
+					 stream_body, &w, &edata))
 	{
-		SetCurrentStatementStartTimestamp();
-		StartTransactionCommand();
-		SPI_connect();
-		PushActiveSnapshot(GetTransactionSnapshot());
-		pgstat_report_activity(STATE_RUNNING, "codesight: streaming the dataset export");
-		role_enter("codesight_api", &rs);
-		finished = stream_step(ds);
-		role_exit(&rs);
-		SPI_finish();
-		PopActiveSnapshot();
-		CommitTransactionCommand();
-	}
-	PG_CATCH();
-	{
-		ErrorData  *edata;
-
-		MemoryContextSwitchTo(TopMemoryContext);
-		edata = CopyErrorData();
-		FlushErrorState();
-		AbortCurrentTransaction();
-		QueryCancelPending = false;
 		ereport(LOG, (errmsg("codesight: dataset export stopped: %s", edata->message)));
 		FreeErrorData(edata);
 		/* Headers are out: the only way to say "failed" is to cut it short. */
 		net_kill(ds->conn);
 		return true;
 	}
-	PG_END_TRY();
-	if (finished)
+	if (w.finished)
 		net_http_stream_end(ds->conn);
-	return finished;
+	return w.finished;
 }
 
 /* Advances every stream whose client has taken what was sent so far. */
@@ -968,6 +963,43 @@ peer_is_loopback(Conn *c)
 		strncmp(c->peer, "::ffff:127.", 11) == 0;
 }
 
+/* What one HTTP request's transaction works on. */
+typedef struct RequestWork
+{
+	Request    *req;
+	Response   *resp;
+	const Route *route;
+} RequestWork;
+
+/* The transaction body of a request: authenticate, authorize, run the route. */
+static void
+request_body(void *arg)
+{
+	RequestWork *w = arg;
+	Request    *req = w->req;
+	const Route *route = w->route;
+
+	authenticate(req);
+	if (req->auth.valid)
+	{
+		char		key[48];
+
+		/* A token is limited on its own too: it may come from many addresses. */
+		snprintf(key, sizeof(key), "token:%s", req->auth.token_id);
+		if (!ratelimit_allow(key, cs_http_rate_limit))
+			HTTP_ERROR(429, "rate_limited", "too many requests with this token; slow down and retry in a second");
+	}
+	if (route->auth == RA_ADMIN && !req->auth.admin &&
+		!(route->handler == h_metrics && peer_is_loopback(req->conn)))
+		HTTP_ERROR(req->auth.valid ? 403 : 401, req->auth.valid ? "forbidden" : "unauthorized",
+				   "this route needs an admin token");
+	if (route->auth == RA_WORKER && !req->auth.valid && codesight_auth_required())
+		HTTP_ERROR(401, "unauthorized", "this route needs a worker token");
+	if (route->session_scoped)
+		check_session_owner(req, req->id);
+	route->handler(req, w->resp);
+}
+
 /*
  * Answers the connection's pending HTTP request.  All database work runs
  * in one transaction inside an error boundary: any error becomes a JSON
@@ -984,11 +1016,12 @@ http_api_handle(Conn *c)
 	char	   *id = NULL;
 	Request		req;
 	Response	resp;
-	volatile bool ok = false;
-	volatile int err_status = 500;
-	char	   *volatile err_code = NULL;
-	char	   *volatile err_msg = NULL;
-	RoleSwitch	rs;
+	bool		ok;
+	int			err_status = 500;
+	char	   *err_code = NULL;
+	char	   *err_msg = NULL;
+	RequestWork w;
+	ErrorData  *edata;
 
 	if (c->closed || r == NULL)
 		return;
@@ -1061,53 +1094,14 @@ http_api_handle(Conn *c)
 	resp.stream = NULL;
 	initStringInfo(&resp.body);
 
-	PG_TRY();
+	w.req = &req;
+	w.resp = &resp;
+	w.route = route;
+	ok = run_in_xact(r->path, "codesight_api", request_body, &w, &edata);
+	if (!ok)
 	{
-		SetCurrentStatementStartTimestamp();
-		StartTransactionCommand();
-		if (SPI_connect() != SPI_OK_CONNECT)
-			elog(ERROR, "SPI_connect failed");
-		PushActiveSnapshot(GetTransactionSnapshot());
-		pgstat_report_activity(STATE_RUNNING, r->path);
-		role_enter("codesight_api", &rs);
-
-		authenticate(&req);
-		if (req.auth.valid)
-		{
-			char		key[48];
-
-			/* A token is limited on its own too: it may come from many addresses. */
-			snprintf(key, sizeof(key), "token:%s", req.auth.token_id);
-			if (!ratelimit_allow(key, cs_http_rate_limit))
-				HTTP_ERROR(429, "rate_limited", "too many requests with this token; slow down and retry in a second");
-		}
-		if (route->auth == RA_ADMIN && !req.auth.admin &&
-			!(route->handler == h_metrics && peer_is_loopback(c)))
-			HTTP_ERROR(req.auth.valid ? 403 : 401, req.auth.valid ? "forbidden" : "unauthorized",
-					   "this route needs an admin token");
-		if (route->auth == RA_WORKER && !req.auth.valid && codesight_auth_required())
-			HTTP_ERROR(401, "unauthorized", "this route needs a worker token");
-		if (route->session_scoped)
-			check_session_owner(&req, req.id);
-		MemoryContextSwitchTo(cxt);
-		route->handler(&req, &resp);
-
-		role_exit(&rs);
-		SPI_finish();
-		PopActiveSnapshot();
-		CommitTransactionCommand();
-		ok = true;
-	}
-	PG_CATCH();
-	{
-		ErrorData  *edata;
 		const char *code;
 
-		MemoryContextSwitchTo(cxt);
-		edata = CopyErrorData();
-		FlushErrorState();
-		AbortCurrentTransaction();
-		QueryCancelPending = false;
 		if (edata->detail && strncmp(edata->detail, "http:", 5) == 0)
 		{
 			char	   *colon;
@@ -1127,7 +1121,6 @@ http_api_handle(Conn *c)
 		/* Internal errors keep their details in the server log only. */
 		err_msg = pstrdup(err_status == 500 ? "internal error; see the server log" : edata->message);
 	}
-	PG_END_TRY();
 
 	MemoryContextSwitchTo(cxt);
 	json_arena_free(&req.arena);

@@ -44,7 +44,7 @@
 #include "guc.h"
 #include "ingest.h"
 #include "jsonb_build.h"
-#include "privilege.h"
+#include "xact.h"
 #include "protocol.h"
 #include "shmem.h"
 
@@ -1193,120 +1193,107 @@ publish_stats(Batch *b, bool committed, double commit_ms, int64 stored)
 	SpinLockRelease(&cs_shared->mutex);
 }
 
+/* What one batch transaction works on. */
+typedef struct BatchWork
+{
+	Batch	   *b;
+	InMsg	  **msgs;
+	int			nmsgs;
+	int			consumed;
+} BatchWork;
+
+/*
+ * The transaction body of a batch: parses messages until they hold
+ * batch_max_events events (all first, so their sessions are read with one
+ * query), handles them in order, and stores the rows.
+ */
+static void
+batch_body(void *arg)
+{
+	BatchWork  *w = arg;
+	Batch	   *b = w->b;
+	int			take = 0;
+	size_t		events = 0;
+
+	b->parsed = palloc0(sizeof(Parsed) * w->nmsgs);
+	while (take < w->nmsgs && (take == 0 || events < (size_t) cs_batch_max_events))
+	{
+		Parsed	   *p = &b->parsed[take];
+
+		p->err = proto_parse_message(w->msgs[take]->data, w->msgs[take]->len, &b->arena,
+									 &p->msg, &p->detail);
+		if (p->err == PERR_OK)
+			events += Max(p->msg.nevents, 1);
+		take++;
+	}
+	w->consumed = take;
+	preload_sessions(b, take);
+	for (int i = 0; i < take; i++)
+		handle_message(b, w->msgs[i], &b->parsed[i]);
+	if (b->nrows > 0)
+		store_rows(b);
+}
+
 /*
  * Runs one batch in one transaction.  Returns true if it committed; on
  * failure the transaction is rolled back and nothing of it is applied.
+ * *consumed tells how many of the messages the batch took.
  */
 static bool
 run_batch(InMsg **msgs, int nmsgs, int64 *stored, bool *canceled, int *consumed)
 {
 	MemoryContext oldcxt = CurrentMemoryContext;
-	Batch	   *b;
-	volatile bool ok = false;
+	BatchWork	w;
+	ErrorData  *edata;
+	bool		ok;
 	instr_time	start,
 				end;
-	RoleSwitch	rs;
 
 	MemoryContextReset(batch_context);
 	MemoryContextSwitchTo(batch_context);
-	b = palloc0(sizeof(Batch));
-	b->reply_tail = &b->replies;
-	json_arena_init(&b->arena);
+	w.b = palloc0(sizeof(Batch));
+	w.b->reply_tail = &w.b->replies;
+	json_arena_init(&w.b->arena);
+	w.msgs = msgs;
+	w.nmsgs = nmsgs;
+	w.consumed = nmsgs;
 	*stored = 0;
 	*canceled = false;
-	*consumed = nmsgs;
 
 	INSTR_TIME_SET_CURRENT(start);
-	PG_TRY();
+	ok = run_in_xact("codesight: storing a batch of events", "codesight_ingest",
+					 batch_body, &w, &edata);
+	INSTR_TIME_SET_CURRENT(end);
+	INSTR_TIME_SUBTRACT(end, start);
+	*consumed = w.consumed;
+	if (!ok)
 	{
-		SetCurrentStatementStartTimestamp();
-		StartTransactionCommand();
-		if (SPI_connect() != SPI_OK_CONNECT)
-			elog(ERROR, "SPI_connect failed");
-		/* SPI_connect made its own context current; the batch lives in ours. */
-		MemoryContextSwitchTo(batch_context);
-		PushActiveSnapshot(GetTransactionSnapshot());
-		pgstat_report_activity(STATE_RUNNING, "codesight: storing a batch of events");
-		role_enter("codesight_ingest", &rs);
-
-		/*
-		 * Messages are taken until they hold batch_max_events events; all
-		 * are parsed first so their sessions are read with one query.
-		 */
-		{
-			int			take = 0;
-			size_t		events = 0;
-
-			b->parsed = palloc0(sizeof(Parsed) * nmsgs);
-			while (take < nmsgs && (take == 0 || events < (size_t) cs_batch_max_events))
-			{
-				Parsed	   *p = &b->parsed[take];
-
-				p->err = proto_parse_message(msgs[take]->data, msgs[take]->len, &b->arena,
-											 &p->msg, &p->detail);
-				if (p->err == PERR_OK)
-					events += Max(p->msg.nevents, 1);
-				take++;
-			}
-			*consumed = take;
-			preload_sessions(b, take);
-			for (int i = 0; i < take; i++)
-			{
-				MemoryContextSwitchTo(batch_context);
-				handle_message(b, msgs[i], &b->parsed[i]);
-			}
-		}
-		MemoryContextSwitchTo(batch_context);
-		if (b->nrows > 0)
-			store_rows(b);
-		role_exit(&rs);
-		SPI_finish();
-		PopActiveSnapshot();
-		CommitTransactionCommand();
-		ok = true;
-	}
-	PG_CATCH();
-	{
-		ErrorData  *edata;
-
-		MemoryContextSwitchTo(batch_context);
-		edata = CopyErrorData();
-		FlushErrorState();
-		AbortCurrentTransaction();
-		/* A cancel (pg_cancel_backend) aborts this batch, not the worker. */
-		QueryCancelPending = false;
 		*canceled = edata->sqlerrcode == ERRCODE_QUERY_CANCELED;
 		ereport(LOG,
 				(errmsg("codesight: a batch of %d messages was rolled back: %s",
-						nmsgs, edata->message),
+						w.consumed, edata->message),
 				 errdetail("Nothing of it was acknowledged; its messages are retried one by one, and clients resend what was not acknowledged.")));
-		ok = false;
 	}
-	PG_END_TRY();
-	INSTR_TIME_SET_CURRENT(end);
-	INSTR_TIME_SUBTRACT(end, start);
-
-	MemoryContextSwitchTo(batch_context);
-	if (ok)
+	else
 	{
-		apply_sessions(b);
-		*stored = b->nrows;
+		apply_sessions(w.b);
+		*stored = w.b->nrows;
 	}
+
 	/*
 	 * A failed multi-message batch is retried by the caller without replies;
 	 * so is a canceled one, whatever its size: the cancel was not the
 	 * messages' fault.
 	 */
-	if (ok || (*consumed == 1 && !*canceled))
+	if (ok || (w.consumed == 1 && !*canceled))
 	{
-		send_replies(b, ok);
+		send_replies(w.b, ok);
 		if (!ok)
 		{
 			Conn	   *c = msgs[0]->conn;
 			StrBuf		sb;
 
 			/* The message is answered here; clients resend what was not acked. */
-
 			strbuf_init(&sb);
 			proto_write_error(&sb, PERR_STORE_FAILED,
 							  "the database refused this message; reconnect and resend what was not acknowledged",
@@ -1318,9 +1305,9 @@ run_batch(InMsg **msgs, int nmsgs, int64 *stored, bool *canceled, int *consumed)
 			}
 			strbuf_free(&sb);
 		}
-		publish_stats(b, ok, INSTR_TIME_GET_MILLISEC(end), *stored);
+		publish_stats(w.b, ok, INSTR_TIME_GET_MILLISEC(end), *stored);
 	}
-	json_arena_free(&b->arena);
+	json_arena_free(&w.b->arena);
 	MemoryContextSwitchTo(oldcxt);
 	return ok;
 }
@@ -1407,6 +1394,41 @@ ingest_conn_closed(Conn *c)
 	c->bound_sessions = NULL;
 }
 
+/* What a housekeeping pass works on. */
+typedef struct HousekeepingWork
+{
+	const char *disconnected_ids;	/* text[] literal, or NULL */
+} HousekeepingWork;
+
+/* The transaction body of housekeeping: the two status updates. */
+static void
+housekeeping_body(void *arg)
+{
+	HousekeepingWork *w = arg;
+
+	if (w->disconnected_ids)
+	{
+		Oid			argtypes[1] = {TEXTARRAYOID};
+		Datum		ids = DirectFunctionCall3(array_in, CStringGetDatum(w->disconnected_ids),
+											  ObjectIdGetDatum(TEXTOID), Int32GetDatum(-1));
+
+		SPI_execute_with_args("UPDATE codesight.sessions SET status = 'disconnected', "
+							  "ended_at = coalesce(last_event_at, now()), updated_at = now() "
+							  "WHERE session_id = ANY ($1) AND status = 'active'",
+							  1, argtypes, &ids, NULL, false, 0);
+	}
+	{
+		Oid			argtypes[1] = {INT4OID};
+		Datum		idle = Int32GetDatum(cs_session_idle_timeout);
+
+		SPI_execute_with_args("UPDATE codesight.sessions SET status = 'abandoned', "
+							  "ended_at = coalesce(last_event_at, started_at), updated_at = now() "
+							  "WHERE status = 'active' AND coalesce(last_event_at, started_at) "
+							  "< now() - make_interval(secs => $1)",
+							  1, argtypes, &idle, NULL, false, 0);
+	}
+}
+
 /*
  * Marks sessions disconnected (no connection for disconnect_grace, no stop)
  * or abandoned (no event for session_idle_timeout), and trims the cache.
@@ -1421,7 +1443,8 @@ ingest_housekeeping(void)
 	StringInfoData ids;
 	int			nids = 0;
 	long		nentries;
-	RoleSwitch	rs;
+	HousekeepingWork w;
+	ErrorData  *edata;
 
 	initStringInfo(&ids);
 	appendStringInfoChar(&ids, '{');
@@ -1437,56 +1460,15 @@ ingest_housekeeping(void)
 		}
 	}
 	appendStringInfoChar(&ids, '}');
-
-	PG_TRY();
+	w.disconnected_ids = nids > 0 ? ids.data : NULL;
+	if (!run_in_xact("codesight: marking idle sessions", "codesight_ingest",
+					 housekeeping_body, &w, &edata))
 	{
-		SetCurrentStatementStartTimestamp();
-		StartTransactionCommand();
-		SPI_connect();
-		PushActiveSnapshot(GetTransactionSnapshot());
-		pgstat_report_activity(STATE_RUNNING, "codesight: marking idle sessions");
-		role_enter("codesight_ingest", &rs);
-		if (nids > 0)
-		{
-			Oid			argtypes[1] = {TEXTARRAYOID};
-			Datum		arg = DirectFunctionCall3(array_in, CStringGetDatum(ids.data),
-												  ObjectIdGetDatum(TEXTOID), Int32GetDatum(-1));
-
-			SPI_execute_with_args("UPDATE codesight.sessions SET status = 'disconnected', "
-								  "ended_at = coalesce(last_event_at, now()), updated_at = now() "
-								  "WHERE session_id = ANY ($1) AND status = 'active'",
-								  1, argtypes, &arg, NULL, false, 0);
-		}
-		{
-			Oid			argtypes[1] = {INT4OID};
-			Datum		arg = Int32GetDatum(cs_session_idle_timeout);
-
-			SPI_execute_with_args("UPDATE codesight.sessions SET status = 'abandoned', "
-								  "ended_at = coalesce(last_event_at, started_at), updated_at = now() "
-								  "WHERE status = 'active' AND coalesce(last_event_at, started_at) "
-								  "< now() - make_interval(secs => $1)",
-								  1, argtypes, &arg, NULL, false, 0);
-		}
-		role_exit(&rs);
-		SPI_finish();
-		PopActiveSnapshot();
-		CommitTransactionCommand();
-	}
-	PG_CATCH();
-	{
-		ErrorData  *edata;
-
-		MemoryContextSwitchTo(TopMemoryContext);
-		edata = CopyErrorData();
-		FlushErrorState();
-		AbortCurrentTransaction();
-		QueryCancelPending = false;
 		ereport(LOG, (errmsg("codesight: housekeeping failed: %s", edata->message)));
 		FreeErrorData(edata);
 		pfree(ids.data);
 		return;
 	}
-	PG_END_TRY();
 
 	/* Statuses may have changed in the table: drop idle cache entries. */
 	nentries = hash_get_num_entries(session_cache);

@@ -144,3 +144,27 @@ jsonb_from_tree(const JsonValue *v)
 
 	return JsonbValueToJsonb(jsonb_push_tree(&state, WJB_VALUE, v));
 }
+
+/* Pushes "key": v as a number. */
+void
+jsonb_push_int_pair(JsonbParseState **state, const char *key, int64 v)
+{
+	JsonbValue	jb;
+
+	jsonb_push_key(state, key);
+	jb.type = jbvNumeric;
+	jb.val.numeric = int64_to_numeric(v);
+	pushJsonbValue(state, WJB_VALUE, &jb);
+}
+
+/* Pushes "key": v as a boolean. */
+void
+jsonb_push_bool_pair(JsonbParseState **state, const char *key, bool v)
+{
+	JsonbValue	jb;
+
+	jsonb_push_key(state, key);
+	jb.type = jbvBool;
+	jb.val.boolean = v;
+	pushJsonbValue(state, WJB_VALUE, &jb);
+}

@@ -18,6 +18,8 @@ extern JsonbValue *jsonb_push_tree(JsonbParseState **state, JsonbIteratorToken t
 								   const JsonValue *v);
 extern void jsonb_push_string_pair(JsonbParseState **state, const char *key, const char *val);
 extern void jsonb_push_key(JsonbParseState **state, const char *key);
+extern void jsonb_push_int_pair(JsonbParseState **state, const char *key, int64 v);
+extern void jsonb_push_bool_pair(JsonbParseState **state, const char *key, bool v);
 extern Jsonb *jsonb_from_tree(const JsonValue *v);
 
 #endif							/* CODESIGHT_JSONB_BUILD_H */

@@ -19,30 +19,6 @@
 
 PG_FUNCTION_INFO_V1(codesight_parse_message);
 
-/* Adds "key": int to an object under construction. */
-static void
-push_int_pair(JsonbParseState **st, const char *key, int64 v)
-{
-	JsonbValue	jb;
-
-	jsonb_push_key(st, key);
-	jb.type = jbvNumeric;
-	jb.val.numeric = int64_to_numeric(v);
-	pushJsonbValue(st, WJB_VALUE, &jb);
-}
-
-/* Adds "key": bool. */
-static void
-push_bool_pair(JsonbParseState **st, const char *key, bool v)
-{
-	JsonbValue	jb;
-
-	jsonb_push_key(st, key);
-	jb.type = jbvBool;
-	jb.val.boolean = v;
-	pushJsonbValue(st, WJB_VALUE, &jb);
-}
-
 /*
  * parse_message(text) returns what the worker makes of one client message:
  * {ok, type, sessionId, events: [{seq, type, error, data}]} with each
@@ -64,7 +40,7 @@ codesight_parse_message(PG_FUNCTION_ARGS)
 	json_arena_init(&arena);
 	err = proto_parse_message(VARDATA_ANY(t), VARSIZE_ANY_EXHDR(t), &arena, &msg, &detail);
 	pushJsonbValue(&st, WJB_BEGIN_OBJECT, NULL);
-	push_bool_pair(&st, "ok", err == PERR_OK);
+	jsonb_push_bool_pair(&st, "ok", err == PERR_OK);
 	if (err != PERR_OK)
 	{
 		jsonb_push_string_pair(&st, "code", proto_error_code(err));
@@ -83,7 +59,7 @@ codesight_parse_message(PG_FUNCTION_ARGS)
 			if (ev->error == PERR_OK)
 				ev->error = proto_sanitize_event(&arena, ev);
 			pushJsonbValue(&st, WJB_BEGIN_OBJECT, NULL);
-			push_int_pair(&st, "seq", ev->seq);
+			jsonb_push_int_pair(&st, "seq", ev->seq);
 			jsonb_push_string_pair(&st, "type", ev->type);
 			jsonb_push_string_pair(&st, "error", ev->error == PERR_OK ? NULL : proto_error_code(ev->error));
 			if (ev->error == PERR_OK)
@@ -103,25 +79,35 @@ codesight_parse_message(PG_FUNCTION_ARGS)
 	PG_RETURN_JSONB_P(out);
 }
 
+typedef int (*MaskFn) (const char *s, size_t len, char **out, size_t *out_len);
+
+/* Applies one of sanitize.c's maskers to a text value. */
+static text *
+mask_with(text *t, MaskFn fn)
+{
+	char	   *out = NULL;
+	size_t		outlen = 0;
+	int			rc = fn(VARDATA_ANY(t), VARSIZE_ANY_EXHDR(t), &out, &outlen);
+	text	   *result;
+
+	if (rc < 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_OUT_OF_MEMORY),
+				 errmsg("out of memory while masking a value")));
+	if (rc == 0)
+		return t;
+	result = cstring_to_text_with_len(out, outlen);
+	free(out);
+	return result;
+}
+
 PG_FUNCTION_INFO_V1(codesight_mask_text);
 
 /* mask_text(text): free text with emails, card numbers and SSNs masked. */
 Datum
 codesight_mask_text(PG_FUNCTION_ARGS)
 {
-	text	   *t = PG_GETARG_TEXT_PP(0);
-	char	   *out = NULL;
-	size_t		outlen = 0;
-	int			rc = san_mask_text(VARDATA_ANY(t), VARSIZE_ANY_EXHDR(t), &out, &outlen);
-	text	   *result;
-
-	if (rc < 0)
-		ereport(ERROR, (errcode(ERRCODE_OUT_OF_MEMORY), errmsg("out of memory")));
-	if (rc == 0)
-		PG_RETURN_TEXT_P(t);
-	result = cstring_to_text_with_len(out, outlen);
-	free(out);
-	PG_RETURN_TEXT_P(result);
+	PG_RETURN_TEXT_P(mask_with(PG_GETARG_TEXT_PP(0), san_mask_text));
 }
 
 PG_FUNCTION_INFO_V1(codesight_mask_url);
@@ -130,17 +116,5 @@ PG_FUNCTION_INFO_V1(codesight_mask_url);
 Datum
 codesight_mask_url(PG_FUNCTION_ARGS)
 {
-	text	   *t = PG_GETARG_TEXT_PP(0);
-	char	   *out = NULL;
-	size_t		outlen = 0;
-	int			rc = san_mask_url(VARDATA_ANY(t), VARSIZE_ANY_EXHDR(t), &out, &outlen);
-	text	   *result;
-
-	if (rc < 0)
-		ereport(ERROR, (errcode(ERRCODE_OUT_OF_MEMORY), errmsg("out of memory")));
-	if (rc == 0)
-		PG_RETURN_TEXT_P(t);
-	result = cstring_to_text_with_len(out, outlen);
-	free(out);
-	PG_RETURN_TEXT_P(result);
+	PG_RETURN_TEXT_P(mask_with(PG_GETARG_TEXT_PP(0), san_mask_url));
 }

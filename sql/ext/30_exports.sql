@@ -671,37 +671,5 @@ BEGIN
 END
 $$;
 
-REVOKE ALL ON FUNCTION
-    codesight._caused_transition(text),
-    codesight._actions(text),
-    codesight._export_session_check(text),
-    codesight._media(text, text),
-    codesight._video_offset(timestamptz, timestamptz),
-    codesight.training_data(text),
-    codesight._js(text),
-    codesight._mask_default(text),
-    codesight._js_value(text),
-    codesight._css_attr(text, text),
-    codesight._locator(jsonb, text, jsonb),
-    codesight._playwright_line(codesight.action, text),
-    codesight.export_playwright(text),
-    codesight.dataset_session(text),
-    codesight.export_dataset(timestamptz, text)
-FROM PUBLIC;
-GRANT EXECUTE ON FUNCTION
-    codesight._caused_transition(text),
-    codesight._actions(text),
-    codesight._export_session_check(text),
-    codesight._media(text, text),
-    codesight._video_offset(timestamptz, timestamptz),
-    codesight.training_data(text),
-    codesight._js(text),
-    codesight._mask_default(text),
-    codesight._js_value(text),
-    codesight._css_attr(text, text),
-    codesight._locator(jsonb, text, jsonb),
-    codesight._playwright_line(codesight.action, text),
-    codesight.export_playwright(text),
-    codesight.dataset_session(text),
-    codesight.export_dataset(timestamptz, text)
-TO codesight_admin;
+-- Privileges: sql/ext/90_privileges.sql (nothing for PUBLIC, EXECUTE for codesight_admin).
+

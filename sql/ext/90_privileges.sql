@@ -23,3 +23,9 @@ GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA codesight TO codesi
 GRANT USAGE ON ALL SEQUENCES IN SCHEMA codesight TO codesight_api;
 GRANT EXECUTE ON ALL FUNCTIONS IN SCHEMA codesight TO codesight_api;
 REVOKE EXECUTE ON FUNCTION codesight._extension_created() FROM codesight_api;
+
+-- s3_presign can sign any method on any key of any bucket the credentials
+-- reach: superusers only.  presign_upload() and media_urls() sign what they
+-- need themselves.
+REVOKE EXECUTE ON FUNCTION codesight.s3_presign(text, text, integer, timestamptz, text)
+    FROM codesight_admin, codesight_api;

@@ -1,0 +1,77 @@
+/*-------------------------------------------------------------------------
+ *
+ * xact.c
+ *	  Runs one unit of the worker's database work in its own transaction.
+ *
+ * Every batch of events, HTTP request, export step and housekeeping pass
+ * goes through here, so there is one place where an ERROR is caught: the
+ * transaction is rolled back, a pending cancel is cleared (a cancel aborts
+ * the unit of work, never the worker), and the caller gets the error to
+ * answer its client with.  Work runs with SPI connected, a snapshot, and as
+ * a least-privileged role (privilege.c), in the caller's memory context.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "access/xact.h"
+#include "executor/spi.h"
+#include "miscadmin.h"
+#include "pgstat.h"
+#include "utils/memutils.h"
+#include "utils/snapmgr.h"
+
+#include "privilege.h"
+#include "xact.h"
+
+/*
+ * Runs work(arg) and commits; returns true if it committed.  On error
+ * returns false and, if error is given, a copy of the error allocated in
+ * the caller's memory context.
+ */
+bool
+run_in_xact(const char *activity, const char *rolname, XactWork work, void *arg,
+			ErrorData **error)
+{
+	MemoryContext cxt = CurrentMemoryContext;
+	RoleSwitch	rs;
+
+	if (error)
+		*error = NULL;
+	PG_TRY();
+	{
+		SetCurrentStatementStartTimestamp();
+		StartTransactionCommand();
+		if (SPI_connect() != SPI_OK_CONNECT)
+			elog(ERROR, "SPI_connect failed");
+		/* SPI made its own context current; the work's results live in ours. */
+		MemoryContextSwitchTo(cxt);
+		PushActiveSnapshot(GetTransactionSnapshot());
+		pgstat_report_activity(STATE_RUNNING, activity);
+		role_enter(rolname, &rs);
+		work(arg);
+		role_exit(&rs);
+		SPI_finish();
+		PopActiveSnapshot();
+		CommitTransactionCommand();
+	}
+	PG_CATCH();
+	{
+		ErrorData  *edata;
+
+		MemoryContextSwitchTo(cxt);
+		edata = CopyErrorData();
+		FlushErrorState();
+		AbortCurrentTransaction();
+		QueryCancelPending = false;
+		MemoryContextSwitchTo(cxt);
+		if (error)
+			*error = edata;
+		else
+			FreeErrorData(edata);
+		return false;
+	}
+	PG_END_TRY();
+	MemoryContextSwitchTo(cxt);
+	return true;
+}

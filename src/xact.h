@@ -1,0 +1,19 @@
+/*-------------------------------------------------------------------------
+ *
+ * xact.h
+ *	  The worker's error boundary: one unit of database work in its own
+ *	  transaction, as a given role, whose errors are caught.
+ *
+ *-------------------------------------------------------------------------
+ */
+#ifndef CODESIGHT_XACT_H
+#define CODESIGHT_XACT_H
+
+#include "postgres.h"
+
+typedef void (*XactWork) (void *arg);
+
+extern bool run_in_xact(const char *activity, const char *rolname, XactWork work, void *arg,
+						ErrorData **error);
+
+#endif							/* CODESIGHT_XACT_H */
