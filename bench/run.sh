@@ -13,15 +13,24 @@ if [ "$(ulimit -n)" -lt 12000 ]; then
   echo "bench: open-file limit $(ulimit -n) is too low for 10,000 connections" >&2
 fi
 
-# CODESIGHT_LIB=/abs/path/codesight.so: benchmark a scratch build of the
-# worker (e.g. a prototype of a change) without installing it: the file is
-# bind-mounted over the installed one in a private mount namespace that only
-# this run (and the cluster it starts) sees.
+# CODESIGHT_BUILD=/abs/dir: benchmark a scratch build of the extension (a
+# prototype of a change, or a fixed commit) without installing it: its
+# codesight.so and codesight--1.0.sql are bind-mounted over the installed
+# ones in a private mount namespace that only this run (and the cluster it
+# starts) sees.  CODESIGHT_LIB=/abs/codesight.so mounts the library alone.
 LIBDIR="$(pg_config --pkglibdir 2>/dev/null || echo /usr/lib/postgresql/15/lib)"
+SHAREDIR="$(pg_config --sharedir 2>/dev/null || echo /usr/share/postgresql/15)"
+if [ -n "${CODESIGHT_BUILD:-}" ] && [ -z "${CODESIGHT_LIB:-}" ]; then
+  export CODESIGHT_LIB="$CODESIGHT_BUILD/codesight.so"
+fi
 if [ -n "${CODESIGHT_LIB:-}" ] && [ -z "${BENCH_IN_NS:-}" ]; then
+  SQLFILE=""
+  if [ -n "${CODESIGHT_BUILD:-}" ] && [ -f "$CODESIGHT_BUILD/codesight--1.0.sql" ]; then
+    SQLFILE="$CODESIGHT_BUILD/codesight--1.0.sql"
+  fi
   exec env BENCH_IN_NS=1 unshare -m --propagation private \
-    bash -c 'mount --bind "$0" "$1/codesight.so" && exec bash "$2" "${@:3}"' \
-    "$CODESIGHT_LIB" "$LIBDIR" "${BASH_SOURCE[0]}" "$@"
+    bash -c 'mount --bind "$0" "$1/codesight.so" && { [ -z "$2" ] || mount --bind "$2" "$3/extension/codesight--1.0.sql"; } && exec bash "$4" "${@:5}"' \
+    "$CODESIGHT_LIB" "$LIBDIR" "$SQLFILE" "$SHAREDIR" "${BASH_SOURCE[0]}" "$@"
 fi
 
 make -s -C "$HERE/loadgen"
