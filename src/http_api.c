@@ -721,6 +721,9 @@ h_metrics(Request *req, Response *resp)
 	metrics_append(&resp->body);
 }
 
+/* The route being answered, for the per-route counters (-1: none). */
+static int	current_route = -1;
+
 static const Route routes[] = {
 	{HTTP_M_GET, "/health", RA_NONE, false, h_health_public},
 	{HTTP_M_GET, "/api/health", RA_NONE, false, h_health},
@@ -896,21 +899,6 @@ cors_headers(HttpRequest *r, StringInfo h, bool preflight)
 							   "Access-Control-Max-Age: 600\r\n");
 }
 
-/* Counts a response by status class for /metrics. */
-static void
-count_status(int status)
-{
-	int			k = status / 100;
-
-	if (cs_shared == NULL)
-		return;
-	if (k < 1 || k > 5)
-		k = 0;
-	SpinLockAcquire(&cs_shared->mutex);
-	cs_shared->http_requests[k]++;
-	SpinLockRelease(&cs_shared->mutex);
-}
-
 /* Sends a response with the standard headers. */
 static void
 send_response(Conn *c, int status, const char *content_type, const char *body, size_t len,
@@ -922,7 +910,7 @@ send_response(Conn *c, int status, const char *content_type, const char *body, s
 	cors_headers(c->http_req, &h, preflight);
 	appendStringInfoString(&h, "Cache-Control: no-store\r\nX-Content-Type-Options: nosniff\r\n");
 	net_http_respond(c, status, content_type, h.data, body, len);
-	count_status(status);
+	metrics_count_http(current_route, status);
 	pfree(h.data);
 }
 
@@ -961,6 +949,21 @@ peer_is_loopback(Conn *c)
 {
 	return strncmp(c->peer, "127.", 4) == 0 || strcmp(c->peer, "::1") == 0 ||
 		strncmp(c->peer, "::ffff:127.", 11) == 0;
+}
+
+/* Hands the route patterns to metrics.c once, for its labels. */
+static void
+init_route_names(void)
+{
+	static const char *names[lengthof(routes)];
+	static bool done = false;
+
+	if (done)
+		return;
+	for (size_t i = 0; i < lengthof(routes); i++)
+		names[i] = routes[i].pattern;
+	metrics_set_route_names(names, lengthof(routes));
+	done = true;
 }
 
 /* What one HTTP request's transaction works on. */
@@ -1027,6 +1030,8 @@ http_api_handle(Conn *c)
 		return;
 	cxt = AllocSetContextCreate(TopMemoryContext, "codesight http", ALLOCSET_DEFAULT_SIZES);
 	old = MemoryContextSwitchTo(cxt);
+	current_route = -1;
+	init_route_names();
 
 	if (!ratelimit_allow(c->peer, cs_http_rate_limit))
 	{
@@ -1055,6 +1060,7 @@ http_api_handle(Conn *c)
 			(r->method == HTTP_M_HEAD && routes[i].method == HTTP_M_GET))
 		{
 			route = &routes[i];
+			current_route = (int) i;
 			break;
 		}
 	}
@@ -1132,7 +1138,7 @@ http_api_handle(Conn *c)
 		cors_headers(r, &h, false);
 		appendStringInfoString(&h, "Cache-Control: no-store\r\nX-Content-Type-Options: nosniff\r\n");
 		net_http_stream_begin(c, 200, resp.content_type, h.data);
-		count_status(200);
+		metrics_count_http(current_route, 200);
 		/* The stream keeps the connection until it is finished. */
 		c->refs++;
 		resp.stream->conn = c;

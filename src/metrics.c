@@ -11,6 +11,45 @@
 #include "protocol.h"
 #include "shmem.h"
 
+static const char *const *route_names = NULL;
+static int	nroutes = 0;
+
+/* Remembers the route patterns, used as the route label. */
+void
+metrics_set_route_names(const char *const *names, int n)
+{
+	route_names = names;
+	nroutes = Min(n, CS_MAX_ROUTES);
+}
+
+/* Counts an HTTP response; route is an index into the names, or -1. */
+void
+metrics_count_http(int route, int status)
+{
+	int			k = status / 100;
+
+	if (cs_shared == NULL)
+		return;
+	if (k < 1 || k > 5)
+		k = 0;
+	if (route < 0 || route >= CS_MAX_ROUTES)
+		route = CS_MAX_ROUTES;
+	SpinLockAcquire(&cs_shared->mutex);
+	cs_shared->http_requests[route][k]++;
+	SpinLockRelease(&cs_shared->mutex);
+}
+
+/* Counts an S3 call by outcome; any process may call it. */
+void
+metrics_count_s3(S3Outcome outcome)
+{
+	if (cs_shared == NULL)
+		return;
+	SpinLockAcquire(&cs_shared->mutex);
+	cs_shared->s3_calls[outcome]++;
+	SpinLockRelease(&cs_shared->mutex);
+}
+
 /* Writes a counter or gauge with its HELP and TYPE lines. */
 static void
 metric(StringInfo out, const char *name, const char *type, const char *help, int64 v)
@@ -79,9 +118,26 @@ metrics_append(StringInfo out)
 	appendStringInfo(out, "codesight_commit_seconds_sum %g\ncodesight_commit_seconds_count " INT64_FORMAT "\n",
 					 s.commit_ms_sum / 1000.0, s.batches);
 
-	appendStringInfoString(out, "# HELP codesight_http_requests_total HTTP API responses by status class.\n"
+	appendStringInfoString(out, "# HELP codesight_http_requests_total HTTP API responses by route and status class.\n"
 						   "# TYPE codesight_http_requests_total counter\n");
-	for (int i = 0; i < 6; i++)
-		appendStringInfo(out, "codesight_http_requests_total{status=\"%s\"} " INT64_FORMAT "\n",
-						 classes[i], s.http_requests[i]);
+	for (int r = 0; r <= CS_MAX_ROUTES; r++)
+	{
+		const char *name = r < nroutes ? route_names[r] : (r == CS_MAX_ROUTES ? "other" : NULL);
+
+		if (name == NULL)
+			continue;
+		for (int i = 0; i < 6; i++)
+			if (s.http_requests[r][i] > 0)
+				appendStringInfo(out, "codesight_http_requests_total{route=\"%s\",status=\"%s\"} " INT64_FORMAT "\n",
+								 name, classes[i], s.http_requests[r][i]);
+	}
+	appendStringInfoString(out, "# HELP codesight_s3_calls_total Calls from the server to S3 by outcome.\n"
+						   "# TYPE codesight_s3_calls_total counter\n");
+	{
+		static const char *const outcomes[CS_S3_OUTCOMES] = {"ok", "http_error", "network_error", "interrupted"};
+
+		for (int i = 0; i < CS_S3_OUTCOMES; i++)
+			appendStringInfo(out, "codesight_s3_calls_total{outcome=\"%s\"} " INT64_FORMAT "\n",
+							 outcomes[i], s.s3_calls[i]);
+	}
 }

@@ -29,6 +29,7 @@
 #include "utils/timestamp.h"
 #include "utils/uuid.h"
 
+#include "metrics.h"
 #include "s3.h"
 #include "sigv4.h"
 
@@ -495,6 +496,9 @@ s3_request(const s3_config *cfg, const char *method, const char *key,
 	}
 	PG_END_TRY();
 
+	metrics_count_s3(rc == CURLE_ABORTED_BY_CALLBACK ? S3_INTERRUPTED :
+					 rc != CURLE_OK ? S3_NETWORK_ERROR :
+					 (resp->status >= 200 && resp->status < 300) ? S3_OK : S3_HTTP_ERROR);
 	CHECK_FOR_INTERRUPTS();
 	if (rc == CURLE_ABORTED_BY_CALLBACK)
 		ereport(ERROR,

@@ -19,6 +19,8 @@
 
 #define CS_BATCH_BUCKETS 8		/* batch size: 1, 10, 50, 100, 500, 1000, 5000, +Inf */
 #define CS_LATENCY_BUCKETS 9	/* commit ms: 1, 2, 5, 10, 25, 50, 100, 250, +Inf */
+#define CS_MAX_ROUTES 32
+#define CS_S3_OUTCOMES 4		/* ok, http_error, network_error, interrupted */
 
 typedef struct CodesightShared
 {
@@ -42,7 +44,8 @@ typedef struct CodesightShared
 	int64		batch_size_sum;
 	int64		commit_ms_buckets[CS_LATENCY_BUCKETS];
 	double		commit_ms_sum;
-	int64		http_requests[6];	/* by status class: 1xx..5xx, other */
+	int64		http_requests[CS_MAX_ROUTES + 1][6];	/* by route (last: none), by status class */
+	int64		s3_calls[CS_S3_OUTCOMES];	/* by outcome, from any process */
 	int64		ws_rx_paused;	/* times backpressure paused a client */
 } CodesightShared;
 

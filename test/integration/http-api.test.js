@@ -637,12 +637,16 @@ test('/metrics: Prometheus text for loopback clients, counting requests', async 
     const base = name.replace(/\{.*$/, '');
     assert.ok(typed.includes(base) || typed.includes(base.replace(/_(bucket|sum|count)$/, '')), `${name} has a # TYPE line`);
   }
-  const reqKey = Object.keys(samples).find((k) => /^codesight_http_requests_total\{.*2xx/.test(k));
-  assert.ok(reqKey, `an http request counter by status class in ${Object.keys(samples).join(', ')}`);
+  assert.ok(Object.keys(samples).some((k) => /^codesight_http_requests_total\{route="[^"]+",status="2xx"\}/.test(k)),
+    `an http request counter by route and status class in ${Object.keys(samples).join(', ')}`);
+  assert.ok('codesight_s3_calls_total{outcome="ok"}' in samples);
+  // Counted per route: three calls of /health add three to its counter.
+  const reqKey = 'codesight_http_requests_total{route="/health",status="2xx"}';
+  const before = samples[reqKey] || 0;
   for (let i = 0; i < 3; i++) assert.equal((await api(U, 'GET', '/health')).status, 200);
   const r2 = await api(U, 'GET', '/metrics', { token: admin });
-  const after = Number(new RegExp(`^${reqKey.replace(/[{}"]/g, '\\$&')} (\\S+)$`, 'm').exec(r2.text)[1]);
-  assert.ok(after >= samples[reqKey] + 3, `${reqKey}: ${samples[reqKey]} -> ${after}`);
+  const after = Number(new RegExp(`^${reqKey.replace(/[{}"/]/g, '\\$&')} (\\S+)$`, 'm').exec(r2.text)[1]);
+  assert.ok(after >= before + 3, `${reqKey}: ${before} -> ${after}`);
 });
 
 // ---------------------------------------------------------------------------
