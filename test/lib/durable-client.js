@@ -330,10 +330,15 @@ function procStats(pid) {
   const rss = Number(/VmRSS:\s+(\d+)/.exec(status)[1]);
   const anon = Number((/RssAnon:\s+(\d+)/.exec(status) || [0, 0])[1]);
   const shmem = Number((/RssShmem:\s+(\d+)/.exec(status) || [0, 0])[1]);
-  const fds = fs.readdirSync(`/proc/${pid}/fd`).length;
+  const fdNames = fs.readdirSync(`/proc/${pid}/fd`);
+  const fds = fdNames.length;
+  let sockets = 0;
+  for (const f of fdNames) {
+    try { if (fs.readlinkSync(`/proc/${pid}/fd/${f}`).startsWith('socket:')) sockets++; } catch { /* closed meanwhile */ }
+  }
   // VmRSS includes the shared buffers the worker has touched (RssShmem),
   // which grow up to shared_buffers as tables grow; RssAnon is its own heap.
-  return { rssKb: rss, anonKb: anon, shmemKb: shmem, fds };
+  return { rssKb: rss, anonKb: anon, shmemKb: shmem, fds, sockets };
 }
 
 // Builds one client WebSocket frame (masked).  opcode 1 text, 2 binary,

@@ -55,9 +55,9 @@ async function main() {
     let rt;
     try { rt = await roundTrip(cluster.wsUrl, { timeoutMs: 5000 }); } catch (e) { rt = `ERR ${e.message.slice(0, 60)}`; }
     const acked = all.reduce((s, c) => s + c.ackedUpTo, 0);
-    const row = { t: Math.round((Date.now() - t0) / 1000), rssKb: st.rssKb, anonKb: st.anonKb, shmemKb: st.shmemKb, fds: st.fds, acked, sessions: all.length, rtMs: rt };
+    const row = { t: Math.round((Date.now() - t0) / 1000), rssKb: st.rssKb, anonKb: st.anonKb, shmemKb: st.shmemKb, fds: st.fds, sockets: st.sockets, acked, sessions: all.length, rtMs: rt };
     rows.push(row);
-    console.log(`t=${String(row.t).padStart(5)}s  rss=${String(row.rssKb).padStart(7)} kB (anon ${String(row.anonKb).padStart(6)}, shmem ${String(row.shmemKb).padStart(6)})  fds=${String(row.fds).padStart(4)}  acked=${String(acked).padStart(9)}  sessions=${String(all.length).padStart(5)}  control=${rt}${typeof rt === 'number' ? ' ms' : ''}`);
+    console.log(`t=${String(row.t).padStart(5)}s  rss=${String(row.rssKb).padStart(7)} kB (anon ${String(row.anonKb).padStart(6)}, shmem ${String(row.shmemKb).padStart(6)})  fds=${String(row.fds).padStart(4)} (sockets ${String(row.sockets).padStart(3)})  acked=${String(acked).padStart(9)}  sessions=${String(all.length).padStart(5)}  control=${rt}${typeof rt === 'number' ? ' ms' : ''}`);
     if (baseline === null && Date.now() - t0 >= WARMUP_MS) baseline = row;
   }
   clearInterval(ticker);
@@ -74,12 +74,17 @@ async function main() {
     const last = rows[rows.length - 1];
     const growth = (maxRss - baseline.rssKb) / baseline.rssKb;
     const anonGrowth = (maxAnon - baseline.anonKb) / baseline.anonKb;
-    console.log(`after warm-up (t=${baseline.t}s): VmRSS ${baseline.rssKb} -> max ${maxRss} kB (${(growth * 100).toFixed(1)} %), RssAnon ${baseline.anonKb} -> max ${maxAnon} kB (${(anonGrowth * 100).toFixed(1)} %), fds ${baseline.fds} -> ${last.fds}`);
+    console.log(`after warm-up (t=${baseline.t}s): VmRSS ${baseline.rssKb} -> max ${maxRss} kB (${(growth * 100).toFixed(1)} %), RssAnon ${baseline.anonKb} -> max ${maxAnon} kB (${(anonGrowth * 100).toFixed(1)} %), fds ${baseline.fds} -> ${last.fds}, sockets ${baseline.sockets} -> ${last.sockets}`);
     // The worker's own memory (RssAnon) is what must stay flat: VmRSS also
     // counts shared buffers it touches, which fill up to shared_buffers.
-    if (anonGrowth > 0.2) fail = `worker heap (RssAnon) grew ${(anonGrowth * 100).toFixed(1)} % after warm-up`;
-    // Allow the fds of connections open at sampling time to vary a little.
-    if (last.fds > baseline.fds + 5) fail = fail || `fds grew ${baseline.fds} -> ${last.fds}`;
+    // A few MB of allocator noise on an ~8 MB heap is not a leak: the limit
+    // is 20 % and at least 4 MB.
+    if (anonGrowth > 0.2 && maxAnon - baseline.anonKb > 4096) fail = `worker heap (RssAnon) grew ${(anonGrowth * 100).toFixed(1)} % after warm-up`;
+    // Sockets must not leak (the clients' connections vary by a few at
+    // sampling time); files may grow a little as PostgreSQL opens relation
+    // segments, but not without bound.
+    if (last.sockets > baseline.sockets + 5) fail = fail || `sockets grew ${baseline.sockets} -> ${last.sockets}`;
+    if (last.fds > baseline.fds + 40) fail = fail || `fds grew ${baseline.fds} -> ${last.fds}`;
   }
   await waitFor(async () => true);
   cluster.destroy();
