@@ -80,6 +80,7 @@ typedef struct BatchSession
 	char		session_id[PROTO_SESSION_ID_MAX + 1];
 	SessionState st;			/* copy; st.above is not used here */
 	int64		base_last_seq;	/* last_seq in the table when the batch began */
+	int64		base_max_seq;	/* max_seq in the table when the batch began */
 	int64	   *new_seqs;		/* seqs stored by this batch */
 	int			nnew;
 	int			cap;
@@ -146,6 +147,7 @@ typedef struct Batch
 	JsonArena	arena;
 	Parsed	   *parsed;			/* one per message of the batch */
 	HTAB	   *session_index;	/* session_id -> BatchSession */
+	bool		maybe_duplicates;	/* some row's seq may already be stored */
 	BatchSession *sessions;
 	Reply	   *replies;
 	Reply	  **reply_tail;
@@ -171,7 +173,15 @@ typedef struct Batch
 static HTAB *session_cache = NULL;
 static MemoryContext batch_context = NULL;
 static SPIPlanPtr insert_plan = NULL;
+static SPIPlanPtr insert_conflict_plan = NULL;
 static SPIPlanPtr lookup_plan = NULL;
+
+/*
+ * Set when a batch failed on a duplicate event it did not expect (someone
+ * else inserted events): the next batches check for conflicts until one
+ * commits.
+ */
+static bool next_batch_checks_conflicts = false;
 static SPIPlanPtr preload_plan = NULL;
 static SPIPlanPtr start_plan = NULL;
 static SPIPlanPtr stop_plan = NULL;
@@ -200,8 +210,8 @@ ingest_reset(void)
 {
 	HASH_SEQ_STATUS seq;
 	SessionState *s;
-	SPIPlanPtr *plans[] = {&insert_plan, &lookup_plan, &preload_plan, &start_plan, &stop_plan,
-	&complete_plan};
+	SPIPlanPtr *plans[] = {&insert_plan, &insert_conflict_plan, &lookup_plan, &preload_plan,
+	&start_plan, &stop_plan, &complete_plan};
 
 	hash_seq_init(&seq, session_cache);
 	while ((s = hash_seq_search(&seq)) != NULL)
@@ -402,6 +412,7 @@ add_batch_session(Batch *b, const SessionState *st)
 	bs->st = *st;
 	bs->st.above = NULL;
 	bs->base_last_seq = st->last_seq;
+	bs->base_max_seq = st->max_seq;
 	bs->next = b->sessions;
 	b->sessions = bs;
 	return bs;
@@ -753,6 +764,8 @@ handle_events(Batch *b, Conn *c, ProtoMessage *msg)
 			want_ack(b, c, bs, false);
 		note_seq(bs, ev->seq);
 		bs->touched_events = true;
+		if (ev->seq <= bs->base_max_seq)
+			b->maybe_duplicates = true;
 		add_row(b, bs, ev);
 	}
 }
@@ -985,31 +998,38 @@ make_array(Datum *values, bool *nulls, int n, Oid elmtype, int elmlen, bool byva
 }
 
 /*
- * Stores the batch's events and session counters with one statement: the
- * INSERT's RETURNING tells how many rows were new per session (resends hit
- * ON CONFLICT DO NOTHING), which the UPDATE adds to event_count.
+ * The statement that stores a batch's events and session counters: the
+ * INSERT's RETURNING tells how many rows were new per session, which the
+ * UPDATE adds to event_count.  Batches that may repeat stored events
+ * (resends) use ON CONFLICT DO NOTHING; the others skip its speculative
+ * insertion, which costs more than the insert itself.
  */
+#define INSERT_EVENTS_SQL(conflict) \
+	"WITH ins AS (" \
+	" INSERT INTO codesight.events " \
+	" (session_id, seq, type, client_ts, page_url, selector, payload) " \
+	" SELECT * FROM unnest($1, $2, $3, $4, $5, $6, $7) " \
+	conflict " RETURNING session_id), " \
+	"cnt AS (SELECT session_id, count(*) AS n FROM ins GROUP BY session_id) " \
+	"UPDATE codesight.sessions s SET " \
+	" last_seq = greatest(s.last_seq, u.last_seq), " \
+	" max_seq = greatest(s.max_seq, u.max_seq), " \
+	" event_count = s.event_count + coalesce(cnt.n, 0), " \
+	" last_event_at = now(), updated_at = now() " \
+	"FROM unnest($8, $9, $10) AS u(session_id, last_seq, max_seq) " \
+	"LEFT JOIN cnt ON cnt.session_id = u.session_id " \
+	"WHERE s.session_id = u.session_id"
+
+/* Stores the batch's rows with one statement (see INSERT_EVENTS_SQL). */
 static void
 store_rows(Batch *b)
 {
 	Oid			argtypes[10] = {TEXTARRAYOID, INT8ARRAYOID, TEXTARRAYOID, TIMESTAMPTZARRAYOID,
 		TEXTARRAYOID, TEXTARRAYOID, JSONBARRAYOID, TEXTARRAYOID, INT8ARRAYOID, INT8ARRAYOID};
-	SPIPlanPtr	p = keep_plan(&insert_plan,
-							  "WITH ins AS ("
-							  " INSERT INTO codesight.events "
-							  " (session_id, seq, type, client_ts, page_url, selector, payload) "
-							  " SELECT * FROM unnest($1, $2, $3, $4, $5, $6, $7) "
-							  " ON CONFLICT DO NOTHING RETURNING session_id), "
-							  "cnt AS (SELECT session_id, count(*) AS n FROM ins GROUP BY session_id) "
-							  "UPDATE codesight.sessions s SET "
-							  " last_seq = greatest(s.last_seq, u.last_seq), "
-							  " max_seq = greatest(s.max_seq, u.max_seq), "
-							  " event_count = s.event_count + coalesce(cnt.n, 0), "
-							  " last_event_at = now(), updated_at = now() "
-							  "FROM unnest($8, $9, $10) AS u(session_id, last_seq, max_seq) "
-							  "LEFT JOIN cnt ON cnt.session_id = u.session_id "
-							  "WHERE s.session_id = u.session_id",
-							  10, argtypes);
+	bool		conflict = b->maybe_duplicates || next_batch_checks_conflicts;
+	SPIPlanPtr	p = conflict
+		? keep_plan(&insert_conflict_plan, INSERT_EVENTS_SQL(" ON CONFLICT DO NOTHING"), 10, argtypes)
+		: keep_plan(&insert_plan, INSERT_EVENTS_SQL(""), 10, argtypes);
 	Datum		args[10];
 	int			nsess = 0;
 	Datum	   *s_id,
@@ -1268,7 +1288,14 @@ run_batch(InMsg **msgs, int nmsgs, int64 *stored, bool *canceled, int *consumed)
 	*consumed = w.consumed;
 	if (!ok)
 	{
-		*canceled = edata->sqlerrcode == ERRCODE_QUERY_CANCELED;
+		/*
+		 * A cancel, or a duplicate we did not expect (retried with conflict
+		 * checks), is not the messages' fault: the batch is run again.
+		 */
+		if (edata->sqlerrcode == ERRCODE_UNIQUE_VIOLATION)
+			next_batch_checks_conflicts = true;
+		*canceled = edata->sqlerrcode == ERRCODE_QUERY_CANCELED ||
+			edata->sqlerrcode == ERRCODE_UNIQUE_VIOLATION;
 		ereport(LOG,
 				(errmsg("codesight: a batch of %d messages was rolled back: %s",
 						w.consumed, edata->message),
@@ -1278,6 +1305,8 @@ run_batch(InMsg **msgs, int nmsgs, int64 *stored, bool *canceled, int *consumed)
 	{
 		apply_sessions(w.b);
 		*stored = w.b->nrows;
+		if (w.b->nrows > 0)
+			next_batch_checks_conflicts = false;
 	}
 
 	/*

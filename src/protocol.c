@@ -551,6 +551,57 @@ is_placeholder(const JsonValue *v)
 	return true;
 }
 
+/*
+ * Memo of san_placeholder_for_key by key name.  Event data repeats a small
+ * vocabulary of keys (selector, url, element, x, y, ...) in every event,
+ * and classifying a name scans dozens of patterns: remembering the answer
+ * takes that out of the per-event cost.  Fixed size; when a probe run is
+ * full the name is simply classified again.
+ */
+#define KEY_MEMO_SLOTS 1024
+#define KEY_MEMO_PROBES 8
+#define KEY_MEMO_MAX_LEN 47
+
+typedef struct KeyMemo
+{
+	bool		used;
+	unsigned char len;
+	char		key[KEY_MEMO_MAX_LEN];
+	const char *placeholder;
+} KeyMemo;
+
+static KeyMemo key_memo[KEY_MEMO_SLOTS];
+
+/* The placeholder for a value under key, via the memo. */
+static const char *
+placeholder_for_key(const char *key, size_t len)
+{
+	uint32_t	h = 2166136261u;
+	const char *p;
+
+	if (len > KEY_MEMO_MAX_LEN)
+		return san_placeholder_for_key(key, len);
+	for (size_t i = 0; i < len; i++)
+		h = (h ^ (unsigned char) key[i]) * 16777619u;
+	for (int probe = 0; probe < KEY_MEMO_PROBES; probe++)
+	{
+		KeyMemo    *m = &key_memo[(h + probe) % KEY_MEMO_SLOTS];
+
+		if (m->used && m->len == len && memcmp(m->key, key, len) == 0)
+			return m->placeholder;
+		if (!m->used)
+		{
+			p = san_placeholder_for_key(key, len);
+			m->used = true;
+			m->len = (unsigned char) len;
+			memcpy(m->key, key, len);
+			m->placeholder = p;
+			return p;
+		}
+	}
+	return san_placeholder_for_key(key, len);
+}
+
 /* Applies the masking rules to the string or number in *slot under key. */
 static void
 sanitize_scalar(SanitizeCtx *cx, const char *key, size_t keylen, JsonValue **slot)
@@ -563,7 +614,7 @@ sanitize_scalar(SanitizeCtx *cx, const char *key, size_t keylen, JsonValue **slo
 
 	if (key != NULL)
 	{
-		placeholder = san_placeholder_for_key(key, keylen);
+		placeholder = placeholder_for_key(key, keylen);
 		if (placeholder == NULL && cx->password_field && keylen == 5 &&
 			strncmp(key, "value", 5) == 0)
 			placeholder = "<PASSWORD>";

@@ -331,3 +331,19 @@ test('a session stopped or deleted through SQL takes effect on the next batch', 
   assert.deepEqual((await rows(sessionId)).map((r) => r.type), ['input']);
   ws.close();
 });
+
+test('an event stored behind the worker\'s back is not stored twice and does not block the stream', async () => {
+  const ws = await connect(cluster.wsUrl);
+  const sessionId = 'cs_foreign_row';
+  ws.send({ type: 'session_start', sessionId });
+  await ws.next('session_started');
+  // A row the worker does not know about (max_seq in sessions stays 0).
+  await cluster.query("INSERT INTO codesight.events (session_id, seq, type, payload) VALUES ($1, 2, 'click', '{\"type\":\"click\",\"data\":{\"foreign\":true}}')", [sessionId]);
+  ws.send({ type: 'events', sessionId, events: [1, 2, 3].map((seq) => ({ seq, type: 'click', data: { n: seq } })) });
+  await ws.next((m) => m.type === 'ack' && m.seq === 3, { timeoutMs: 15000 });
+  const stored = await rows(sessionId);
+  assert.deepEqual(stored.map((r) => r.seq), [1, 2, 3]);
+  assert.equal(stored[1].payload.data.foreign, true);
+  assert.equal(ws.closed, null);
+  ws.close();
+});
