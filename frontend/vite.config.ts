@@ -17,7 +17,12 @@ function extensionId(): string {
   if (!existsSync(file)) return '';
   const parsed: unknown = JSON.parse(readFileSync(file, 'utf8'));
   if (typeof parsed === 'string') return parsed;
-  if (parsed && typeof parsed === 'object' && 'id' in parsed && typeof parsed.id === 'string') return parsed.id;
+  // The file is {"extensionId": "..."} (extension-chrome/README.md).
+  if (parsed && typeof parsed === 'object') {
+    const o = parsed as { extensionId?: unknown; id?: unknown };
+    if (typeof o.extensionId === 'string') return o.extensionId;
+    if (typeof o.id === 'string') return o.id;
+  }
   return '';
 }
 
