@@ -76,6 +76,8 @@ auth_verify_token(const char *token, AuthInfo *out)
 	memset(out, 0, sizeof(*out));
 	if (!auth_parse_token(token, &kind, out->token_id, sizeof(out->token_id), &secret))
 		return false;
+	/* Every SPI call leaves SPI's context current; the caller's is restored. */
+	cxt = CurrentMemoryContext;
 	if (plan == NULL)
 	{
 		Oid			argtypes[1] = {TEXTOID};
@@ -91,10 +93,9 @@ auth_verify_token(const char *token, AuthInfo *out)
 		SPI_keepplan(p);
 		plan = p;
 	}
+	MemoryContextSwitchTo(cxt);
 	arg = CStringGetTextDatum(out->token_id);
-	cxt = CurrentMemoryContext;
 	ret = SPI_execute_plan(plan, &arg, NULL, true, 1);
-	/* SPI leaves its own context current; the caller's data lives in cxt. */
 	MemoryContextSwitchTo(cxt);
 	if (ret != SPI_OK_SELECT)
 		elog(ERROR, "token lookup failed: %s", SPI_result_code_string(ret));

@@ -233,8 +233,11 @@ keep_plan(SPIPlanPtr *slot, const char *sql, int nargs, Oid *argtypes)
 {
 	if (*slot == NULL)
 	{
+		MemoryContext cxt = CurrentMemoryContext;
 		SPIPlanPtr	p = SPI_prepare(sql, nargs, argtypes);
 
+		/* Like every SPI call, SPI_prepare leaves SPI's context current. */
+		MemoryContextSwitchTo(cxt);
 		if (p == NULL)
 			elog(ERROR, "SPI_prepare failed for codesight ingest: %s",
 				 SPI_result_code_string(SPI_result));
