@@ -58,7 +58,7 @@ export function VideoWithEvents({ media, events }: { media: MediaUpload | null; 
   });
 
   return (
-    <div className="grid gap-4 lg:grid-cols-[3fr_2fr]">
+    <div className="grid gap-4 lg:grid-cols-[minmax(0,3fr)_minmax(0,2fr)]">
       <div>
         {media?.url ? (
           <div className="relative">
