@@ -365,7 +365,8 @@ async function exports_() {
 }
 
 async function growth() {
-  psql('TRUNCATE codesight.events; CHECKPOINT;');
+  psql('TRUNCATE codesight.events');
+  psql('CHECKPOINT');
   results.runs.growth = [];
   let rows = 0;
   for (const target of GROWTH_STEPS) {
@@ -382,11 +383,12 @@ async function growth() {
       rows += n;
       log(`growth: prefilled to ${rows} rows in ${(Date.now() - t0) / 1000} s`);
     }
-    psql('CHECKPOINT; VACUUM ANALYZE codesight.events;');
+    psql('CHECKPOINT');
+    psql('VACUUM ANALYZE codesight.events');
     const count = Number(psql('SELECT count(*) FROM codesight.events'));
     const size = psql("SELECT pg_total_relation_size('codesight.events')");
     const r = await loadgen(['--mode', 'v2', '--conns', 50, '--duration', DUR, '--window', V2_WINDOW, '--batch', 50, '--watch-pid', workerPid], { tag: `growth_${rows}` });
-    results.runs.growth.push({ rows_before: count, table_mb: Math.round(Number(size) / 2 ** 20), events_per_s: r.events_per_s, lat_p99_ms: r.lat_p99_ms, worker_rss_mb: r.rss_final_mb, worker_anon_mb: r.anon_final_mb, server_cpu_share: r.server_cpu_share, loadgen_cpu_share: r.loadgen_cpu_share, mean_batch_events: r.mean_batch_events, mean_commit_ms: r.mean_commit_ms });
+    results.runs.growth.push({ rows_before: count, table_mb: Math.round(Number(size) / 2 ** 20), events_per_s: r.events_per_s, lat_p99_ms: r.lat_p99_ms, worker_rss_mb: r.rss_final_mb, worker_anon_mb: r.anon_final_mb, server_cpu_share: r.server_cpu_share, loadgen_cpu_share: r.loadgen_cpu_share, mean_batch_events: r.mean_batch_events, mean_commit_ms: r.mean_commit_ms, events_per_server_cpu_s: r.events_per_server_cpu_s });
   }
 }
 
@@ -421,13 +423,15 @@ function table() {
     const r = R[`latency_${rate}`];
     if (!r) continue;
     add(`ack latency at ${f0(rate)} ev/s offered (p50 / p95 / p99 ms)`, `${f1(r.lat_p50_ms)} / ${f1(r.lat_p95_ms)} / ${f1(r.lat_p99_ms)} (got ${f0(r.events_per_s)} ev/s)`, pctf(r.loadgen_cpu_share), pctf(r.server_cpu_share) + ` · batch ${f1(r.mean_batch_events)} ev / ${f1(r.mean_commit_ms)} ms`,
-      rate === 5000 ? 'p99 < 10 ms' : '', rate === 5000 ? r.lat_p99_ms < 10 : undefined);
+      rate === 5000 ? 'p99 < 10 ms' : '', rate === 5000 ? r.lat_p99_ms < 10 : undefined, r.events_per_server_cpu_s);
   }
   if (R.conns) {
     const r = R.conns;
-    add(`${f0(IDLE_CONNS)} idle connections: worker RSS (MB), served`, `${f1(r.rss_idle_mb)} MB (anon ${f1(r.anon_idle_mb)}), ${f0(r.served_first)} acked`, pctf(r.loadgen_cpu_share), '', '< 300 MB', r.rss_idle_mb < 300 && r.served_first === IDLE_CONNS);
+    // VmRSS counts the shared_buffers pages the worker has touched (ingest
+    // runs before this one touch most of them); RssAnon is its own memory.
+    add(`${f0(IDLE_CONNS)} idle connections: worker private RSS (RssAnon; VmRSS incl. shared buffers), served`, `${f1(r.anon_idle_mb)} MB (VmRSS ${f1(r.rss_idle_mb)}, before connecting ${f1(r.anon_base_mb)} / ${f1(r.rss_base_mb)}), ${f0(r.served_first)} acked`, pctf(r.loadgen_cpu_share), '', '< 300 MB', r.anon_idle_mb < 300 && r.served_first === IDLE_CONNS);
     add('per idle connection (KB: RSS / anon)', `${f1(r.per_conn_kb)} / ${f1(r.per_conn_anon_kb)}`, '', '', '', undefined);
-    add(`${f0(ACTIVE_CONNS)} active at 5,000 ev/s among them: worker RSS, p99, all still served`, `${f1(r.rss_active_mb)} MB, p99 ${f1(r.lat_p99_ms)} ms, ${f0(r.served_final)} / ${f0(IDLE_CONNS)} acked at the end`, '', '', 'all served', r.served_final === IDLE_CONNS);
+    add(`${f0(ACTIVE_CONNS)} active at 5,000 ev/s among them: worker RssAnon, p99, all still served`, `${f1(r.anon_active_mb)} MB, p99 ${f1(r.lat_p99_ms)} ms, ${f0(r.served_final)} / ${f0(IDLE_CONNS)} acked at the end`, '', '', 'all served', r.served_final === IDLE_CONNS);
   }
   const E = R.exports;
   if (E && E.training_data) {
@@ -439,14 +443,25 @@ function table() {
     add(`COPY (SELECT export_dataset()) TO STDOUT: backend anon MB, 1 vs ${b.sessions} sessions`, `${f1(a.backend_anon_mb_max)} (${f1(a.output_mb)} MB out) vs ${f1(b.backend_anon_mb_max)} (${f1(b.output_mb)} MB out)`, '', '', 'flat', b.backend_anon_mb_max <= a.backend_anon_mb_max * 1.5 + 8);
   } else if (E) add('exports', `missing functions (found: ${E.functions_present || 'none'})`, '', '', '', false);
   for (const g of R.growth || []) {
-    add(`v2 ingest, 50 conns, table at ${f0(g.rows_before)} rows (${f0(g.table_mb)} MB)`, `${f0(g.events_per_s)} ev/s, worker RSS ${f1(g.worker_rss_mb)} MB (anon ${f1(g.worker_anon_mb)})`, pctf(g.loadgen_cpu_share), pctf(g.server_cpu_share), '', undefined);
+    add(`v2 ingest, 50 conns, table at ${f0(g.rows_before)} rows (${f0(g.table_mb)} MB)`, `${f0(g.events_per_s)} ev/s, worker RssAnon ${f1(g.worker_anon_mb)} MB (VmRSS ${f1(g.worker_rss_mb)})`, pctf(g.loadgen_cpu_share), pctf(g.server_cpu_share) + ` · batch ${f1(g.mean_batch_events)} ev / ${f1(g.mean_commit_ms)} ms`, '', undefined, g.events_per_server_cpu_s);
   }
   const head = ['figure', 'value', 'events per server CPU-s', 'loadgen CPU', 'worker CPU', 'target', ''];
   const lines = [`| ${head.join(' | ')} |`, `|${head.map(() => '---').join('|')}|`, ...rows.map((r) => `| ${r.join(' | ')} |`)];
   return lines.join('\n');
 }
 
+function markdown() {
+  const m = results.machine;
+  return `${table()}\n\nMachine: ${m.nproc} CPUs (${m.cpu_model}), ${m.mem_gb} GiB; load average at start ${m.loadavg}, at end ${m.loadavg_end}; mode ${results.mode}; library ${results.library}; ${results.started_at}.\n`;
+}
+
 async function main() {
+  if (argv.includes('--report')) {
+    // Reprints the table of the last run from bench/out/results.json.
+    Object.assign(results, JSON.parse(fs.readFileSync(path.join(OUT, 'results.json'), 'utf8')));
+    console.log(markdown());
+    return;
+  }
   fs.mkdirSync(OUT, { recursive: true });
   results.machine = machine();
   log('machine', JSON.stringify(results.machine));
@@ -498,8 +513,7 @@ async function main() {
     results.finished_at = new Date().toISOString();
     cluster.destroy();
   }
-  const t = table();
-  const md = `${t}\n\nMachine: ${results.machine.nproc} CPUs (${results.machine.cpu_model}), ${results.machine.mem_gb} GiB; load average at start ${results.machine.loadavg}, at end ${results.machine.loadavg_end}; mode ${results.mode}; ${results.started_at}.\n`;
+  const md = markdown();
   fs.writeFileSync(path.join(OUT, 'results.json'), JSON.stringify(results, null, 2));
   fs.writeFileSync(path.join(OUT, 'results.md'), md);
   console.log(md);
