@@ -1,0 +1,976 @@
+/*-------------------------------------------------------------------------
+ *
+ * actions.c
+ *	  codesight._actions(session_id): a session's events turned into the
+ *	  user actions every training-data export is built from.
+ *
+ * One pass over the session's events in seq order, read through an SPI
+ * cursor in batches so that memory stays bounded whatever the session's
+ * size.  One action is held back ("pending") so that the next event can
+ * still merge into it: keystrokes in the same field, a click that only
+ * focused the field typed into next, the two clicks of a double click, a
+ * run of scroll events.  docs/exports.md states the rules; the SQL of
+ * every comparison (text equality, numeric and boolean casts, lower()) is
+ * reproduced with the same backend functions so that the output matches
+ * what the rules say in SQL terms, errors included.
+ *
+ * Memory: the current event's data lives in one context, the pending
+ * action's in another; when the current action becomes the pending one
+ * the two swap, so neither copying nor leaking happens per event.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "catalog/pg_collation_d.h"
+#include "catalog/pg_type_d.h"
+#include "executor/spi.h"
+#include "fmgr.h"
+#include "funcapi.h"
+#include "miscadmin.h"
+#include "utils/builtins.h"
+#include "utils/datum.h"
+#include "utils/fmgrprotos.h"
+#include "utils/jsonb.h"
+#include "utils/memutils.h"
+#include "utils/numeric.h"
+#include "utils/timestamp.h"
+#include "utils/tuplestore.h"
+
+#include "actions.h"
+
+/* Events fetched from the cursor at a time. */
+#define ACTIONS_BATCH 1000
+
+/* A navigation this soon after a click, submit or Enter is its effect. */
+#define CAUSE_WINDOW_USEC	INT64CONST(5000000)
+/* Two clicks on one element this close may be a double click. */
+#define DOUBLE_CLICK_USEC	INT64CONST(600000)
+
+typedef enum ActionOp
+{
+	OP_NONE,
+	OP_CLICK,
+	OP_TYPE,
+	OP_SELECT,
+	OP_HOVER,
+	OP_PRESS,
+	OP_SCROLL,
+	OP_NAVIGATE
+} ActionOp;
+
+static const char *const op_names[] = {
+	NULL, "CLICK", "TYPE", "SELECT", "HOVER", "PRESS", "SCROLL", "NAVIGATE"
+};
+
+/* Which keys the action's detail object has. */
+#define DET_TRANSITION	0x01	/* transitionType */
+#define DET_BUTTON		0x02	/* button */
+#define DET_CLICKCOUNT2 0x04	/* clickCount: 2 */
+#define DET_DBLCLICK	0x08	/* dblclick: true */
+#define DET_OPTIONTEXT	0x10	/* optionText */
+#define DET_SCROLL		0x20	/* x, y, h0, needed */
+
+/* One action; NULL pointers are SQL NULLs. */
+typedef struct Action
+{
+	ActionOp	op;
+	int64		seq;
+	TimestampTz ts;
+	char	   *value;
+	char	   *masked;
+	char	   *url;
+	Jsonb	   *frame_path;
+	Jsonb	   *selectors;
+	char	   *selector;
+	Jsonb	   *element;
+	Jsonb	   *coordinates;
+	bool		implicit;
+	/* the detail object */
+	int			detail;
+	char	   *transition;
+	Jsonb	   *button;
+	char	   *option_text;
+	Numeric		x;
+	Numeric		y;
+	Numeric		h0;
+	bool		needed;
+} Action;
+
+/* The state of one pass over a session. */
+typedef struct ActionScan
+{
+	Datum		session_id;
+	ActionEmit	emit;
+	void	   *emit_arg;
+	int32		n_ord;
+	int32		n_step;
+	MemoryContext evcxt;		/* the current event; reset per event */
+	MemoryContext pendcxt;		/* the pending action */
+	MemoryContext rowcxt;		/* one emitted row */
+	MemoryContext urlcxt;		/* cur_url */
+	MemoryContext typedcxt;		/* typed_key, typed_value */
+	Action		pending;
+	char	   *pkey;			/* field key of the pending action */
+	char	   *cur_url;		/* the top document's URL as far as known */
+	bool		has_last_cause;
+	TimestampTz last_cause;		/* last click, submit or Enter */
+	char	   *typed_key;		/* field and value of the last TYPE, so that */
+	char	   *typed_value;	/* a change event repeating it is dropped */
+	Jsonb	   *empty_array;	/* '[]' */
+} ActionScan;
+
+/* One event as the rules read it. */
+typedef struct Event
+{
+	int64		seq;
+	const char *type;
+	TimestampTz ts;
+	JsonbContainer *root;		/* the payload */
+	JsonbContainer *data;		/* payload->'data'; NULL stands for {} */
+	JsonbContainer *fp;			/* data->'framePath' when an array */
+	uint32		fp_len;			/* its size in bytes */
+	char	   *url;			/* coalesce(data->>'url', page_url) */
+	char	   *selector_col;	/* events.selector */
+	char	   *fkey;			/* framePath::text || '|' || selector */
+} Event;
+
+/* The member key of object c (NULL when c is not an object or lacks it). */
+static JsonbValue *
+jb_get(JsonbContainer *c, const char *key)
+{
+	if (c == NULL || !JsonContainerIsObject(c))
+		return NULL;
+	return getKeyJsonValueFromContainer(c, key, strlen(key), NULL);
+}
+
+/* The container a value holds, or NULL for a scalar or a missing value. */
+static JsonbContainer *
+jb_container(JsonbValue *v)
+{
+	return (v != NULL && v->type == jbvBinary) ? v->val.binary.data : NULL;
+}
+
+/* The object a value holds, or NULL: jsonb_typeof(v) = 'object'. */
+static JsonbContainer *
+jb_object(JsonbValue *v)
+{
+	JsonbContainer *c = jb_container(v);
+
+	return (c != NULL && JsonContainerIsObject(c)) ? c : NULL;
+}
+
+/* A value as the ->> operator returns it: NULL for a missing value or null. */
+static char *
+jb_text(JsonbValue *v)
+{
+	if (v == NULL)
+		return NULL;
+	switch (v->type)
+	{
+		case jbvNull:
+			return NULL;
+		case jbvString:
+			return pnstrdup(v->val.string.val, v->val.string.len);
+		case jbvNumeric:
+			return DatumGetCString(DirectFunctionCall1(numeric_out,
+													   NumericGetDatum(v->val.numeric)));
+		case jbvBool:
+			return pstrdup(v->val.boolean ? "true" : "false");
+		case jbvBinary:
+			return JsonbToCString(NULL, v->val.binary.data, v->val.binary.len);
+		default:
+			elog(ERROR, "unexpected jsonb value type %d", (int) v->type);
+	}
+	return NULL;
+}
+
+/* c ->> key. */
+static char *
+jb_get_text(JsonbContainer *c, const char *key)
+{
+	return jb_text(jb_get(c, key));
+}
+
+/* c #>> '{key1,key2}' for keys that are not array subscripts. */
+static char *
+jb_path_text(JsonbContainer *c, const char *key1, const char *key2)
+{
+	return jb_text(jb_get(jb_container(jb_get(c, key1)), key2));
+}
+
+/* A standalone copy of the object a value holds, or NULL. */
+static Jsonb *
+jb_object_copy(JsonbValue *v)
+{
+	return jb_object(v) != NULL ? JsonbValueToJsonb(v) : NULL;
+}
+
+/* lower(s) with the database's default collation, as SQL's lower(). */
+static char *
+sql_lower(const char *s)
+{
+	if (s == NULL)
+		return NULL;
+	return TextDatumGetCString(DirectFunctionCall1Coll(lower, DEFAULT_COLLATION_OID,
+													   CStringGetTextDatum(s)));
+}
+
+/* s::numeric, with numeric_in's errors for what is not a number. */
+static Numeric
+text_numeric(const char *s)
+{
+	return DatumGetNumeric(DirectFunctionCall3(numeric_in, CStringGetDatum(s),
+											   ObjectIdGetDatum(InvalidOid),
+											   Int32GetDatum(-1)));
+}
+
+/* s::boolean, with boolin's errors for what is not a boolean. */
+static bool
+text_bool(const char *s)
+{
+	return DatumGetBool(DirectFunctionCall1(boolin, CStringGetDatum(s)));
+}
+
+/* a - b <= limit for timestamps, as the interval comparison in SQL. */
+static bool
+ts_within(TimestampTz a, TimestampTz b, int64 limit)
+{
+	if (TIMESTAMP_NOT_FINITE(a) || TIMESTAMP_NOT_FINITE(b))
+		ereport(ERROR,
+				(errcode(ERRCODE_DATETIME_VALUE_OUT_OF_RANGE),
+				 errmsg("cannot subtract infinite timestamps")));
+	return a - b <= limit;
+}
+
+/* Navigations of these transition types are caused by a click or submit. */
+static bool
+caused_transition(const char *t)
+{
+	return strcmp(t, "link") == 0 || strcmp(t, "form_submit") == 0 ||
+		strcmp(t, "auto_subframe") == 0 || strcmp(t, "manual_subframe") == 0;
+}
+
+/* Copies a numeric into cxt. */
+static Numeric
+numeric_copy_to(MemoryContext cxt, Numeric n)
+{
+	MemoryContext old = MemoryContextSwitchTo(cxt);
+	Numeric		res = DatumGetNumeric(datumCopy(NumericGetDatum(n), false, -1));
+
+	MemoryContextSwitchTo(old);
+	return res;
+}
+
+/* Copies a nullable string into cxt. */
+static char *
+str_copy_to(MemoryContext cxt, const char *s)
+{
+	return s != NULL ? MemoryContextStrdup(cxt, s) : NULL;
+}
+
+/* Pushes "key": v where v is a standalone jsonb (scalar or container). */
+static void
+push_jsonb_pair(JsonbParseState **st, const char *key, Jsonb *jb)
+{
+	JsonbValue	k;
+	JsonbValue	v;
+
+	k.type = jbvString;
+	k.val.string.val = (char *) key;
+	k.val.string.len = strlen(key);
+	pushJsonbValue(st, WJB_KEY, &k);
+	if (JB_ROOT_IS_SCALAR(jb))
+	{
+		if (!JsonbExtractScalar(&jb->root, &v))
+			elog(ERROR, "could not extract a jsonb scalar");
+	}
+	else
+	{
+		v.type = jbvBinary;
+		v.val.binary.data = &jb->root;
+		v.val.binary.len = VARSIZE(jb) - VARHDRSZ;
+	}
+	pushJsonbValue(st, WJB_VALUE, &v);
+}
+
+/* Pushes "key": v for a scalar JsonbValue. */
+static void
+push_scalar_pair(JsonbParseState **st, const char *key, JsonbValue *v)
+{
+	JsonbValue	k;
+
+	k.type = jbvString;
+	k.val.string.val = (char *) key;
+	k.val.string.len = strlen(key);
+	pushJsonbValue(st, WJB_KEY, &k);
+	pushJsonbValue(st, WJB_VALUE, v);
+}
+
+/* Pushes "key": s (NULL pushes null). */
+static void
+push_text_pair(JsonbParseState **st, const char *key, const char *s)
+{
+	JsonbValue	v;
+
+	if (s == NULL)
+		v.type = jbvNull;
+	else
+	{
+		v.type = jbvString;
+		v.val.string.val = (char *) s;
+		v.val.string.len = strlen(s);
+	}
+	push_scalar_pair(st, key, &v);
+}
+
+/* Pushes "key": n (NULL pushes null). */
+static void
+push_numeric_pair(JsonbParseState **st, const char *key, Numeric n)
+{
+	JsonbValue	v;
+
+	if (n == NULL)
+		v.type = jbvNull;
+	else
+	{
+		v.type = jbvNumeric;
+		v.val.numeric = n;
+	}
+	push_scalar_pair(st, key, &v);
+}
+
+/* Pushes "key": b. */
+static void
+push_bool_pair(JsonbParseState **st, const char *key, bool b)
+{
+	JsonbValue	v;
+
+	v.type = jbvBool;
+	v.val.boolean = b;
+	push_scalar_pair(st, key, &v);
+}
+
+/* The action's detail object (jsonb sorts the keys). */
+static Jsonb *
+build_detail(const Action *a)
+{
+	JsonbParseState *st = NULL;
+	JsonbValue *res;
+
+	pushJsonbValue(&st, WJB_BEGIN_OBJECT, NULL);
+	if (a->detail & DET_TRANSITION)
+		push_text_pair(&st, "transitionType", a->transition);
+	if (a->detail & DET_BUTTON)
+		push_jsonb_pair(&st, "button", a->button);
+	if (a->detail & DET_CLICKCOUNT2)
+		push_numeric_pair(&st, "clickCount", int64_to_numeric(2));
+	if (a->detail & DET_DBLCLICK)
+		push_bool_pair(&st, "dblclick", true);
+	if (a->detail & DET_OPTIONTEXT)
+		push_text_pair(&st, "optionText", a->option_text);
+	if (a->detail & DET_SCROLL)
+	{
+		push_numeric_pair(&st, "x", a->x);
+		push_numeric_pair(&st, "y", a->y);
+		push_numeric_pair(&st, "h0", a->h0);
+		push_bool_pair(&st, "needed", a->needed);
+	}
+	res = pushJsonbValue(&st, WJB_END_OBJECT, NULL);
+	return JsonbValueToJsonb(res);
+}
+
+/* Hands one row to the receiver; step 0 is a NULL step (implicit rows). */
+static void
+emit_row(ActionScan *s, const Action *a, int32 ord, int32 step)
+{
+	MemoryContext old = MemoryContextSwitchTo(s->rowcxt);
+	Datum		values[ACTION_NCOLS];
+	bool		nulls[ACTION_NCOLS];
+
+	memset(nulls, 0, sizeof(nulls));
+	values[ACOL_SESSION_ID] = s->session_id;
+	values[ACOL_ORD] = Int32GetDatum(ord);
+	values[ACOL_STEP] = Int32GetDatum(step);
+	nulls[ACOL_STEP] = (step == 0);
+	values[ACOL_SEQ] = Int64GetDatum(a->seq);
+	values[ACOL_TS] = TimestampTzGetDatum(a->ts);
+	values[ACOL_OP] = CStringGetTextDatum(op_names[a->op]);
+
+#define TEXT_COL(col, s_) \
+	do { \
+		nulls[col] = ((s_) == NULL); \
+		values[col] = (s_) != NULL ? CStringGetTextDatum(s_) : (Datum) 0; \
+	} while (0)
+#define JSONB_COL(col, j_) \
+	do { \
+		nulls[col] = ((j_) == NULL); \
+		values[col] = JsonbPGetDatum(j_); \
+	} while (0)
+
+	TEXT_COL(ACOL_VALUE, a->value);
+	TEXT_COL(ACOL_MASKED, a->masked);
+	TEXT_COL(ACOL_URL, a->url);
+	JSONB_COL(ACOL_FRAME_PATH, a->frame_path);
+	JSONB_COL(ACOL_SELECTORS, a->selectors);
+	TEXT_COL(ACOL_SELECTOR, a->selector);
+	JSONB_COL(ACOL_ELEMENT, a->element);
+	JSONB_COL(ACOL_COORDINATES, a->coordinates);
+	values[ACOL_IMPLICIT] = BoolGetDatum(a->implicit);
+	values[ACOL_DETAIL] = JsonbPGetDatum(build_detail(a));
+#undef TEXT_COL
+#undef JSONB_COL
+
+	s->emit(values, nulls, s->emit_arg);
+	MemoryContextSwitchTo(old);
+	MemoryContextReset(s->rowcxt);
+}
+
+/*
+ * Emits the pending action unless it is a scroll that loaded nothing; a
+ * pair of clicks that never became a dblclick is emitted twice.  Leaves
+ * pending empty.
+ */
+static void
+flush_pending(ActionScan *s)
+{
+	Action	   *p = &s->pending;
+
+	if (p->op == OP_NONE)
+		return;
+	if (p->op != OP_SCROLL || p->needed)
+	{
+		s->n_ord++;
+		emit_row(s, p, s->n_ord, p->implicit ? 0 : ++s->n_step);
+		if ((p->detail & DET_CLICKCOUNT2) && !(p->detail & DET_DBLCLICK))
+		{
+			s->n_ord++;
+			s->n_step++;
+			emit_row(s, p, s->n_ord, s->n_step);
+		}
+	}
+	p->op = OP_NONE;
+}
+
+/* Fills the fields every new action takes from its event. */
+static void
+init_action(ActionScan *s, const Event *e, Action *a, ActionOp op)
+{
+	JsonbValue	fpv;
+
+	memset(a, 0, sizeof(Action));
+	a->op = op;
+	a->seq = e->seq;
+	a->ts = e->ts;
+	a->url = e->url;
+	if (e->fp != NULL)
+	{
+		fpv.type = jbvBinary;
+		fpv.val.binary.data = e->fp;
+		fpv.val.binary.len = e->fp_len;
+		a->frame_path = JsonbValueToJsonb(&fpv);
+	}
+	else
+		a->frame_path = s->empty_array;
+	a->selectors = jb_object_copy(jb_get(e->data, "selectors"));
+	a->selector = e->selector_col != NULL ? e->selector_col : jb_get_text(e->data, "selector");
+	a->element = jb_object_copy(jb_get(e->data, "element"));
+	a->coordinates = jb_object_copy(jb_get(e->data, "coordinates"));
+}
+
+/* Makes cur the pending action, keyed by the current event's field key. */
+static void
+set_pending(ActionScan *s, const Event *e, const Action *cur)
+{
+	MemoryContext tmp;
+
+	s->pending = *cur;
+	s->pkey = e->fkey;
+	/* cur lives in evcxt: that context now holds the pending action */
+	tmp = s->pendcxt;
+	s->pendcxt = s->evcxt;
+	s->evcxt = tmp;
+}
+
+/* Whether the pending action is op on the current event's field. */
+static bool
+pending_is(const ActionScan *s, const Event *e, ActionOp op)
+{
+	return s->pending.op == op && strcmp(s->pkey, e->fkey) == 0;
+}
+
+/* A navigation event: a NAVIGATE row, or nothing when it is an effect. */
+static void
+navigation_event(ActionScan *s, const Event *e)
+{
+	char	   *frame_id = jb_get_text(e->data, "frameId");
+	char	   *transition;
+	bool		is_implicit;
+	Action		cur;
+
+	if (frame_id == NULL)
+		frame_id = jb_get_text(e->root, "frameId");
+	/* iframe loads are part of the page, not something to replay */
+	if (frame_id != NULL && strcmp(frame_id, "0") != 0)
+		return;
+	if (e->url == NULL)
+		return;
+	transition = jb_get_text(e->data, "transitionType");
+	is_implicit = s->cur_url != NULL &&
+		((transition != NULL && caused_transition(transition)) ||
+		 /* the original extension sends no transitionType */
+		 (transition == NULL && s->has_last_cause &&
+		  ts_within(e->ts, s->last_cause, CAUSE_WINDOW_USEC)));
+	/* a second report of the page we are on (not a reload) */
+	if (!is_implicit && s->cur_url != NULL && strcmp(e->url, s->cur_url) == 0 &&
+		(transition == NULL || strcmp(transition, "reload") != 0))
+		return;
+
+	flush_pending(s);
+
+	init_action(s, e, &cur, OP_NAVIGATE);
+	cur.value = e->url;
+	cur.implicit = is_implicit;
+	cur.selectors = NULL;
+	cur.selector = NULL;
+	cur.element = NULL;
+	cur.coordinates = NULL;
+	cur.detail = DET_TRANSITION;
+	cur.transition = transition;
+	s->n_ord++;
+	emit_row(s, &cur, s->n_ord, is_implicit ? 0 : ++s->n_step);
+
+	MemoryContextReset(s->urlcxt);
+	s->cur_url = MemoryContextStrdup(s->urlcxt, e->url);
+	s->has_last_cause = false;
+}
+
+/* Scroll fields of cur from the event (x, y, h0, needed, value). */
+static void
+scroll_action(const Event *e, Action *cur, Numeric *dh_out)
+{
+	char	   *ytext = jb_path_text(e->data, "scroll", "y");
+	char	   *vhtext = jb_path_text(e->data, "viewport", "height");
+	char	   *dhtext = jb_get_text(e->data, "documentHeight");
+	char	   *xtext = jb_path_text(e->data, "scroll", "x");
+	Numeric		y = ytext != NULL ? text_numeric(ytext) : int64_to_numeric(0);
+	Numeric		vh = vhtext != NULL ? text_numeric(vhtext) : NULL;
+	Numeric		dh = dhtext != NULL ? text_numeric(dhtext) : NULL;
+
+	cur->value = psprintf("%s,%s", xtext != NULL ? xtext : "0",
+						  DatumGetCString(DirectFunctionCall1(numeric_out,
+															  NumericGetDatum(y))));
+	cur->detail = DET_SCROLL;
+	cur->x = xtext != NULL ? text_numeric(xtext) : int64_to_numeric(0);
+	cur->y = y;
+	cur->h0 = dh;
+	/* reached the bottom, where content may load */
+	cur->needed = vh != NULL && dh != NULL &&
+		DatumGetBool(DirectFunctionCall2(numeric_ge,
+										 DirectFunctionCall2(numeric_add,
+															 NumericGetDatum(y),
+															 NumericGetDatum(vh)),
+										 DirectFunctionCall2(numeric_sub,
+															 NumericGetDatum(dh),
+															 NumericGetDatum(int64_to_numeric(100)))));
+	*dh_out = dh;
+}
+
+/* lower(data #>> '{element,tag}'). */
+static char *
+event_tag(const Event *e)
+{
+	return sql_lower(jb_path_text(e->data, "element", "tag"));
+}
+
+/* Applies the rules to one event. */
+static void
+process_event(ActionScan *s, Event *e)
+{
+	const char *type = e->type;
+	Action		cur;
+	char	   *tag = NULL;
+
+	if (strcmp(type, "navigation") == 0)
+	{
+		navigation_event(s, e);
+		return;
+	}
+	if (strcmp(type, "page") != 0 && strcmp(type, "click") != 0 &&
+		strcmp(type, "dblclick") != 0 && strcmp(type, "input") != 0 &&
+		strcmp(type, "change") != 0 && strcmp(type, "select") != 0 &&
+		strcmp(type, "submit") != 0 && strcmp(type, "keypress") != 0 &&
+		strcmp(type, "scroll") != 0 && strcmp(type, "hover") != 0)
+		return;
+
+	/* A session that starts on an open page: its first URL is the goto. */
+	if (s->cur_url == NULL && e->url != NULL &&
+		(e->fp == NULL || JsonContainerSize(e->fp) == 0))
+	{
+		memset(&cur, 0, sizeof(cur));
+		cur.op = OP_NAVIGATE;
+		cur.seq = e->seq;
+		cur.ts = e->ts;
+		cur.value = e->url;
+		cur.url = e->url;
+		cur.frame_path = s->empty_array;
+		cur.detail = DET_TRANSITION;
+		s->cur_url = MemoryContextStrdup(s->urlcxt, e->url);
+		s->n_ord++;
+		s->n_step++;
+		emit_row(s, &cur, s->n_ord, s->n_step);
+	}
+	if (strcmp(type, "page") == 0)
+		return;
+	if (strcmp(type, "submit") == 0)
+	{
+		/* the click or Enter that submitted the form is the action */
+		s->last_cause = e->ts;
+		s->has_last_cause = true;
+		return;
+	}
+
+	/* Decide what the event becomes, possibly merging into pending. */
+	if (strcmp(type, "input") == 0 || strcmp(type, "change") == 0)
+	{
+		char	   *itype = jb_get_text(e->data, "inputType");
+		char	   *value;
+		char	   *masked;
+		ActionOp	op;
+
+		tag = event_tag(e);
+
+		if (itype == NULL)
+			itype = jb_path_text(jb_container(jb_get(e->data, "element")),
+								 "attributes", "type");
+		itype = sql_lower(itype);
+		/* checkboxes and radios: the click that toggled them is replayed */
+		if (itype != NULL && (strcmp(itype, "checkbox") == 0 || strcmp(itype, "radio") == 0))
+			return;
+		op = (tag != NULL && strcmp(tag, "select") == 0) ? OP_SELECT : OP_TYPE;
+		value = jb_get_text(e->data, "value");
+		if (value == NULL)
+			value = "";
+		masked = jb_get_text(e->data, "masked");
+		if (masked != NULL && masked[0] == '\0')
+			masked = NULL;
+		/* the change that follows typing once the field loses focus */
+		if (strcmp(type, "change") == 0 && s->typed_key != NULL &&
+			strcmp(s->typed_key, e->fkey) == 0 && strcmp(s->typed_value, value) == 0)
+			return;
+		if (op == OP_TYPE)
+		{
+			MemoryContextReset(s->typedcxt);
+			s->typed_key = MemoryContextStrdup(s->typedcxt, e->fkey);
+			s->typed_value = MemoryContextStrdup(s->typedcxt, value);
+		}
+		if (pending_is(s, e, op))
+		{
+			/* the same field again: keep only the final value */
+			s->pending.value = str_copy_to(s->pendcxt, value);
+			if (masked != NULL)
+				s->pending.masked = str_copy_to(s->pendcxt, masked);
+			s->pending.seq = e->seq;
+			s->pending.ts = e->ts;
+			return;
+		}
+		init_action(s, e, &cur, op);
+		cur.value = value;
+		cur.masked = masked;
+	}
+	else if (strcmp(type, "select") == 0)
+	{
+		char	   *option_text = jb_get_text(e->data, "optionText");
+		char	   *value = jb_get_text(e->data, "value");
+
+		if (value == NULL)
+			value = option_text != NULL ? option_text : "";
+		if (pending_is(s, e, OP_SELECT))
+		{
+			s->pending.value = str_copy_to(s->pendcxt, value);
+			s->pending.detail = DET_OPTIONTEXT;
+			s->pending.option_text = str_copy_to(s->pendcxt, option_text);
+			s->pending.seq = e->seq;
+			s->pending.ts = e->ts;
+			return;
+		}
+		s->last_cause = e->ts;
+		s->has_last_cause = true;
+		init_action(s, e, &cur, OP_SELECT);
+		cur.value = value;
+		cur.detail = DET_OPTIONTEXT;
+		cur.option_text = option_text;
+	}
+	else if (strcmp(type, "click") == 0)
+	{
+		JsonbValue *button;
+
+		tag = event_tag(e);
+		/* opening a select is not an action; choosing the option is */
+		if (tag != NULL && (strcmp(tag, "select") == 0 || strcmp(tag, "option") == 0))
+			return;
+		s->last_cause = e->ts;
+		s->has_last_cause = true;
+		if (pending_is(s, e, OP_CLICK) &&
+			ts_within(e->ts, s->pending.ts, DOUBLE_CLICK_USEC) &&
+			!(s->pending.detail & DET_CLICKCOUNT2))
+		{
+			/* maybe the first half of a double click: wait for dblclick */
+			s->pending.detail |= DET_CLICKCOUNT2;
+			s->pending.seq = e->seq;
+			s->pending.ts = e->ts;
+			return;
+		}
+		init_action(s, e, &cur, OP_CLICK);
+		/* jsonb_strip_nulls(jsonb_build_object('button', d -> 'button')) */
+		button = jb_get(e->data, "button");
+		if (button != NULL && button->type != jbvNull)
+		{
+			cur.detail = DET_BUTTON;
+			cur.button = JsonbValueToJsonb(button);
+			if (button->type == jbvBinary)
+				cur.button = DatumGetJsonbP(DirectFunctionCall1(jsonb_strip_nulls,
+																JsonbPGetDatum(cur.button)));
+		}
+	}
+	else if (strcmp(type, "dblclick") == 0)
+	{
+		s->last_cause = e->ts;
+		s->has_last_cause = true;
+		if (pending_is(s, e, OP_CLICK))
+		{
+			s->pending.detail |= DET_DBLCLICK;
+			s->pending.seq = e->seq;
+			s->pending.ts = e->ts;
+			return;
+		}
+		init_action(s, e, &cur, OP_CLICK);
+		cur.detail = DET_DBLCLICK;
+	}
+	else if (strcmp(type, "keypress") == 0)
+	{
+		char	   *key = jb_get_text(e->data, "key");
+
+		if (key == NULL || key[0] == '\0')
+			return;
+		tag = event_tag(e);
+		/* arrows in a select change its value: the select event has the result */
+		if (tag != NULL && strcmp(tag, "select") == 0 && strncmp(key, "Arrow", 5) == 0)
+			return;
+		init_action(s, e, &cur, OP_PRESS);
+		cur.value = key;
+		if (strcmp(key, "Enter") == 0)
+		{
+			s->last_cause = e->ts;
+			s->has_last_cause = true;
+		}
+	}
+	else if (strcmp(type, "hover") == 0)
+	{
+		char	   *revealed = jb_get_text(e->data, "revealed");
+
+		/* only hovers that opened something (menus, tooltips) matter */
+		if (revealed == NULL || !text_bool(revealed))
+			return;
+		/* hovering the same element again opens nothing new */
+		if (pending_is(s, e, OP_HOVER))
+			return;
+		init_action(s, e, &cur, OP_HOVER);
+	}
+	else
+	{
+		Numeric		dh;
+
+		Assert(strcmp(type, "scroll") == 0);
+		/* scrolls inside frames are not replayed; clicks scroll by themselves */
+		if (e->fp != NULL && JsonContainerSize(e->fp) > 0)
+			return;
+		init_action(s, e, &cur, OP_SCROLL);
+		cur.selectors = NULL;
+		cur.selector = NULL;
+		cur.element = NULL;
+		scroll_action(e, &cur, &dh);
+		if (s->pending.op == OP_SCROLL)
+		{
+			Action	   *p = &s->pending;
+
+			/* the run goes on: it is needed if the page grew meanwhile */
+			p->needed = p->needed || cur.needed ||
+				(dh != NULL && p->h0 != NULL &&
+				 DatumGetBool(DirectFunctionCall2(numeric_gt, NumericGetDatum(dh),
+												  NumericGetDatum(p->h0))));
+			p->value = str_copy_to(s->pendcxt, cur.value);
+			p->x = numeric_copy_to(s->pendcxt, cur.x);
+			p->y = numeric_copy_to(s->pendcxt, cur.y);
+			p->seq = e->seq;
+			p->ts = e->ts;
+			return;
+		}
+	}
+
+	/*
+	 * cur is a new action.  A click that only focused the field now typed
+	 * into, or opened the select now chosen from, is dropped.
+	 */
+	if ((cur.op == OP_TYPE || cur.op == OP_SELECT) && pending_is(s, e, OP_CLICK) &&
+		!(s->pending.detail & DET_DBLCLICK))
+		s->pending.op = OP_NONE;
+	flush_pending(s);
+	set_pending(s, e, &cur);
+}
+
+/* Reads one event row of the cursor into e (allocating in evcxt). */
+static void
+read_event(HeapTuple tup, TupleDesc td, Event *e)
+{
+	bool		isnull;
+	Datum		d;
+	Jsonb	   *payload;
+	JsonbValue *data;
+	JsonbValue *fp;
+	char	   *fptext;
+	char	   *sel;
+
+	e->seq = DatumGetInt64(SPI_getbinval(tup, td, 1, &isnull));
+	e->type = TextDatumGetCString(SPI_getbinval(tup, td, 2, &isnull));
+	e->ts = DatumGetTimestampTz(SPI_getbinval(tup, td, 3, &isnull));
+	d = SPI_getbinval(tup, td, 4, &isnull);
+	e->url = isnull ? NULL : TextDatumGetCString(d);
+	d = SPI_getbinval(tup, td, 5, &isnull);
+	e->selector_col = isnull ? NULL : TextDatumGetCString(d);
+	payload = DatumGetJsonbP(SPI_getbinval(tup, td, 6, &isnull));
+	e->root = &payload->root;
+
+	/* coalesce(payload -> 'data', '{}'), which must be an object */
+	data = jb_get(e->root, "data");
+	e->data = jb_object(data);
+	if (data != NULL && e->data == NULL)
+	{
+		e->type = "";			/* skipped */
+		return;
+	}
+	if ((sel = jb_get_text(e->data, "url")) != NULL)
+		e->url = sel;
+	fp = jb_get(e->data, "framePath");
+	e->fp = jb_container(fp);
+	if (e->fp != NULL && !JsonContainerIsArray(e->fp))
+		e->fp = NULL;
+	e->fp_len = e->fp != NULL ? fp->val.binary.len : 0;
+	fptext = (e->fp == NULL || JsonContainerSize(e->fp) == 0) ? "[]" :
+		JsonbToCString(NULL, e->fp, fp->val.binary.len);
+	sel = e->selector_col;
+	if (sel == NULL)
+		sel = jb_get_text(e->data, "selector");
+	if (sel == NULL)
+		sel = jb_get_text(jb_container(jb_get(e->data, "selectors")), "css");
+	e->fkey = psprintf("%s|%s", fptext, sel != NULL ? sel : "");
+}
+
+/*
+ * Runs the rules over the events of a session, handing each action row to
+ * emit in order.  Reads through an SPI cursor in batches; every row is
+ * handed on before the next batch is read.
+ */
+void
+actions_scan(text *session_id, ActionEmit emit, void *arg)
+{
+	MemoryContext callercxt = CurrentMemoryContext;
+	MemoryContext scancxt;
+	ActionScan	s;
+	SPIPlanPtr	plan;
+	Portal		portal;
+	Oid			argtypes[1] = {TEXTOID};
+	Datum		args[1];
+
+	scancxt = AllocSetContextCreate(callercxt, "codesight actions",
+									ALLOCSET_DEFAULT_SIZES);
+	memset(&s, 0, sizeof(s));
+	s.session_id = PointerGetDatum(session_id);
+	s.emit = emit;
+	s.emit_arg = arg;
+	s.evcxt = AllocSetContextCreate(scancxt, "codesight actions event",
+									ALLOCSET_DEFAULT_SIZES);
+	s.pendcxt = AllocSetContextCreate(scancxt, "codesight actions pending",
+									  ALLOCSET_DEFAULT_SIZES);
+	s.rowcxt = AllocSetContextCreate(scancxt, "codesight actions row",
+									 ALLOCSET_DEFAULT_SIZES);
+	s.urlcxt = AllocSetContextCreate(scancxt, "codesight actions url",
+									 ALLOCSET_SMALL_SIZES);
+	s.typedcxt = AllocSetContextCreate(scancxt, "codesight actions typed",
+									   ALLOCSET_SMALL_SIZES);
+	MemoryContextSwitchTo(scancxt);
+	s.empty_array = DatumGetJsonbP(DirectFunctionCall1(jsonb_in, CStringGetDatum("[]")));
+
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	plan = SPI_prepare("SELECT ev.seq, ev.type, coalesce(ev.client_ts, ev.received_at),"
+					   "       ev.page_url, ev.selector, ev.payload"
+					   "  FROM codesight.events ev"
+					   " WHERE ev.session_id = $1"
+					   " ORDER BY ev.seq", 1, argtypes);
+	if (plan == NULL)
+		elog(ERROR, "SPI_prepare failed: %s", SPI_result_code_string(SPI_result));
+	args[0] = PointerGetDatum(session_id);
+	portal = SPI_cursor_open(NULL, plan, args, NULL, true);
+
+	for (;;)
+	{
+		SPITupleTable *tuptable;
+
+		CHECK_FOR_INTERRUPTS();
+		SPI_cursor_fetch(portal, true, ACTIONS_BATCH);
+		/* SPI left its own context current; events are read in ours */
+		if (SPI_processed == 0)
+			break;
+		tuptable = SPI_tuptable;
+		for (uint64 i = 0; i < SPI_processed; i++)
+		{
+			Event		e;
+
+			MemoryContextReset(s.evcxt);
+			MemoryContextSwitchTo(s.evcxt);
+			read_event(tuptable->vals[i], tuptable->tupdesc, &e);
+			process_event(&s, &e);
+		}
+		SPI_freetuptable(tuptable);
+	}
+	SPI_cursor_close(portal);
+
+	MemoryContextSwitchTo(scancxt);
+	flush_pending(&s);
+
+	SPI_finish();
+	MemoryContextSwitchTo(callercxt);
+	MemoryContextDelete(scancxt);
+}
+
+/* Puts one action row into the SRF's tuplestore. */
+static void
+emit_to_tuplestore(Datum *values, bool *nulls, void *arg)
+{
+	ReturnSetInfo *rsinfo = (ReturnSetInfo *) arg;
+
+	tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
+}
+
+/*
+ * codesight._actions(session_id text) RETURNS SETOF codesight.action: the
+ * action list of a session, materialized (the exports read it whole).
+ */
+PG_FUNCTION_INFO_V1(codesight_actions);
+Datum
+codesight_actions(PG_FUNCTION_ARGS)
+{
+	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+
+	InitMaterializedSRF(fcinfo, 0);
+	if (rsinfo->setDesc->natts != ACTION_NCOLS)
+		ereport(ERROR,
+				(errcode(ERRCODE_DATATYPE_MISMATCH),
+				 errmsg("type codesight.action has %d columns, expected %d",
+						rsinfo->setDesc->natts, ACTION_NCOLS),
+				 errdetail("The extension's library and its SQL script are of different versions."),
+				 errhint("Run ALTER EXTENSION codesight UPDATE, or reinstall the extension.")));
+	actions_scan(PG_GETARG_TEXT_P(0), emit_to_tuplestore, rsinfo);
+	return (Datum) 0;
+}
