@@ -1,0 +1,221 @@
+'use strict';
+// The web page and the real extension together, in one Chromium: the page
+// creates the session, records the (fake) screen and narration and tells the
+// extension to track with the same session id; the worker shops on the
+// fixture shop in another tab; Stop uploads the video to s3rver and the
+// extension ends the session itself once its last events are acknowledged.
+// Then the database, S3, the admin page and the training data must all agree.
+
+const { test, before, after } = require('node:test');
+const assert = require('node:assert/strict');
+const fs = require('node:fs');
+const path = require('node:path');
+const { startCluster, waitFor } = require('../lib/cluster');
+const { startS3Server } = require('../lib/s3server');
+const { serveShop } = require('../lib/shop');
+const { launchWithExtension, EXTENSION_ID } = require('./lib/extension');
+
+const ROOT = path.resolve(__dirname, '../..');
+const DIST = path.join(ROOT, 'frontend/dist');
+const SHOTS = path.join(ROOT, 'docs/screenshots');
+
+let s3;
+let cluster;
+let shop;
+let browser;
+let adminToken;
+
+before(async () => {
+  assert.ok(fs.existsSync(path.join(DIST, 'index.html')), 'build the page first: cd frontend && npm run build');
+  fs.mkdirSync(SHOTS, { recursive: true });
+  s3 = await startS3Server();
+  cluster = await startCluster({
+    conf: {
+      'codesight.static_dir': `'${DIST}'`,
+      'codesight.s3_endpoint': `'${s3.endpoint}'`,
+      'codesight.s3_url_style': "'path'",
+      'codesight.s3_bucket': `'${s3.bucket}'`,
+      'codesight.s3_access_key_id': `'${s3.accessKeyId}'`,
+      'codesight.s3_secret_access_key': `'${s3.secretAccessKey}'`,
+    },
+  });
+  adminToken = (await cluster.query("SELECT codesight.issue_admin_token('e2e') AS t")).rows[0].t.token;
+  shop = await serveShop();
+  browser = await launchWithExtension({
+    args: ['--use-fake-ui-for-media-stream', '--use-fake-device-for-media-stream', '--autoplay-policy=no-user-gesture-required'],
+  });
+});
+
+after(async () => {
+  if (browser) await browser.close();
+  if (shop) await shop.close();
+  if (cluster) cluster.destroy();
+  if (s3) await s3.stop();
+});
+
+// What the extension's service worker keeps in chrome.storage.local: the
+// session it records ({sessionId, paused} or null) and its last status.
+function extensionState() {
+  return browser.serviceWorkerNow().evaluate(() => chrome.storage.local.get(['recording', 'status']));
+}
+
+async function events(sessionId) {
+  return (await cluster.query(
+    'SELECT seq::int, type, page_url, selector, payload FROM codesight.events WHERE session_id = $1 ORDER BY seq', [sessionId])).rows;
+}
+
+test('the page records, the extension tracks the same session, both arrive', { timeout: 150000 }, async () => {
+  const { context } = browser;
+  assert.equal(browser.extensionId, EXTENSION_ID, 'the manifest key pins the id the page is built with');
+  const page = await context.newPage();
+  await page.setViewportSize({ width: 1280, height: 800 });
+  page.setDefaultTimeout(15000);
+  page.on('pageerror', (e) => console.log('page error:', e.message));
+  // The page must leave ending the session to the extension when it tracks.
+  const stopCalls = [];
+  page.on('request', (r) => { if (/\/api\/sessions\/[^/]+\/stop$/.test(new URL(r.url()).pathname)) stopCalls.push(r.url()); });
+
+  // 1. Register, then record: the page creates the session and starts the extension.
+  await page.goto(`${cluster.httpUrl}/`);
+  await page.getByLabel('Your name').fill('Tess Together');
+  await page.getByRole('button', { name: 'Register' }).click();
+  const token = (await page.getByTestId('worker-token').textContent()).trim();
+  assert.match(token, /^cs_w_/);
+  const workerId = Number((await cluster.query(
+    "SELECT worker_id FROM codesight.workers WHERE display_name = 'Tess Together'")).rows[0].worker_id);
+
+  await page.goto(`${cluster.httpUrl}/record`);
+  await page.getByRole('button', { name: 'Start recording' }).click();
+  const sessionId = (await page.getByTestId('session-id').textContent()).trim();
+  assert.match(sessionId, /^[A-Za-z0-9_-]{1,64}$/);
+  // The page says whether the extension answered; its words when it did not.
+  const note = page.getByText(/The extension is tracking your clicks and typing\.|Recording continues with screen and narration only/);
+  await note.waitFor();
+  assert.equal((await note.textContent()).trim(), 'The extension is tracking your clicks and typing.');
+
+  const tracking = await waitFor(async () => {
+    const s = await extensionState();
+    return s.recording && s.status && s.status.connection === 'connected' ? s : null;
+  }, { what: 'the extension connected and recording' });
+  assert.deepEqual(tracking.recording, { sessionId, paused: false });
+  assert.equal(tracking.status.state, 'recording');
+  assert.equal(tracking.status.sessionId, sessionId);
+  assert.equal(tracking.status.serverUrl, cluster.wsUrl, 'the page gave the extension its own worker');
+  assert.equal(tracking.status.hasToken, true);
+  // The extension's session_start reached the session the page created, as the same worker.
+  await waitFor(async () => (await cluster.query(
+    "SELECT 1 FROM codesight.sessions WHERE session_id = $1 AND extension ->> 'name' = 'CodeSight Recorder'", [sessionId])).rowCount,
+  { what: 'session_start from the extension' });
+  const row0 = (await cluster.query('SELECT worker_id, status FROM codesight.sessions WHERE session_id = $1', [sessionId])).rows[0];
+  assert.equal(Number(row0.worker_id), workerId);
+  assert.equal(row0.status, 'active');
+
+  // 2. Shop in another tab.
+  const tab = await context.newPage();
+  tab.setDefaultTimeout(15000);
+  await tab.goto(shop.url);
+  await tab.bringToFront();
+  await tab.getByPlaceholder('Search products').pressSequentially('trail', { delay: 20 });
+  await tab.keyboard.press('Enter');
+  await tab.waitForURL(/search\.html/);
+  await tab.getByRole('link', { name: 'Trail Runner' }).click();
+  await tab.waitForURL(/product\.html/);
+  await tab.getByRole('button', { name: 'Add to wishlist' }).click();
+  await tab.getByTestId('add-to-cart').click();
+  // Both clicks on the product page are stored while the session is active.
+  await waitFor(async () => (await events(sessionId)).filter((e) => e.type === 'click' && /product\.html/.test(e.page_url)).length >= 2,
+    { what: 'the product page clicks stored' });
+  await waitFor(async () => (await page.getByTestId('timer').textContent()) >= '00:03', { what: '3 s of recording' });
+
+  // 3. Back on the page: Stop. The upload runs; the extension stops and ends the session.
+  await page.bringToFront();
+  await page.getByRole('button', { name: 'Stop recording' }).click();
+  await page.getByText('Upload complete.').waitFor({ timeout: 30000 });
+  const done = await waitFor(async () => {
+    const s = await extensionState();
+    return !s.recording && s.status && s.status.pendingSessions.length === 0 && s.status.lastSessionId === sessionId ? s : null;
+  }, { timeoutMs: 20000, what: 'the extension stopped, its session closed on the server' });
+  assert.equal(done.status.state, 'idle');
+  const captured = done.status.counters.captured;
+  assert.equal(done.status.counters.acknowledged, captured, 'every captured event acknowledged');
+  assert.deepEqual(stopCalls, [], 'the page left ending the session to the extension');
+
+  // 4. The database, S3, the admin page and the training data agree.
+  const session = (await cluster.query('SELECT * FROM codesight.sessions WHERE session_id = $1', [sessionId])).rows[0];
+  assert.equal(session.status, 'completed');
+  assert.equal(Number(session.worker_id), workerId);
+  assert.ok(session.ended_at, 'ended_at set');
+  assert.equal(Number(session.event_count), captured);
+  assert.equal(Number(session.last_seq), captured);
+
+  const list = await events(sessionId);
+  assert.deepEqual(list.map((e) => e.seq), Array.from({ length: captured }, (_, i) => i + 1), 'seqs 1..N, each once');
+  const types = list.map((e) => `${e.type}@${e.page_url}`).join('\n');
+  const d = (e) => e.payload.data || {};
+  const has = (what, pred) => assert.ok(list.some(pred), `${what} in:\n${types}`);
+  has('the search typed', (e) => e.type === 'input' && d(e).value === 'trail');
+  has('Enter in the search box', (e) => e.type === 'keypress' && d(e).key === 'Enter');
+  has('the search results page', (e) => e.type === 'navigation' && /search\.html\?q=trail/.test(d(e).url));
+  has('the product link click', (e) => e.type === 'click' && d(e).element && d(e).element.text === 'Trail Runner');
+  has('the product page', (e) => e.type === 'navigation' && /product\.html/.test(d(e).url));
+  has('the wishlist click', (e) => e.type === 'click' && /product\.html/.test(e.page_url) && /wishlist/i.test((d(e).element || {}).text));
+  has('the add to cart click', (e) => e.type === 'click' && e.selector === '[data-testid="add-to-cart"]');
+  // The CodeSight page itself opts out (data-codesight-ignore): its buttons
+  // and the token fields are no part of the demonstration.
+  const onPage = list.filter((e) => ['click', 'input', 'keypress', 'hover', 'submit'].includes(e.type) &&
+    String(e.page_url).startsWith(cluster.httpUrl));
+  assert.deepEqual(onPage.map((e) => `${e.type} ${e.selector}`), [], 'no interaction with the CodeSight page recorded');
+
+  const uploads = (await cluster.query('SELECT * FROM codesight.uploads WHERE session_id = $1', [sessionId])).rows;
+  assert.equal(uploads.length, 1);
+  const up = uploads[0];
+  assert.equal(up.status, 'complete');
+  assert.equal(up.kind, 'video');
+  assert.equal(up.bucket, s3.bucket);
+  assert.match(up.content_type, /^video\/webm/);
+  assert.ok(up.recording_started_at, 'recordingStartedAt sent');
+  const size = Number(up.size_bytes);
+  assert.ok(size > 20000, `a 3 s recording is tens of KB, got ${size}`);
+  const url = (await cluster.query("SELECT codesight.s3_presign('GET', $1) AS u", [up.object_key])).rows[0].u;
+  const res = await fetch(url);
+  assert.equal(res.status, 200, `GET ${up.object_key} from s3rver`);
+  const body = Buffer.from(await res.arrayBuffer());
+  assert.equal(body.length, size, 'the object has the size the upload declared');
+  assert.equal(body.subarray(0, 4).toString('hex'), '1a45dfa3', 'a WebM (EBML) file');
+
+  const training = (await cluster.query('SELECT codesight.training_data($1) AS t', [sessionId])).rows[0].t;
+  assert.equal(training.video_path, `s3://${s3.bucket}/${up.object_key}`);
+  assert.ok(training.annotations.length >= 3, `annotations: ${JSON.stringify(training.annotations)}`);
+  for (const a of training.annotations) {
+    assert.equal(typeof a.video_offset_ms, 'number', `video_offset_ms on ${JSON.stringify(a)}`);
+  }
+  const addToCart = training.annotations.find((a) => a.target_selector === '[data-testid="add-to-cart"]');
+  assert.ok(addToCart, 'the add to cart click is an annotation');
+  const lengthMs = new Date(session.ended_at).getTime() - new Date(up.recording_started_at).getTime(); // pg gives Dates
+  assert.ok(addToCart.video_offset_ms > 0 && addToCart.video_offset_ms < lengthMs,
+    `the click is ${addToCart.video_offset_ms} ms into a video of ~${lengthMs} ms`);
+
+  // The admin page plays the video with the events and their markers.
+  const admin = await context.newPage();
+  await admin.setViewportSize({ width: 1280, height: 900 });
+  admin.setDefaultTimeout(15000);
+  await admin.goto(`${cluster.httpUrl}/settings`);
+  await admin.getByLabel('Admin token').fill(adminToken);
+  await admin.getByRole('button', { name: 'Save admin token' }).click();
+  await admin.getByText(/^Saved\./).waitFor();
+  await admin.goto(`${cluster.httpUrl}/admin/sessions/${encodeURIComponent(sessionId)}`);
+  const video = admin.getByTestId('session-video');
+  await video.waitFor();
+  await waitFor(() => video.evaluate((v) => v.readyState >= 2 && v.videoWidth > 0), { timeoutMs: 20000, what: 'video decodable' });
+  await waitFor(async () => (await admin.getByTestId('event').count()) === captured, { what: `${captured} events in the timeline` });
+  const timeline = await admin.getByTestId('event').evaluateAll((els) => els.map((el) => Number(el.dataset.seq)));
+  assert.deepEqual(timeline, list.map((e) => e.seq));
+  // Clicking the add to cart step seeks the video there and draws its marker.
+  const step = admin.getByTestId('event').and(admin.locator(`[data-seq="${list.find((e) => e.selector === '[data-testid="add-to-cart"]').seq}"]`));
+  await step.getByRole('button').first().click();
+  await waitFor(() => video.evaluate((v, t) => Math.abs(v.currentTime * 1000 - t) < 150, addToCart.video_offset_ms),
+    { what: 'video seeked to the add to cart click' });
+  await admin.getByTestId('click-marker').first().waitFor();
+  await admin.getByTestId('summary').waitFor();
+  await admin.screenshot({ path: path.join(SHOTS, 'session-with-extension.png'), fullPage: true });
+});

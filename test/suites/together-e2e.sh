@@ -1,0 +1,10 @@
+#!/bin/bash
+# The web page and the real Chrome extension together in one Chromium: the
+# page records and starts/stops the extension, the worker shops on the
+# fixture shop, the video goes to s3rver.  Builds the page; needs the worker
+# built and installed (run.sh's build suite) and test/node_modules (node-deps).
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+(cd frontend && npm ci --no-audit --no-fund --loglevel=error && npm run build)
+cd test
+node --test --test-concurrency=1 --test-reporter=spec e2e/together.test.js
