@@ -29,6 +29,7 @@
 #include "funcapi.h"
 #include "miscadmin.h"
 #include "utils/builtins.h"
+#include "utils/date.h"
 #include "utils/datum.h"
 #include "utils/fmgrprotos.h"
 #include "utils/jsonb.h"
@@ -292,6 +293,18 @@ push_jsonb_pair(JsonbParseState **st, const char *key, Jsonb *jb)
 		v.val.binary.len = VARSIZE(jb) - VARHDRSZ;
 	}
 	pushJsonbValue(st, WJB_VALUE, &v);
+}
+
+/* Pushes an object key. */
+static void
+jsonb_push_key_value(JsonbParseState **st, const char *key)
+{
+	JsonbValue	k;
+
+	k.type = jbvString;
+	k.val.string.val = (char *) key;
+	k.val.string.len = strlen(key);
+	pushJsonbValue(st, WJB_KEY, &k);
 }
 
 /* Pushes "key": v for a scalar JsonbValue. */
@@ -972,5 +985,556 @@ codesight_actions(PG_FUNCTION_ARGS)
 				 errdetail("The extension's library and its SQL script are of different versions."),
 				 errhint("Run ALTER EXTENSION codesight UPDATE, or reinstall the extension.")));
 	actions_scan(PG_GETARG_TEXT_P(0), emit_to_tuplestore, rsinfo);
+	return (Datum) 0;
+}
+
+/*
+ * The Training Data Format, built in one pass over the actions: the
+ * annotations go straight into one jsonb under construction, so the
+ * document is serialized once (docs/exports.md).
+ */
+typedef struct TrainingBuild
+{
+	MemoryContext cxt;			/* the document under construction */
+	JsonbParseState *st;
+	bool		has_video;
+	TimestampTz video_start;
+} TrainingBuild;
+
+/* Pushes a nullable string as an array element or object value. */
+static void
+push_text(JsonbParseState **st, JsonbIteratorToken tok, const char *s)
+{
+	JsonbValue	v;
+
+	if (s == NULL)
+		v.type = jbvNull;
+	else
+	{
+		v.type = jbvString;
+		v.val.string.val = (char *) s;
+		v.val.string.len = strlen(s);
+	}
+	pushJsonbValue(st, tok, &v);
+}
+
+/* Pushes a nullable numeric as an array element or object value. */
+static void
+push_numeric(JsonbParseState **st, JsonbIteratorToken tok, Numeric n)
+{
+	JsonbValue	v;
+
+	if (n == NULL)
+		v.type = jbvNull;
+	else
+	{
+		v.type = jbvNumeric;
+		v.val.numeric = n;
+	}
+	pushJsonbValue(st, tok, &v);
+}
+
+/* Pushes a value found in a jsonb (NULL pushes null) as an array element. */
+static void
+push_found_elem(JsonbParseState **st, JsonbValue *v)
+{
+	JsonbValue	null;
+
+	if (v == NULL)
+	{
+		null.type = jbvNull;
+		v = &null;
+	}
+	pushJsonbValue(st, WJB_ELEM, v);
+}
+
+/* round(x) of a microsecond count as milliseconds, halves away from zero. */
+static int64
+usec_to_msec_rounded(int64 us)
+{
+	int64		q = us / 1000;
+	int64		r = us % 1000;
+
+	if (r >= 500)
+		q++;
+	else if (r <= -500)
+		q--;
+	return q;
+}
+
+/* A nullable jsonb column of an action row, copied into the current context. */
+static Jsonb *
+row_jsonb(Datum *values, bool *nulls, ActionColumn col)
+{
+	return nulls[col] ? NULL : DatumGetJsonbPCopy(values[col]);
+}
+
+/* A nullable text column of an action row, copied into the current context. */
+static char *
+row_text(Datum *values, bool *nulls, ActionColumn col)
+{
+	return nulls[col] ? NULL : TextDatumGetCString(values[col]);
+}
+
+/*
+ * round(bb #>> '{key}')::numeric + coalesce((bb #>> '{size}')::numeric, 0) / 2):
+ * the centre of a bounding box along one axis; NULL without key.
+ */
+static Numeric
+box_centre(JsonbContainer *bb, const char *key, const char *size)
+{
+	char	   *pos = jb_get_text(bb, key);
+	char	   *len = jb_get_text(bb, size);
+	Numeric		half;
+
+	if (pos == NULL)
+	{
+		if (len != NULL)
+			(void) text_numeric(len);	/* the same errors as the SQL */
+		return NULL;
+	}
+	half = DatumGetNumeric(DirectFunctionCall2(numeric_div,
+											   NumericGetDatum(len != NULL ? text_numeric(len) :
+															   int64_to_numeric(0)),
+											   NumericGetDatum(int64_to_numeric(2))));
+	return DatumGetNumeric(DirectFunctionCall2(numeric_round,
+											   DirectFunctionCall2(numeric_add,
+																   NumericGetDatum(text_numeric(pos)),
+																   NumericGetDatum(half)),
+											   Int32GetDatum(0)));
+}
+
+/* Adds one annotation for a real (not implicit) action. */
+static void
+training_emit(Datum *values, bool *nulls, void *arg)
+{
+	TrainingBuild *b = (TrainingBuild *) arg;
+	JsonbParseState **st = &b->st;
+	MemoryContext old;
+	TimestampTz ts = DatumGetTimestampTz(values[ACOL_TS]);
+	Jsonb	   *selectors;
+	Jsonb	   *element;
+	Jsonb	   *coords;
+	JsonbContainer *bb;
+	char	   *target;
+	char	   *elem_text;
+
+	if (DatumGetBool(values[ACOL_IMPLICIT]))
+		return;
+	old = MemoryContextSwitchTo(b->cxt);
+	selectors = row_jsonb(values, nulls, ACOL_SELECTORS);
+	element = row_jsonb(values, nulls, ACOL_ELEMENT);
+	coords = row_jsonb(values, nulls, ACOL_COORDINATES);
+
+	pushJsonbValue(st, WJB_BEGIN_OBJECT, NULL);
+
+	if (TIMESTAMP_NOT_FINITE(ts))
+		ereport(ERROR,
+				(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
+				 errmsg("cannot convert infinity to bigint")));
+	jsonb_push_key_value(st, "timestamp");
+	push_numeric(st, WJB_VALUE, int64_to_numeric(usec_to_msec_rounded(
+		ts + (POSTGRES_EPOCH_JDATE - UNIX_EPOCH_JDATE) * USECS_PER_DAY)));
+
+	jsonb_push_key_value(st, "action_type");
+	push_text(st, WJB_VALUE, sql_lower(TextDatumGetCString(values[ACOL_OP])));
+
+	jsonb_push_key_value(st, "value");
+	push_text(st, WJB_VALUE, row_text(values, nulls, ACOL_VALUE));
+
+	target = row_text(values, nulls, ACOL_SELECTOR);
+	if (target == NULL && selectors != NULL)
+		target = jb_get_text(&selectors->root, "css");
+	jsonb_push_key_value(st, "target_selector");
+	push_text(st, WJB_VALUE, target);
+
+	/* the click's point, else the centre of the element's box */
+	jsonb_push_key_value(st, "coordinates");
+	bb = element != NULL ? jb_container(jb_get(&element->root, "boundingBox")) : NULL;
+	if (coords != NULL)
+	{
+		pushJsonbValue(st, WJB_BEGIN_ARRAY, NULL);
+		push_found_elem(st, jb_get(&coords->root, "x"));
+		push_found_elem(st, jb_get(&coords->root, "y"));
+		pushJsonbValue(st, WJB_END_ARRAY, NULL);
+	}
+	else if (bb != NULL && jb_get(bb, "x") != NULL)
+	{
+		Numeric		cx = box_centre(bb, "x", "width");
+		Numeric		cy = box_centre(bb, "y", "height");
+
+		pushJsonbValue(st, WJB_BEGIN_ARRAY, NULL);
+		push_numeric(st, WJB_ELEM, cx);
+		push_numeric(st, WJB_ELEM, cy);
+		pushJsonbValue(st, WJB_END_ARRAY, NULL);
+	}
+	else
+		push_text(st, WJB_VALUE, NULL);
+
+	elem_text = NULL;
+	if (element != NULL)
+	{
+		elem_text = jb_get_text(&element->root, "text");
+		if (elem_text == NULL)
+			elem_text = jb_get_text(&element->root, "name");
+	}
+	jsonb_push_key_value(st, "element_text");
+	push_text(st, WJB_VALUE, elem_text);
+
+	jsonb_push_key_value(st, "page_url");
+	push_text(st, WJB_VALUE, row_text(values, nulls, ACOL_URL));
+
+	jsonb_push_key_value(st, "video_offset_ms");
+	if (b->has_video && ts >= b->video_start)
+	{
+		if (TIMESTAMP_NOT_FINITE(ts) || TIMESTAMP_NOT_FINITE(b->video_start))
+			ereport(ERROR,
+					(errcode(ERRCODE_DATETIME_VALUE_OUT_OF_RANGE),
+					 errmsg("cannot subtract infinite timestamps")));
+		push_numeric(st, WJB_VALUE,
+					 int64_to_numeric(usec_to_msec_rounded(ts - b->video_start)));
+	}
+	else
+		push_text(st, WJB_VALUE, NULL);
+
+	pushJsonbValue(st, WJB_END_OBJECT, NULL);
+	MemoryContextSwitchTo(old);
+}
+
+/*
+ * codesight._training_data(session_id, video_path, audio_path, video_start)
+ * RETURNS jsonb: {video_path, audio_path, annotations} for training_data(),
+ * which has checked the session and found its media.
+ */
+PG_FUNCTION_INFO_V1(codesight_training_data);
+Datum
+codesight_training_data(PG_FUNCTION_ARGS)
+{
+	TrainingBuild b;
+	JsonbValue *res;
+
+	if (PG_ARGISNULL(0))
+		PG_RETURN_NULL();
+	b.cxt = CurrentMemoryContext;
+	b.st = NULL;
+	b.has_video = !PG_ARGISNULL(3);
+	b.video_start = b.has_video ? PG_GETARG_TIMESTAMPTZ(3) : 0;
+
+	pushJsonbValue(&b.st, WJB_BEGIN_OBJECT, NULL);
+	jsonb_push_key_value(&b.st, "video_path");
+	push_text(&b.st, WJB_VALUE, PG_ARGISNULL(1) ? NULL : text_to_cstring(PG_GETARG_TEXT_PP(1)));
+	jsonb_push_key_value(&b.st, "audio_path");
+	push_text(&b.st, WJB_VALUE, PG_ARGISNULL(2) ? NULL : text_to_cstring(PG_GETARG_TEXT_PP(2)));
+	jsonb_push_key_value(&b.st, "annotations");
+	pushJsonbValue(&b.st, WJB_BEGIN_ARRAY, NULL);
+
+	actions_scan(PG_GETARG_TEXT_P(0), training_emit, &b);
+
+	pushJsonbValue(&b.st, WJB_END_ARRAY, NULL);
+	res = pushJsonbValue(&b.st, WJB_END_OBJECT, NULL);
+	PG_RETURN_JSONB_P(JsonbValueToJsonb(res));
+}
+
+/*
+ * The Mind2Web-style dataset: one jsonb per real action, built as the
+ * actions come and put straight into the caller's tuplestore.
+ */
+typedef struct DatasetBuild
+{
+	Tuplestorestate *store;
+	TupleDesc	desc;
+	bool		has_video;
+	TimestampTz video_start;
+	text	   *website_pattern;
+} DatasetBuild;
+
+/* x ->> key for a nullable jsonb x. */
+static char *
+jsonb_get_text_or_null(Jsonb *x, const char *key)
+{
+	return x != NULL ? jb_get_text(&x->root, key) : NULL;
+}
+
+/* x #>> '{key1,key2}' for a nullable jsonb x. */
+static char *
+jsonb_path_text_or_null(Jsonb *x, const char *key1, const char *key2)
+{
+	return x != NULL ? jb_path_text(&x->root, key1, key2) : NULL;
+}
+
+/* NULL for an empty string, as nullif(s, ''). */
+static char *
+null_if_empty(char *s)
+{
+	return (s != NULL && s[0] == '\0') ? NULL : s;
+}
+
+/* The dataset's "target" object of an action on an element. */
+static void
+push_dataset_target(JsonbParseState **st, Datum *values, bool *nulls,
+					Jsonb *selectors, Jsonb *element)
+{
+	JsonbParseState *pst = NULL;
+	Jsonb	   *frame_path = DatumGetJsonbP(values[ACOL_FRAME_PATH]);
+	Jsonb	   *extra;
+	Jsonb	   *all;
+	JsonbValue *bbox;
+	char	   *s;
+
+	/*
+	 * coalesce(selectors, '{}') || jsonb_strip_nulls(jsonb_build_object(
+	 * 'selector', selector, 'framePath', <frame_path when not empty>))
+	 */
+	pushJsonbValue(&pst, WJB_BEGIN_OBJECT, NULL);
+	push_text_pair(&pst, "selector", row_text(values, nulls, ACOL_SELECTOR));
+	if (JsonContainerSize(&frame_path->root) > 0)
+		push_jsonb_pair(&pst, "framePath", frame_path);
+	else
+		push_text_pair(&pst, "framePath", NULL);
+	extra = JsonbValueToJsonb(pushJsonbValue(&pst, WJB_END_OBJECT, NULL));
+	extra = DatumGetJsonbP(DirectFunctionCall1(jsonb_strip_nulls, JsonbPGetDatum(extra)));
+	all = selectors != NULL ? selectors :
+		DatumGetJsonbP(DirectFunctionCall1(jsonb_in, CStringGetDatum("{}")));
+	all = DatumGetJsonbP(DirectFunctionCall2(jsonb_concat, JsonbPGetDatum(all),
+											 JsonbPGetDatum(extra)));
+
+	jsonb_push_key_value(st, "target");
+	pushJsonbValue(st, WJB_BEGIN_OBJECT, NULL);
+	push_jsonb_pair(st, "selectors", all);
+	push_text_pair(st, "tag", jsonb_get_text_or_null(element, "tag"));
+	push_text_pair(st, "text", jsonb_get_text_or_null(element, "text"));
+	s = jsonb_get_text_or_null(element, "role");
+	push_text_pair(st, "role", s != NULL ? s : jsonb_path_text_or_null(selectors, "role", "role"));
+	s = jsonb_get_text_or_null(element, "name");
+	push_text_pair(st, "name", s != NULL ? s : jsonb_path_text_or_null(selectors, "role", "name"));
+	bbox = element != NULL ? jb_get(&element->root, "boundingBox") : NULL;
+	if (bbox == NULL)
+		push_text_pair(st, "bbox", NULL);
+	else
+	{
+		jsonb_push_key_value(st, "bbox");
+		pushJsonbValue(st, WJB_VALUE, bbox);
+	}
+	pushJsonbValue(st, WJB_END_OBJECT, NULL);
+}
+
+/* Puts the dataset line of one real (not implicit) action. */
+static void
+dataset_emit(Datum *values, bool *nulls, void *arg)
+{
+	DatasetBuild *b = (DatasetBuild *) arg;
+	JsonbParseState *st = NULL;
+	TimestampTz ts = DatumGetTimestampTz(values[ACOL_TS]);
+	char	   *op = TextDatumGetCString(values[ACOL_OP]);
+	char	   *value = row_text(values, nulls, ACOL_VALUE);
+	char	   *url = row_text(values, nulls, ACOL_URL);
+	Jsonb	   *selectors = nulls[ACOL_SELECTORS] ? NULL : DatumGetJsonbP(values[ACOL_SELECTORS]);
+	Jsonb	   *element = nulls[ACOL_ELEMENT] ? NULL : DatumGetJsonbP(values[ACOL_ELEMENT]);
+	bool		on_page = strcmp(op, "NAVIGATE") == 0 || strcmp(op, "SCROLL") == 0;
+	char	   *website = NULL;
+	char	   *kind;
+	char	   *label;
+	StringInfoData repr;
+	Datum		line;
+	bool		line_null = false;
+
+	if (DatumGetBool(values[ACOL_IMPLICIT]))
+		return;
+
+	pushJsonbValue(&st, WJB_BEGIN_OBJECT, NULL);
+	push_text_pair(&st, "session_id", TextDatumGetCString(values[ACOL_SESSION_ID]));
+	push_numeric_pair(&st, "step", int64_to_numeric(DatumGetInt32(values[ACOL_STEP])));
+
+	/* lower(substring(url FROM '^scheme://(?:userinfo@)?(host)')) */
+	if (url != NULL)
+	{
+		LOCAL_FCINFO(rfcinfo, 2);
+		Datum		host;
+
+		/* substring() is NULL without a match: no DirectFunctionCall */
+		InitFunctionCallInfoData(*rfcinfo, NULL, 2, DEFAULT_COLLATION_OID, NULL, NULL);
+		rfcinfo->args[0].value = values[ACOL_URL];
+		rfcinfo->args[0].isnull = false;
+		rfcinfo->args[1].value = PointerGetDatum(b->website_pattern);
+		rfcinfo->args[1].isnull = false;
+		host = textregexsubstr(rfcinfo);
+		if (!rfcinfo->isnull)
+			website = sql_lower(TextDatumGetCString(host));
+	}
+	push_text_pair(&st, "website", website);
+	push_text_pair(&st, "url", url);
+
+	jsonb_push_key_value(&st, "action");
+	pushJsonbValue(&st, WJB_BEGIN_OBJECT, NULL);
+	push_text_pair(&st, "op", op);
+	push_text_pair(&st, "value", value);
+	pushJsonbValue(&st, WJB_END_OBJECT, NULL);
+
+	if (on_page)
+		push_text_pair(&st, "target", NULL);
+	else
+		push_dataset_target(&st, values, nulls, selectors, element);
+
+	/* "[role] name -> OP: value" */
+	kind = on_page ? "page" : jsonb_get_text_or_null(element, "role");
+	if (kind == NULL)
+		kind = jsonb_path_text_or_null(selectors, "role", "role");
+	if (kind == NULL)
+		kind = jsonb_get_text_or_null(element, "tag");
+	if (kind == NULL)
+		kind = "element";
+	label = null_if_empty(jsonb_get_text_or_null(element, "name"));
+	if (label == NULL)
+		label = null_if_empty(jsonb_get_text_or_null(element, "text"));
+	if (label == NULL)
+		label = null_if_empty(jsonb_get_text_or_null(selectors, "label"));
+	if (label == NULL)
+		label = null_if_empty(jsonb_get_text_or_null(selectors, "placeholder"));
+	initStringInfo(&repr);
+	appendStringInfo(&repr, "[%s] ", kind);
+	if (label != NULL)
+		appendStringInfo(&repr, "%s ", label);
+	appendStringInfo(&repr, "-> %s", op);
+	if (value != NULL)
+		appendStringInfo(&repr, ": %s", value);
+	push_text_pair(&st, "action_repr", repr.data);
+
+	jsonb_push_key_value(&st, "video_offset_ms");
+	if (b->has_video && ts >= b->video_start)
+	{
+		if (TIMESTAMP_NOT_FINITE(ts) || TIMESTAMP_NOT_FINITE(b->video_start))
+			ereport(ERROR,
+					(errcode(ERRCODE_DATETIME_VALUE_OUT_OF_RANGE),
+					 errmsg("cannot subtract infinite timestamps")));
+		push_numeric(&st, WJB_VALUE,
+					 int64_to_numeric(usec_to_msec_rounded(ts - b->video_start)));
+	}
+	else
+		push_text(&st, WJB_VALUE, NULL);
+
+	line = JsonbPGetDatum(JsonbValueToJsonb(pushJsonbValue(&st, WJB_END_OBJECT, NULL)));
+	tuplestore_putvalues(b->store, b->desc, &line, &line_null);
+}
+
+/*
+ * Appends the dataset lines of one session to b->store: finds the start of
+ * its video (codesight._media) and runs the action scan.
+ */
+static void
+dataset_session_rows(DatasetBuild *b, text *session_id)
+{
+	MemoryContext cxt = CurrentMemoryContext;
+	Oid			argtypes[1] = {TEXTOID};
+	Datum		args[1] = {PointerGetDatum(session_id)};
+	bool		isnull;
+
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	if (SPI_execute_with_args("SELECT m.started_at FROM codesight._media($1, 'video') m",
+							  1, argtypes, args, NULL, true, 1) != SPI_OK_SELECT)
+		elog(ERROR, "video lookup failed");
+	b->video_start = DatumGetTimestampTz(SPI_getbinval(SPI_tuptable->vals[0],
+													   SPI_tuptable->tupdesc, 1, &isnull));
+	b->has_video = !isnull;
+	SPI_finish();
+	MemoryContextSwitchTo(cxt);
+
+	actions_scan(session_id, dataset_emit, b);
+}
+
+/* Sets up a materialized SETOF jsonb result and the build state for it. */
+static void
+dataset_init(FunctionCallInfo fcinfo, DatasetBuild *b)
+{
+	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+
+	InitMaterializedSRF(fcinfo, MAT_SRF_USE_EXPECTED_DESC);
+	memset(b, 0, sizeof(*b));
+	b->store = rsinfo->setResult;
+	b->desc = rsinfo->setDesc;
+	b->website_pattern = cstring_to_text("^[A-Za-z][A-Za-z0-9+.-]*://(?:[^/?#@]*@)?([^/?#:]+)");
+}
+
+/*
+ * codesight.dataset_session(session_id text) RETURNS SETOF jsonb: the
+ * dataset lines of one session, in action order.
+ */
+PG_FUNCTION_INFO_V1(codesight_dataset_session);
+Datum
+codesight_dataset_session(PG_FUNCTION_ARGS)
+{
+	DatasetBuild b;
+
+	dataset_init(fcinfo, &b);
+	dataset_session_rows(&b, PG_GETARG_TEXT_P(0));
+	return (Datum) 0;
+}
+
+/*
+ * codesight.export_dataset(since timestamptz, status text) RETURNS SETOF
+ * jsonb: the lines of every matching session (NULL matches any), sessions
+ * in start order.  Sessions are read through a cursor and each session's
+ * lines go to the result before the next is read; the result spills to
+ * disk past work_mem, so memory stays bounded.
+ */
+PG_FUNCTION_INFO_V1(codesight_export_dataset);
+Datum
+codesight_export_dataset(PG_FUNCTION_ARGS)
+{
+	MemoryContext cxt = CurrentMemoryContext;
+	MemoryContext batchcxt;
+	DatasetBuild b;
+	Oid			argtypes[2] = {TIMESTAMPTZOID, TEXTOID};
+	Datum		args[2];
+	char		argnulls[2];
+	Portal		portal;
+
+	dataset_init(fcinfo, &b);
+	args[0] = PG_ARGISNULL(0) ? (Datum) 0 : PG_GETARG_DATUM(0);
+	argnulls[0] = PG_ARGISNULL(0) ? 'n' : ' ';
+	args[1] = PG_ARGISNULL(1) ? (Datum) 0 : PG_GETARG_DATUM(1);
+	argnulls[1] = PG_ARGISNULL(1) ? 'n' : ' ';
+	batchcxt = AllocSetContextCreate(cxt, "codesight export_dataset",
+									 ALLOCSET_DEFAULT_SIZES);
+
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	portal = SPI_cursor_open_with_args(NULL,
+									   "SELECT ss.session_id FROM codesight.sessions ss"
+									   " WHERE ($1 IS NULL OR ss.started_at >= $1)"
+									   "   AND ($2 IS NULL OR ss.status = $2)"
+									   " ORDER BY ss.started_at, ss.session_id",
+									   2, argtypes, args, argnulls, true, 0);
+	for (;;)
+	{
+		uint64		n;
+		text	  **ids;
+
+		SPI_cursor_fetch(portal, true, 100);
+		/* SPI left its own context current; the ids are kept in ours */
+		n = SPI_processed;
+		if (n == 0)
+			break;
+		MemoryContextReset(batchcxt);
+		MemoryContextSwitchTo(batchcxt);
+		ids = palloc(n * sizeof(text *));
+		for (uint64 i = 0; i < n; i++)
+		{
+			bool		isnull;
+
+			ids[i] = DatumGetTextPCopy(SPI_getbinval(SPI_tuptable->vals[i],
+													 SPI_tuptable->tupdesc, 1, &isnull));
+		}
+		SPI_freetuptable(SPI_tuptable);
+		for (uint64 i = 0; i < n; i++)
+		{
+			CHECK_FOR_INTERRUPTS();
+			dataset_session_rows(&b, ids[i]);
+		}
+	}
+	SPI_cursor_close(portal);
+	SPI_finish();
+	MemoryContextSwitchTo(cxt);
+	MemoryContextDelete(batchcxt);
 	return (Datum) 0;
 }

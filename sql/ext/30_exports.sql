@@ -79,6 +79,13 @@ RETURN CASE WHEN ts >= video_start
 -- Training Data Format
 ------------------------------------------------------------------------------
 
+-- {video_path, audio_path, annotations}: the annotations of the real
+-- actions built in one pass in C (src/actions.c), for training_data().
+CREATE FUNCTION codesight._training_data(session_id text, video_path text, audio_path text,
+                                         video_start timestamptz)
+RETURNS jsonb
+LANGUAGE c STABLE AS 'MODULE_PATHNAME', 'codesight_training_data';
+
 -- {video_path, audio_path, annotations: [...]}: the session's actions,
 -- aligned with its video, for training.
 CREATE FUNCTION codesight.training_data(session_id text) RETURNS jsonb
@@ -86,37 +93,13 @@ LANGUAGE plpgsql STABLE AS $$
 DECLARE
     video record;
     audio record;
-    result jsonb;
 BEGIN
+    -- the session must exist; its media are looked up here
     PERFORM codesight._export_session_check(training_data.session_id);
     SELECT * INTO video FROM codesight._media(training_data.session_id, 'video');
     SELECT * INTO audio FROM codesight._media(training_data.session_id, 'audio');
-    SELECT jsonb_build_object(
-               'video_path', video.path,
-               'audio_path', audio.path,
-               'annotations', coalesce(jsonb_agg(jsonb_build_object(
-                   'timestamp', round(extract(epoch FROM a.ts) * 1000)::bigint,
-                   'action_type', lower(a.op),
-                   'value', a.value,
-                   'target_selector', coalesce(a.selector, a.selectors ->> 'css'),
-                   'coordinates', CASE
-                       WHEN a.coordinates IS NOT NULL
-                           THEN jsonb_build_array(a.coordinates -> 'x', a.coordinates -> 'y')
-                       WHEN a.element #> '{boundingBox,x}' IS NOT NULL
-                           THEN jsonb_build_array(
-                               round((a.element #>> '{boundingBox,x}')::numeric
-                                     + coalesce((a.element #>> '{boundingBox,width}')::numeric, 0) / 2),
-                               round((a.element #>> '{boundingBox,y}')::numeric
-                                     + coalesce((a.element #>> '{boundingBox,height}')::numeric, 0) / 2))
-                       END,
-                   'element_text', coalesce(a.element ->> 'text', a.element ->> 'name'),
-                   'page_url', a.url,
-                   'video_offset_ms', codesight._video_offset(a.ts, video.started_at))
-                   ORDER BY a.ord), '[]'))
-      INTO result
-      FROM codesight._actions(training_data.session_id) a
-     WHERE NOT a.implicit;
-    RETURN result;
+    RETURN codesight._training_data(training_data.session_id, video.path, audio.path,
+                                    video.started_at);
 END
 $$;
 
@@ -360,68 +343,21 @@ $$;
 -- Mind2Web-style dataset
 ------------------------------------------------------------------------------
 
--- The dataset lines of one session, in action order.  export_dataset and
--- the worker's streamed GET /api/export/dataset.jsonl both read sessions
--- through this, one at a time.
+-- The dataset lines of one session, in action order (src/actions.c).
+-- export_dataset and the worker's streamed GET /api/export/dataset.jsonl
+-- both read sessions through this, one at a time.
 CREATE FUNCTION codesight.dataset_session(p_session_id text) RETURNS SETOF jsonb
-LANGUAGE plpgsql STABLE AS $$
-DECLARE
-    video_start timestamptz;
-BEGIN
-    SELECT m.started_at INTO video_start FROM codesight._media(p_session_id, 'video') m;
-    RETURN QUERY
-            SELECT jsonb_build_object(
-                'session_id', a.session_id,
-                'step', a.step,
-                'website', lower(substring(a.url FROM '^[A-Za-z][A-Za-z0-9+.-]*://(?:[^/?#@]*@)?([^/?#:]+)')),
-                'url', a.url,
-                'action', jsonb_build_object('op', a.op, 'value', a.value),
-                'target', CASE WHEN a.op IN ('NAVIGATE', 'SCROLL') THEN NULL ELSE jsonb_build_object(
-                    'selectors', coalesce(a.selectors, '{}') || jsonb_strip_nulls(
-                        jsonb_build_object('selector', a.selector, 'framePath',
-                            CASE WHEN jsonb_array_length(a.frame_path) > 0 THEN a.frame_path END)),
-                    'tag', a.element ->> 'tag',
-                    'text', a.element ->> 'text',
-                    'role', coalesce(a.element ->> 'role', a.selectors #>> '{role,role}'),
-                    'name', coalesce(a.element ->> 'name', a.selectors #>> '{role,name}'),
-                    'bbox', a.element -> 'boundingBox') END,
-                'action_repr', concat_ws(' ',
-                    '[' || coalesce(
-                        CASE WHEN a.op IN ('NAVIGATE', 'SCROLL') THEN 'page' END,
-                        a.element ->> 'role', a.selectors #>> '{role,role}', a.element ->> 'tag', 'element')
-                    || ']',
-                    coalesce(nullif(a.element ->> 'name', ''), nullif(a.element ->> 'text', ''),
-                             nullif(a.selectors ->> 'label', ''), nullif(a.selectors ->> 'placeholder', '')),
-                    '->', a.op || coalesce(': ' || a.value, '')),
-                'video_offset_ms', codesight._video_offset(a.ts, video_start))
-              FROM codesight._actions(p_session_id) a
-             WHERE NOT a.implicit
-             ORDER BY a.ord;
-END
-$$;
+LANGUAGE c STABLE STRICT AS 'MODULE_PATHNAME', 'codesight_dataset_session';
 
 -- One JSON object per action of every matching session (status NULL means
--- any status), sessions in start order, actions in order.  Each session's
--- rows are produced and handed on before the next session is read; the
--- function's result spills to disk past work_mem, so memory stays bounded.
+-- any status), sessions in start order, actions in order (src/actions.c).
+-- Sessions are read through a cursor and each session's rows are produced
+-- and handed on before the next session is read; the function's result
+-- spills to disk past work_mem, so memory stays bounded.
 CREATE FUNCTION codesight.export_dataset(since timestamptz DEFAULT NULL,
                                          status text DEFAULT 'completed')
 RETURNS SETOF jsonb
-LANGUAGE plpgsql STABLE AS $$
-DECLARE
-    s record;
-BEGIN
-    FOR s IN
-        SELECT ss.session_id
-          FROM codesight.sessions ss
-         WHERE (export_dataset.since IS NULL OR ss.started_at >= export_dataset.since)
-           AND (export_dataset.status IS NULL OR ss.status = export_dataset.status)
-         ORDER BY ss.started_at, ss.session_id
-    LOOP
-        RETURN QUERY SELECT codesight.dataset_session(s.session_id);
-    END LOOP;
-END
-$$;
+LANGUAGE c STABLE AS 'MODULE_PATHNAME', 'codesight_export_dataset';
 
 -- Privileges: sql/ext/90_privileges.sql (nothing for PUBLIC, EXECUTE for codesight_admin).
 
