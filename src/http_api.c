@@ -951,7 +951,11 @@ peer_is_loopback(Conn *c)
 		strncmp(c->peer, "::ffff:127.", 11) == 0;
 }
 
-/* Hands the route patterns to metrics.c once, for its labels. */
+/*
+ * Hands the route patterns to metrics.c once, for its labels, written
+ * with ":id" for "{id}" as most Prometheus tooling expects no braces in
+ * label values.
+ */
 static void
 init_route_names(void)
 {
@@ -961,7 +965,14 @@ init_route_names(void)
 	if (done)
 		return;
 	for (size_t i = 0; i < lengthof(routes); i++)
-		names[i] = routes[i].pattern;
+	{
+		const char *p = routes[i].pattern;
+		const char *brace = strstr(p, "{id}");
+
+		names[i] = brace == NULL ? p :
+			MemoryContextStrdup(TopMemoryContext,
+								psprintf("%.*s:id%s", (int) (brace - p), p, brace + 4));
+	}
 	metrics_set_route_names(names, lengthof(routes));
 	done = true;
 }

@@ -552,14 +552,23 @@ http_method(struct lws *wsi, enum lws_token_indexes *tok)
 	return HTTP_M_OTHER;
 }
 
-/* Queues a finished HTTP request for the worker. */
+/*
+ * Queues a finished HTTP request for the worker, once: lws may report the
+ * end of a body that was empty or already complete (a zero Content-Length,
+ * malformed Transfer-Encoding headers), and answering each report again
+ * would loop.
+ */
 static int
 http_dispatch(Conn *c)
 {
-	InMsg	   *m = malloc(sizeof(InMsg) + 1);
+	InMsg	   *m;
 
+	if (c->http_req->dispatched)
+		return 0;
+	m = malloc(sizeof(InMsg) + 1);
 	if (m == NULL)
 		return -1;
+	c->http_req->dispatched = true;
 	m->kind = IN_HTTP;
 	m->conn = c;
 	m->len = c->http_req->body_len;
@@ -576,6 +585,34 @@ is_api_path(const char *path)
 	return strncmp(path, "/api/", 5) == 0 || strcmp(path, "/api") == 0 ||
 		strcmp(path, "/health") == 0 || strcmp(path, "/metrics") == 0 ||
 		strcmp(path, "/extension-ws") == 0;
+}
+
+/*
+ * Refuses requests whose body framing is ambiguous, before anything reads
+ * the body: any Transfer-Encoding (no route takes a chunked body) and a
+ * Content-Length that is not one plain number (two headers are joined with
+ * a comma).  Such requests are how one request is smuggled inside another;
+ * closing the connection leaves nothing to misread.
+ */
+static int
+http_filter(struct lws *wsi)
+{
+	char		clen[64];
+	int			n;
+
+	if (lws_hdr_total_length(wsi, WSI_TOKEN_HTTP_TRANSFER_ENCODING) > 0)
+		return -1;
+	n = lws_hdr_total_length(wsi, WSI_TOKEN_HTTP_CONTENT_LENGTH);
+	if (n > 0)
+	{
+		if (n >= (int) sizeof(clen) ||
+			lws_hdr_copy(wsi, clen, sizeof(clen), WSI_TOKEN_HTTP_CONTENT_LENGTH) != n)
+			return -1;
+		for (int i = 0; i < n; i++)
+			if (clen[i] < '0' || clen[i] > '9')
+				return -1;
+	}
+	return 0;
 }
 
 /* Starts handling an HTTP request: static file now, API via the worker. */
@@ -640,9 +677,11 @@ http_request(struct lws *wsi, Pss *pss, const char *uri)
 		c->http_static = true;
 		return static_serve(wsi, r->path, cs_static_dir);
 	}
-	/* Requests with a non-empty body continue in LWS_CALLBACK_HTTP_BODY. */
-	if (r->method == HTTP_M_POST || r->method == HTTP_M_PUT ||
-		r->method == HTTP_M_PATCH || r->method == HTTP_M_DELETE)
+	/*
+	 * Requests with a non-empty body, whatever their method, continue in
+	 * LWS_CALLBACK_HTTP_BODY: the body is read as the body, never as the
+	 * next request.
+	 */
 	{
 		char		clen[32];
 
@@ -963,6 +1002,12 @@ callback(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in
 			pss->conn = NULL;
 			return 0;
 
+		case LWS_CALLBACK_FILTER_HTTP_CONNECTION:
+			if (http_filter(wsi) == 0)
+				return 0;
+			lws_return_http_status(wsi, HTTP_STATUS_BAD_REQUEST,
+								   "ambiguous request body framing");
+			return -1;
 		case LWS_CALLBACK_HTTP:
 			if (shutting_down)
 				return -1;

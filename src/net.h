@@ -46,6 +46,7 @@ typedef struct HttpRequest
 	char	   *body;
 	size_t		body_len;
 	bool		body_too_large;
+	bool		dispatched;		/* handed to the worker */
 } HttpRequest;
 
 typedef struct TxItem TxItem;

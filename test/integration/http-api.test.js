@@ -2,7 +2,7 @@
 // The HTTP API (docs/http-api.md) against the real worker, with
 // codesight.require_auth = on: every route, every status the routes can
 // answer, token checks, CORS, request bodies, /metrics, the static web page,
-// and the WebSocket's authentication.  Tests marked `todo` describe bugs
+// and the WebSocket's authentication.
 // that are reported and not fixed yet.
 
 const test = require('node:test');
@@ -330,7 +330,7 @@ test('register, create, stream, read back: a worker sees its own sessions only',
   assert.deepEqual(sum.json.countsByType, { click: 3, input: 2 });
   assert.equal(sum.json.userAgent, 'test-agent');
 
-  // Two query parameters (see the todo test below for a single one).
+  // Two query parameters (a single one has its own test below).
   const page1 = await api(U, 'GET', `/api/extension/sessions/${sid}/events?after=0&limit=2`, { token: w.token });
   assert.equal(page1.status, 200);
   assert.deepEqual(page1.json.events.map((e) => e.seq), [1, 2]);
