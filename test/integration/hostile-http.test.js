@@ -69,7 +69,7 @@ const TRAVERSALS = [
   '/static/../../../etc/passwd', '/..\\..\\etc\\passwd', '/index.html%00.png', '/%00', '/etc/passwd%00',
   '//etc/passwd', '/.%2e/.%2e/etc/passwd', '/%252e%252e/etc/passwd', '/..;/etc/passwd', '/assets/%c0%ae%c0%ae/etc/passwd',
 ];
-test('path traversal on the static route never leaves static_dir', { todo: 'no leak seen, but the control round trip afterwards lost its session_started once (see report)' }, async () => {
+test('path traversal on the static route never leaves static_dir', async () => {
   for (const p of TRAVERSALS) {
     const r = await rawHttp(`GET ${p} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n`);
     assert.ok(!/root:.*:0:0:/.test(r.text), `${p} leaked /etc/passwd`);
@@ -82,7 +82,7 @@ test('path traversal on the static route never leaves static_dir', { todo: 'no l
   await healthy();
 });
 
-test('request smuggling: conflicting Content-Length / Transfer-Encoding is not split into two requests', { todo: 'worker bug: CL+TE or two Content-Length headers make the worker answer 400 in an endless loop on the connection (MBs per second)' }, async () => {
+test('request smuggling: conflicting Content-Length / Transfer-Encoding is not split into two requests', async () => {
   const smuggled = 'GET /api/debug/counts HTTP/1.1\r\nHost: x\r\n\r\n';
   const cases = [
     // CL.TE
@@ -130,7 +130,7 @@ test('oversized headers are refused without harm', async () => {
   await healthy();
 });
 
-test('garbage and half requests do not hurt the worker', { todo: 'the worker pid changed once in this test after the smuggling loop; re-check when that is fixed' }, async () => {
+test('garbage and half requests do not hurt the worker', async () => {
   for (const c of ['\x00\x01\x02\x03\r\n\r\n', 'NOTAMETHOD / HTTP/1.1\r\n\r\n', 'GET / HTTP/9.9\r\n\r\n', 'GET\r\n\r\n', '\r\n\r\n\r\n', 'POST /api/workers HTTP/1.1\r\nHost: x\r\nContent-Length: -1\r\n\r\n{}', 'POST /api/workers HTTP/1.1\r\nHost: x\r\nContent-Length: 99999999999999999999\r\n\r\n{}']) {
     const r = await rawHttp(c, { quietMs: 800, timeoutMs: 4000 });
     assert.ok(!statuses(r.text).includes(500), `500 for ${JSON.stringify(c)}`);
