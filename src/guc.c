@@ -38,6 +38,7 @@ char	   *cs_static_dir = NULL;
 int			cs_max_http_body_bytes = 1024 * 1024;
 bool		cs_open_registration = true;
 int			cs_http_rate_limit = 100;
+int			cs_http_statement_timeout = 5000;
 
 static const struct config_enum_entry require_auth_options[] = {
 	{"auto", REQUIRE_AUTH_AUTO, false},
@@ -132,6 +133,11 @@ codesight_define_gucs(void)
 							 "Whether anyone who can reach the worker may register as a worker through POST /api/workers.",
 							 NULL, &cs_open_registration, true,
 							 PGC_SIGHUP, 0, NULL, NULL, NULL);
+	DefineCustomIntVariable("codesight.http_statement_timeout",
+							"Longest an HTTP request may work in the database; ingestion waits meanwhile (0 = no limit).",
+							"Requests that take longer get 503; large sessions are read page by page through /events.",
+							&cs_http_statement_timeout, 5000, 0, 3600 * 1000,
+							PGC_SIGHUP, GUC_UNIT_MS, NULL, NULL, NULL);
 	DefineCustomIntVariable("codesight.http_rate_limit",
 							"Requests per second one client address may make to the HTTP API before getting 429 (0 = no limit).",
 							NULL, &cs_http_rate_limit, 100, 0, 1000000,

@@ -41,6 +41,7 @@ extern char *cs_static_dir;
 extern int	cs_max_http_body_bytes;
 extern bool cs_open_registration;
 extern int	cs_http_rate_limit;
+extern int	cs_http_statement_timeout;
 
 extern void codesight_define_gucs(void);
 extern bool codesight_auth_required(void);

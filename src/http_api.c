@@ -668,7 +668,7 @@ stream_turn(DatasetStream *ds)
 	ErrorData  *edata;
 
 	if (!run_in_xact("codesight: streaming the dataset export", "codesight_api",
-					 stream_body, &w, &edata))
+					 cs_http_statement_timeout, stream_body, &w, &edata))
 	{
 		ereport(LOG, (errmsg("codesight: dataset export stopped: %s", edata->message)));
 		FreeErrorData(edata);
@@ -1114,7 +1114,8 @@ http_api_handle(Conn *c)
 	w.req = &req;
 	w.resp = &resp;
 	w.route = route;
-	ok = run_in_xact(r->path, "codesight_api", request_body, &w, &edata);
+	ok = run_in_xact(r->path, "codesight_api", cs_http_statement_timeout,
+					 request_body, &w, &edata);
 	if (!ok)
 	{
 		const char *code;

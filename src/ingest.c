@@ -1284,7 +1284,7 @@ run_batch(InMsg **msgs, int nmsgs, int64 *stored, bool *canceled, int *consumed)
 	*canceled = false;
 
 	INSTR_TIME_SET_CURRENT(start);
-	ok = run_in_xact("codesight: storing a batch of events", "codesight_ingest",
+	ok = run_in_xact("codesight: storing a batch of events", "codesight_ingest", 0,
 					 batch_body, &w, &edata);
 	INSTR_TIME_SET_CURRENT(end);
 	INSTR_TIME_SUBTRACT(end, start);
@@ -1493,7 +1493,7 @@ ingest_housekeeping(void)
 	}
 	appendStringInfoChar(&ids, '}');
 	w.disconnected_ids = nids > 0 ? ids.data : NULL;
-	if (!run_in_xact("codesight: marking idle sessions", "codesight_ingest",
+	if (!run_in_xact("codesight: marking idle sessions", "codesight_ingest", 0,
 					 housekeeping_body, &w, &edata))
 	{
 		ereport(LOG, (errmsg("codesight: housekeeping failed: %s", edata->message)));

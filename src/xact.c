@@ -20,6 +20,7 @@
 #include "pgstat.h"
 #include "utils/memutils.h"
 #include "utils/snapmgr.h"
+#include "utils/timeout.h"
 
 #include "privilege.h"
 #include "xact.h"
@@ -27,11 +28,13 @@
 /*
  * Runs work(arg) and commits; returns true if it committed.  On error
  * returns false and, if error is given, a copy of the error allocated in
- * the caller's memory context.
+ * the caller's memory context.  timeout_ms > 0 cancels work that runs
+ * longer, as statement_timeout does for a client: a background worker's
+ * SPI calls do not arm statement_timeout by themselves.
  */
 bool
-run_in_xact(const char *activity, const char *rolname, XactWork work, void *arg,
-			ErrorData **error)
+run_in_xact(const char *activity, const char *rolname, int timeout_ms,
+			XactWork work, void *arg, ErrorData **error)
 {
 	MemoryContext cxt = CurrentMemoryContext;
 	RoleSwitch	rs;
@@ -49,7 +52,11 @@ run_in_xact(const char *activity, const char *rolname, XactWork work, void *arg,
 		PushActiveSnapshot(GetTransactionSnapshot());
 		pgstat_report_activity(STATE_RUNNING, activity);
 		role_enter(rolname, &rs);
+		if (timeout_ms > 0)
+			enable_timeout_after(STATEMENT_TIMEOUT, timeout_ms);
 		work(arg);
+		if (timeout_ms > 0)
+			disable_timeout(STATEMENT_TIMEOUT, false);
 		role_exit(&rs);
 		SPI_finish();
 		PopActiveSnapshot();
@@ -59,6 +66,8 @@ run_in_xact(const char *activity, const char *rolname, XactWork work, void *arg,
 	{
 		ErrorData  *edata;
 
+		if (timeout_ms > 0)
+			disable_timeout(STATEMENT_TIMEOUT, false);
 		MemoryContextSwitchTo(cxt);
 		edata = CopyErrorData();
 		FlushErrorState();

@@ -13,7 +13,7 @@
 
 typedef void (*XactWork) (void *arg);
 
-extern bool run_in_xact(const char *activity, const char *rolname, XactWork work, void *arg,
-						ErrorData **error);
+extern bool run_in_xact(const char *activity, const char *rolname, int timeout_ms,
+						XactWork work, void *arg, ErrorData **error);
 
 #endif							/* CODESIGHT_XACT_H */

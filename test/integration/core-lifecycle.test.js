@@ -152,3 +152,33 @@ test('health() reports the running worker', async () => {
   assert.equal(h.worker.port, cluster.port);
   assert.ok(h.worker.eventsCommitted >= 0);
 });
+
+test('an HTTP request that works too long is cut at http_statement_timeout, and ingestion goes on', async () => {
+  cluster.reload({ 'codesight.http_statement_timeout': 300 });
+  const ws = await connect(cluster.wsUrl);
+  ws.send({ type: 'session_start', sessionId: 'cs_http_slow' });
+  await ws.next('session_started');
+  // Another transaction holds the session's row, so deleting it would wait.
+  const locker = new (require('pg').Client)(cluster.connectionConfig());
+  await locker.connect();
+  await locker.query('BEGIN');
+  await locker.query("SELECT 1 FROM codesight.sessions WHERE session_id = 'cs_http_slow' FOR UPDATE");
+  try {
+    await waitFor(async () => {
+      const t0 = Date.now();
+      const r = await fetch(`${cluster.httpUrl}/api/sessions/cs_http_slow`, { method: 'DELETE' });
+      const body = await r.json();
+      return r.status === 503 && body.error.code === 'unavailable' && Date.now() - t0 < 3000;
+    }, { what: 'a 503 after the timeout' });
+    // The worker serves the stream again right after (another session: the
+    // locked one would wait for the lock like any writer).
+    ws.send({ type: 'session_start', sessionId: 'cs_http_other' });
+    ws.send({ type: 'events', sessionId: 'cs_http_other', events: [{ seq: 1, type: 'click', data: {} }] });
+    await ws.next((m) => m.type === 'ack' && m.sessionId === 'cs_http_other' && m.seq === 1);
+  } finally {
+    await locker.query('ROLLBACK');
+    await locker.end();
+    cluster.reload({ 'codesight.http_statement_timeout': 5000 });
+    ws.close();
+  }
+});

@@ -49,7 +49,9 @@ export function RecordPage() {
       // A tracking extension ends the session itself once its last events
       // are acknowledged; stopping it here first would refuse those events.
       // Without the extension nothing else would end the session.
-      sendToExtension(getSetting('extensionId'), { type: 'stop_tracking', sessionId: a.sessionId })
+      // A service worker Chrome stopped takes a moment to wake and flush,
+      // hence the longer wait before concluding there is no extension.
+      sendToExtension(getSetting('extensionId'), { type: 'stop_tracking', sessionId: a.sessionId }, 15000)
         .then((reply) => (reply.ok ? undefined : workerApi.stopSession(a.sessionId))),
     ]);
     a.capture.stop();
