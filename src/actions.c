@@ -1034,18 +1034,38 @@ push_numeric(JsonbParseState **st, JsonbIteratorToken tok, Numeric n)
 	pushJsonbValue(st, tok, &v);
 }
 
-/* Pushes a value found in a jsonb (NULL pushes null) as an array element. */
+/*
+ * Pushes a copy (in the current context) of a value found in a jsonb as an
+ * array element; NULL pushes null.  The jsonb it was found in may go.
+ */
 static void
 push_found_elem(JsonbParseState **st, JsonbValue *v)
 {
-	JsonbValue	null;
+	JsonbValue	copy;
 
 	if (v == NULL)
+		copy.type = jbvNull;
+	else if (v->type == jbvString)
 	{
-		null.type = jbvNull;
-		v = &null;
+		copy = *v;
+		copy.val.string.val = pnstrdup(v->val.string.val, v->val.string.len);
 	}
-	pushJsonbValue(st, WJB_ELEM, v);
+	else if (v->type == jbvNumeric)
+	{
+		copy = *v;
+		copy.val.numeric = DatumGetNumericCopy(NumericGetDatum(v->val.numeric));
+	}
+	else if (v->type == jbvBinary)
+	{
+		Jsonb	   *jb = JsonbValueToJsonb(v);
+
+		copy.type = jbvBinary;
+		copy.val.binary.data = &jb->root;
+		copy.val.binary.len = VARSIZE(jb) - VARHDRSZ;
+	}
+	else
+		copy = *v;
+	pushJsonbValue(st, WJB_ELEM, &copy);
 }
 
 /* round(x) of a microsecond count as milliseconds, halves away from zero. */
@@ -1062,11 +1082,11 @@ usec_to_msec_rounded(int64 us)
 	return q;
 }
 
-/* A nullable jsonb column of an action row, copied into the current context. */
+/* A nullable jsonb column of an action row (not copied). */
 static Jsonb *
 row_jsonb(Datum *values, bool *nulls, ActionColumn col)
 {
-	return nulls[col] ? NULL : DatumGetJsonbPCopy(values[col]);
+	return nulls[col] ? NULL : DatumGetJsonbP(values[col]);
 }
 
 /* A nullable text column of an action row, copied into the current context. */
@@ -1104,7 +1124,25 @@ box_centre(JsonbContainer *bb, const char *key, const char *size)
 											   Int32GetDatum(0)));
 }
 
-/* Adds one annotation for a real (not implicit) action. */
+/* lower(op) for one of the op names. */
+static const char *
+op_lower_name(const char *op)
+{
+	static const char *const lower_names[] = {
+		NULL, "click", "type", "select", "hover", "press", "scroll", "navigate"
+	};
+
+	for (int i = 1; i < lengthof(op_names); i++)
+		if (strcmp(op, op_names[i]) == 0)
+			return lower_names[i];
+	elog(ERROR, "unknown action op \"%s\"", op);
+	return NULL;
+}
+
+/*
+ * Adds one annotation for a real (not implicit) action.  Strings and
+ * numbers pushed are copies in b->cxt; the row's datums are not kept.
+ */
 static void
 training_emit(Datum *values, bool *nulls, void *arg)
 {
@@ -1137,7 +1175,7 @@ training_emit(Datum *values, bool *nulls, void *arg)
 		ts + (POSTGRES_EPOCH_JDATE - UNIX_EPOCH_JDATE) * USECS_PER_DAY)));
 
 	jsonb_push_key_value(st, "action_type");
-	push_text(st, WJB_VALUE, sql_lower(TextDatumGetCString(values[ACOL_OP])));
+	push_text(st, WJB_VALUE, op_lower_name(TextDatumGetCString(values[ACOL_OP])));
 
 	jsonb_push_key_value(st, "value");
 	push_text(st, WJB_VALUE, row_text(values, nulls, ACOL_VALUE));
