@@ -907,7 +907,6 @@ net_http_stream_end(Conn *c)
 {
 	if (c->closed || c->wsi == NULL || !c->http_streaming)
 		return;
-	c->http_streaming = true;
 	if (c->scap < c->slen + 5)
 	{
 		char	   *nb = realloc(c->sbuf, c->slen + 5);
