@@ -594,7 +594,7 @@ CREATE FUNCTION codesight.session_data(session_id text) RETURNS jsonb
 LANGUAGE plpgsql STABLE AS $$
 DECLARE
     s codesight.sessions;
-    v_events jsonb;
+    v_events text;
     v_total bigint;
     v_clicks bigint;
     v_inputs bigint;
@@ -607,12 +607,13 @@ BEGIN
         PERFORM codesight.raise_unknown_session(session_data.session_id);
     END IF;
 
-    -- One ordered pass along the primary key.  to_jsonb(array_agg()) builds
-    -- the big array faster than jsonb_agg() on PostgreSQL 15 (measured: 100k
-    -- events of 250 bytes in about 1.3 s against 2 s).
-    SELECT coalesce(to_jsonb(array_agg(jsonb_build_object('type', e.type,
-                                                          'data', e.payload->'data')
-                                       ORDER BY e.seq)), '[]'::jsonb),
+    -- One ordered pass along the primary key.  The events are joined as
+    -- text and the document is parsed once at the end: building jsonb per
+    -- event and then the array and the document around it unpacks and
+    -- repacks every event three times (measured on 100k events: 6.1 s of
+    -- CPU against 4.2 s, bench/exports.sh).
+    SELECT string_agg('{"data": ' || coalesce((e.payload->'data')::text, 'null')
+                      || ', "type": ' || to_json(e.type)::text || '}', ', ' ORDER BY e.seq),
            count(*),
            count(*) FILTER (WHERE e.type = 'click'),
            count(*) FILTER (WHERE e.type = 'input'),
@@ -624,7 +625,8 @@ BEGIN
 
     v_hosts := codesight.session_hosts(session_data.session_id);
 
-    RETURN jsonb_build_object(
+    -- '{"events": [...], ' followed by the other members without their '{'
+    RETURN ('{"events": [' || coalesce(v_events, '') || '], ' || substr(jsonb_build_object(
         'sessionId', s.session_id,
         'startTime', codesight.iso_time(s.started_at),
         'endTime', codesight.iso_time(s.ended_at),
@@ -633,10 +635,9 @@ BEGIN
                                                    coalesce(s.ended_at, s.last_event_at))
                     END,
         'totalEvents', v_total,
-        'events', v_events,
         'summary', jsonb_build_object('clicks', v_clicks, 'inputs', v_inputs,
                                       'scrolls', v_scrolls, 'navigations', v_navigations,
-                                      'pagesVisited', v_hosts));
+                                      'pagesVisited', v_hosts))::text, 2))::jsonb;
 END
 $$;
 
