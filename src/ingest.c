@@ -1429,7 +1429,8 @@ ingest_conn_closed(Conn *c)
 /* What a housekeeping pass works on. */
 typedef struct HousekeepingWork
 {
-	const char *disconnected_ids;	/* text[] literal, or NULL */
+	Datum	   *ids;			/* sessions to mark disconnected */
+	int			nids;
 } HousekeepingWork;
 
 /* The transaction body of housekeeping: the two status updates. */
@@ -1438,11 +1439,11 @@ housekeeping_body(void *arg)
 {
 	HousekeepingWork *w = arg;
 
-	if (w->disconnected_ids)
+	if (w->nids > 0)
 	{
 		Oid			argtypes[1] = {TEXTARRAYOID};
-		Datum		ids = DirectFunctionCall3(array_in, CStringGetDatum(w->disconnected_ids),
-											  ObjectIdGetDatum(TEXTOID), Int32GetDatum(-1));
+		Datum		ids = PointerGetDatum(construct_array(w->ids, w->nids, TEXTOID, -1, false,
+														  TYPALIGN_INT));
 
 		SPI_execute_with_args("UPDATE codesight.sessions SET status = 'disconnected', "
 							  "ended_at = coalesce(last_event_at, now()), updated_at = now() "
@@ -1472,38 +1473,29 @@ ingest_housekeeping(void)
 	TimestampTz now = GetCurrentTimestamp();
 	HASH_SEQ_STATUS seq;
 	SessionState *s;
-	StringInfoData ids;
-	int			nids = 0;
-	long		nentries;
+	long		nentries = hash_get_num_entries(session_cache);
 	HousekeepingWork w;
 	ErrorData  *edata;
 
-	initStringInfo(&ids);
-	appendStringInfoChar(&ids, '{');
+	w.ids = palloc(sizeof(Datum) * Max(nentries, 1));
+	w.nids = 0;
 	hash_seq_init(&seq, session_cache);
 	while ((s = hash_seq_search(&seq)) != NULL)
 	{
 		if (s->status == SS_ACTIVE && s->nconns == 0 && s->unbound_since != 0 &&
 			TimestampDifferenceExceeds(s->unbound_since, now, cs_disconnect_grace * 1000))
-		{
-			if (nids++)
-				appendStringInfoChar(&ids, ',');
-			appendStringInfoString(&ids, s->session_id);
-		}
+			w.ids[w.nids++] = CStringGetTextDatum(s->session_id);
 	}
-	appendStringInfoChar(&ids, '}');
-	w.disconnected_ids = nids > 0 ? ids.data : NULL;
 	if (!run_in_xact("codesight: marking idle sessions", "codesight_ingest", 0,
 					 housekeeping_body, &w, &edata))
 	{
 		ereport(LOG, (errmsg("codesight: housekeeping failed: %s", edata->message)));
 		FreeErrorData(edata);
-		pfree(ids.data);
+		pfree(w.ids);
 		return;
 	}
 
 	/* Statuses may have changed in the table: drop idle cache entries. */
-	nentries = hash_get_num_entries(session_cache);
 	hash_seq_init(&seq, session_cache);
 	while ((s = hash_seq_search(&seq)) != NULL)
 	{
@@ -1516,5 +1508,5 @@ ingest_housekeeping(void)
 			hash_search(session_cache, s->session_id, HASH_REMOVE, NULL);
 		}
 	}
-	pfree(ids.data);
+	pfree(w.ids);
 }

@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <time.h>
 
@@ -364,14 +365,11 @@ rx_complete(Conn *c)
 	m->received_ms = c->last_msg_ms = net_now_ms();
 	memcpy(m->data, c->rx_buf, c->rx_len);
 	m->data[c->rx_len] = '\0';
+	/* Idle connections hold no buffer: most of them are idle. */
 	c->rx_len = 0;
-	/* Keep a small buffer; give back one a huge message left behind. */
-	if (c->rx_cap > 65536)
-	{
-		free(c->rx_buf);
-		c->rx_buf = NULL;
-		c->rx_cap = 0;
-	}
+	free(c->rx_buf);
+	c->rx_buf = NULL;
+	c->rx_cap = 0;
 	enqueue(m);
 	if ((backpressure || queued_bytes > MAX_QUEUED_BYTES) && !c->rx_paused)
 	{
@@ -1044,9 +1042,33 @@ callback(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in
 }
 
 static struct lws_protocols protocols[] = {
-	{"codesight", callback, sizeof(Pss), 65536, 0, NULL, 0},
+	/*
+	 * 4 KB receive chunks: lws keeps one per connection, so 64 KB made
+	 * 10,000 idle connections cost 240 MB (bench/README.md); larger
+	 * messages simply arrive in more pieces.
+	 */
+	{"codesight", callback, sizeof(Pss), 4096, 0, NULL, 0},
 	{NULL, NULL, 0, 0, 0, NULL, 0}
 };
+
+/*
+ * Raises the process's open-file limit toward max_conns: PostgreSQL is
+ * often started with a soft limit of 1024, and libwebsockets sizes its
+ * table of connections from the limit when the context is created.
+ */
+static void
+raise_fd_limit(int max_conns)
+{
+	struct rlimit rl;
+	rlim_t		want = (rlim_t) max_conns + 256;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) != 0 || rl.rlim_cur >= want)
+		return;
+	rl.rlim_cur = (rl.rlim_max != RLIM_INFINITY && rl.rlim_max < want) ? rl.rlim_max : want;
+	if (setrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < want)
+		fprintf(stderr, "codesight: the open-file limit (%llu) allows fewer connections than codesight.max_connections; raise it (ulimit -n, LimitNOFILE)\n",
+				(unsigned long long) rl.rlim_cur);
+}
 
 /*
  * Creates the libwebsockets context on the given libuv loop and starts
@@ -1086,6 +1108,7 @@ net_start(struct uv_loop_s *loop, const char *address, int port,
 		info.ssl_cert_filepath = cert;
 		info.ssl_private_key_filepath = key;
 	}
+	raise_fd_limit(max_conns);
 	max_connections = max_conns;
 	shutting_down = false;
 	backpressure = false;

@@ -182,3 +182,29 @@ test('an HTTP request that works too long is cut at http_statement_timeout, and 
     ws.close();
   }
 });
+
+test('a session whose connection closed without a stop becomes disconnected, and comes back on session_start', async () => {
+  cluster.reload({ 'codesight.disconnect_grace': 1 });
+  const pid = await cluster.workerPid();
+  try {
+    const ws = await connect(cluster.wsUrl);
+    ws.send({ type: 'session_start', sessionId: 'cs_dropped' });
+    await ws.next('session_started');
+    ws.send({ type: 'events', sessionId: 'cs_dropped', events: [{ seq: 1, type: 'click', data: {} }] });
+    await ws.next((m) => m.type === 'ack' && m.seq === 1);
+    ws.terminate();
+    await waitFor(async () => {
+      const r = await cluster.query("SELECT status FROM codesight.sessions WHERE session_id = 'cs_dropped'");
+      return r.rows[0].status === 'disconnected';
+    }, { timeoutMs: 20000, what: 'the session marked disconnected' });
+    assert.equal(await cluster.workerPid(), pid);
+    const again = await connect(cluster.wsUrl);
+    again.send({ type: 'session_start', sessionId: 'cs_dropped' });
+    const resumed = await again.next('session_started');
+    assert.equal(resumed.status, 'active');
+    assert.equal(resumed.lastSeq, 1);
+    again.close();
+  } finally {
+    cluster.reload({ 'codesight.disconnect_grace': 120 });
+  }
+});
