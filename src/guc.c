@@ -26,7 +26,7 @@ int			cs_max_connections = 20000;
 
 int			cs_max_message_bytes = 1024 * 1024;
 int			cs_batch_max_events = 1000;
-int			cs_batch_max_delay_ms = 2;
+int			cs_batch_max_delay_ms = 1;
 int			cs_max_queue_events = 50000;
 char	   *cs_allowed_origins = NULL;
 int			cs_require_auth = REQUIRE_AUTH_AUTO;
@@ -90,7 +90,7 @@ codesight_define_gucs(void)
 							PGC_SIGHUP, 0, NULL, NULL, NULL);
 	DefineCustomIntVariable("codesight.batch_max_delay_ms",
 							"Longest a received event waits for its batch to be committed.",
-							NULL, &cs_batch_max_delay_ms, 2, 0, 10000,
+							NULL, &cs_batch_max_delay_ms, 1, 0, 10000,
 							PGC_SIGHUP, GUC_UNIT_MS, NULL, NULL, NULL);
 	DefineCustomIntVariable("codesight.max_queue_events",
 							"Events received but not yet committed above which the worker stops reading from clients.",
