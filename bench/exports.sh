@@ -128,7 +128,7 @@ done
 best() {
   local db=$1 sql=$2
   for _ in $(seq "$RUNS"); do
-    "${PSQL[@]}" -d "$db" -o /dev/null -c '\timing on' -c "$sql" | sed -n 's/^Time: \([0-9.]*\) ms.*/\1/p'
+    "${PSQL[@]}" -d "$db" -At -o /dev/null -c '\timing on' -c "$sql" | sed -n 's/^Time: \([0-9.]*\) ms.*/\1/p'
   done | sort -n | head -1
 }
 
@@ -138,7 +138,7 @@ declare -A SQL=(
   [export_dataset]="SELECT x FROM codesight.export_dataset(NULL, NULL) AS x"
   [session_data]="SELECT codesight.session_data('bench')"
 )
-echo "exports of one session of $EVENTS events (best of $RUNS, ms)"
+echo "exports of one session of $EVENTS events (best of $RUNS, wall-clock ms; load average: $(cut -d' ' -f1-3 /proc/loadavg))"
 printf '%-18s %12s %12s %8s\n' function "old $OLD_REV" installed speedup
 for f in training_data export_playwright export_dataset session_data; do
   old=$(best bench_old "${SQL[$f]}")

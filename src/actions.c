@@ -2,7 +2,9 @@
  *
  * actions.c
  *	  codesight._actions(session_id): a session's events turned into the
- *	  user actions every training-data export is built from.
+ *	  user actions every training-data export is built from; and the
+ *	  exports built straight from that scan: training_data's document
+ *	  (_training_data), dataset_session and export_dataset.
  *
  * One pass over the session's events in seq order, read through an SPI
  * cursor in batches so that memory stays bounded whatever the session's
@@ -1471,8 +1473,10 @@ dataset_session_rows(DatasetBuild *b, text *session_id)
 	if (SPI_execute_with_args("SELECT m.started_at FROM codesight._media($1, 'video') m",
 							  1, argtypes, args, NULL, true, 1) != SPI_OK_SELECT)
 		elog(ERROR, "video lookup failed");
-	b->video_start = DatumGetTimestampTz(SPI_getbinval(SPI_tuptable->vals[0],
-													   SPI_tuptable->tupdesc, 1, &isnull));
+	isnull = true;
+	if (SPI_processed > 0)
+		b->video_start = DatumGetTimestampTz(SPI_getbinval(SPI_tuptable->vals[0],
+														   SPI_tuptable->tupdesc, 1, &isnull));
 	b->has_video = !isnull;
 	SPI_finish();
 	MemoryContextSwitchTo(cxt);
