@@ -395,6 +395,14 @@ serve(void)
 		http_api_stream_step();
 		net_set_backpressure(pending.n >= cs_max_queue_events);
 
+		/*
+		 * Acks and answers queued above only ask libwebsockets for a
+		 * writable callback; libuv applies that interest on its next run.
+		 * Run it now, or the answers would wait for the next wakeup.
+		 */
+		pump(&loop);
+		collect(&pending, &http_head);
+
 		if (now >= next_sweep)
 		{
 			bool		ping = now >= next_ping;

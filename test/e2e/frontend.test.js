@@ -10,15 +10,11 @@ const assert = require('node:assert/strict');
 const fs = require('node:fs');
 const path = require('node:path');
 const { chromium } = require('playwright-core');
-const { startCluster, waitFor } = require('../lib/cluster');
-const { startS3Server } = require('../lib/s3server');
+const { waitFor } = require('../lib/cluster');
 const { WsClient } = require('../lib/wsclient');
+const { startStack, SHOTS } = require('./lib/stack');
 
-const ROOT = path.resolve(__dirname, '../..');
-const DIST = path.join(ROOT, 'frontend/dist');
-const SHOTS = path.join(ROOT, 'docs/screenshots');
-
-let s3;
+let stack;
 let cluster;
 let browser;
 let page;
@@ -28,20 +24,8 @@ const state = {};
 const shot = (name) => page.screenshot({ path: path.join(SHOTS, `${name}.png`), fullPage: true });
 
 before(async () => {
-  assert.ok(fs.existsSync(path.join(DIST, 'index.html')), 'build the page first: cd frontend && npm run build');
-  fs.mkdirSync(SHOTS, { recursive: true });
-  s3 = await startS3Server();
-  cluster = await startCluster({
-    conf: {
-      'codesight.static_dir': `'${DIST}'`,
-      'codesight.s3_endpoint': `'${s3.endpoint}'`,
-      'codesight.s3_url_style': "'path'",
-      'codesight.s3_bucket': `'${s3.bucket}'`,
-      'codesight.s3_access_key_id': `'${s3.accessKeyId}'`,
-      'codesight.s3_secret_access_key': `'${s3.secretAccessKey}'`,
-    },
-  });
-  adminToken = (await cluster.query("SELECT codesight.issue_admin_token('e2e') AS t")).rows[0].t.token;
+  stack = await startStack();
+  ({ cluster, adminToken } = stack);
   browser = await chromium.launch({
     executablePath: '/usr/bin/chromium',
     headless: true,
@@ -56,8 +40,7 @@ before(async () => {
 
 after(async () => {
   if (browser) await browser.close();
-  if (cluster) cluster.destroy();
-  if (s3) await s3.stop();
+  if (stack) await stack.stop();
 });
 
 test('a worker registers and gets a token shown once', async () => {

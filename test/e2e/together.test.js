@@ -8,17 +8,13 @@
 
 const { test, before, after } = require('node:test');
 const assert = require('node:assert/strict');
-const fs = require('node:fs');
 const path = require('node:path');
-const { startCluster, waitFor } = require('../lib/cluster');
-const { startS3Server } = require('../lib/s3server');
+const { waitFor } = require('../lib/cluster');
 const { serveShop } = require('../lib/shop');
 const { launchWithExtension, EXTENSION_ID } = require('./lib/extension');
+const { startStack, SHOTS } = require('./lib/stack');
 
-const ROOT = path.resolve(__dirname, '../..');
-const DIST = path.join(ROOT, 'frontend/dist');
-const SHOTS = path.join(ROOT, 'docs/screenshots');
-
+let stack;
 let s3;
 let cluster;
 let shop;
@@ -26,20 +22,8 @@ let browser;
 let adminToken;
 
 before(async () => {
-  assert.ok(fs.existsSync(path.join(DIST, 'index.html')), 'build the page first: cd frontend && npm run build');
-  fs.mkdirSync(SHOTS, { recursive: true });
-  s3 = await startS3Server();
-  cluster = await startCluster({
-    conf: {
-      'codesight.static_dir': `'${DIST}'`,
-      'codesight.s3_endpoint': `'${s3.endpoint}'`,
-      'codesight.s3_url_style': "'path'",
-      'codesight.s3_bucket': `'${s3.bucket}'`,
-      'codesight.s3_access_key_id': `'${s3.accessKeyId}'`,
-      'codesight.s3_secret_access_key': `'${s3.secretAccessKey}'`,
-    },
-  });
-  adminToken = (await cluster.query("SELECT codesight.issue_admin_token('e2e') AS t")).rows[0].t.token;
+  stack = await startStack();
+  ({ s3, cluster, adminToken } = stack);
   shop = await serveShop();
   browser = await launchWithExtension({
     args: ['--use-fake-ui-for-media-stream', '--use-fake-device-for-media-stream', '--autoplay-policy=no-user-gesture-required'],
@@ -49,8 +33,7 @@ before(async () => {
 after(async () => {
   if (browser) await browser.close();
   if (shop) await shop.close();
-  if (cluster) cluster.destroy();
-  if (s3) await s3.stop();
+  if (stack) await stack.stop();
 });
 
 // What the extension's service worker keeps in chrome.storage.local: the
