@@ -1260,10 +1260,11 @@ batch_body(void *arg)
 /*
  * Runs one batch in one transaction.  Returns true if it committed; on
  * failure the transaction is rolled back and nothing of it is applied.
- * *consumed tells how many of the messages the batch took.
+ * *consumed tells how many of the messages the batch took; last_try says
+ * a retryable failure will not be retried, so it must be answered.
  */
 static bool
-run_batch(InMsg **msgs, int nmsgs, int64 *stored, bool *canceled, int *consumed)
+run_batch(InMsg **msgs, int nmsgs, bool last_try, int64 *stored, bool *canceled, int *consumed)
 {
 	MemoryContext oldcxt = CurrentMemoryContext;
 	BatchWork	w;
@@ -1314,10 +1315,10 @@ run_batch(InMsg **msgs, int nmsgs, int64 *stored, bool *canceled, int *consumed)
 
 	/*
 	 * A failed multi-message batch is retried by the caller without replies;
-	 * so is a canceled one, whatever its size: the cancel was not the
-	 * messages' fault.
+	 * so is a canceled one, whatever its size, unless this was its last try:
+	 * the cancel was not the messages' fault.
 	 */
-	if (ok || (w.consumed == 1 && !*canceled))
+	if (ok || (w.consumed == 1 && (!*canceled || last_try)))
 	{
 		send_replies(w.b, ok);
 		if (!ok)
@@ -1365,7 +1366,7 @@ ingest_process_batch(InMsg **msgs, int nmsgs)
 
 		for (int attempt = 0; attempt < 3 && !ok; attempt++)
 		{
-			ok = run_batch(msgs + done, nmsgs - done, &stored, &canceled, &consumed);
+			ok = run_batch(msgs + done, nmsgs - done, attempt == 2, &stored, &canceled, &consumed);
 			if (!ok && !canceled)
 				break;
 		}
@@ -1379,7 +1380,7 @@ ingest_process_batch(InMsg **msgs, int nmsgs)
 
 				for (int attempt = 0; attempt < 3; attempt++)
 				{
-					if (run_batch(&msgs[i], 1, &stored, &canceled, &one))
+					if (run_batch(&msgs[i], 1, attempt == 2, &stored, &canceled, &one))
 					{
 						total += stored;
 						break;
