@@ -357,7 +357,7 @@ parse_string_raw(Parser *ps, const char **out, size_t *outlen)
 
 /*
  * Parses a number.  The lexeme is kept; numbers longer than the limit or
- * with an exponent past +-9999 are refused because jsonb's numeric could
+ * with an exponent past +-1000 (numeric_in's limit) are refused because jsonb's numeric could
  * not hold them and would raise an error at insert time.
  */
 static JsonValue *
@@ -406,7 +406,7 @@ parse_number(Parser *ps)
 		if (neg)
 			exp = -exp;
 	}
-	if ((size_t) (q - s) > ps->limits->max_number_len || exp > 9999 || exp < -9999)
+	if ((size_t) (q - s) > ps->limits->max_number_len || exp > 1000 || exp < -1000)
 		return fail(ps, JSON_ERR_NUMBER);
 	v = new_value(ps, JV_NUMBER);
 	if (v == NULL)

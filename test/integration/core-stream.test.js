@@ -347,3 +347,22 @@ test('an event stored behind the worker\'s back is not stored twice and does not
   assert.equal(ws.closed, null);
   ws.close();
 });
+
+test('numbers at the edge of what jsonb holds are stored; past it they are refused, never a failed batch', async () => {
+  const ws = await connect(cluster.wsUrl);
+  const sessionId = 'cs_numbers';
+  ws.send({ type: 'session_start', sessionId });
+  await ws.next('session_started');
+  ws.send('{"type":"events","sessionId":"cs_numbers","events":[{"seq":1,"type":"scroll","data":{"big":1e1000,"small":1.5e-1000,"neg":-2E+999}}]}');
+  await ws.next((m) => m.type === 'ack' && m.seq === 1);
+  for (const n of ['1e1001', '1e-1001', '5e4000']) {
+    const from = ws.messages.length;
+    ws.send(`{"type":"events","sessionId":"cs_numbers","events":[{"seq":2,"type":"scroll","data":{"n":${n}}}]}`);
+    const err = await ws.next((m) => m.type === 'error' || m.type === 'ack', { from });
+    assert.equal(err.code, 'invalid_json', `for ${n}`);
+  }
+  assert.equal(ws.closed, null);
+  const r = await cluster.query("SELECT (payload->'data'->>'big')::numeric = 1e1000 AS ok FROM codesight.events WHERE session_id = 'cs_numbers'");
+  assert.deepEqual(r.rows, [{ ok: true }]);
+  ws.close();
+});
