@@ -202,8 +202,10 @@ test('worker routes need a token: none, a non-Bearer scheme or a malformed token
     const r = await api(U, 'GET', '/api/me', { token: bad });
     assertError(r, 401, 'unauthorized');
   }
-  // A token that is sent is checked even on public routes.
-  assertError(await api(U, 'GET', '/health', { token: 'cs_w_nothex' }), 401, 'unauthorized');
+  // A token that is sent is checked even on public API routes ...
+  assertError(await api(U, 'GET', '/api/health', { token: 'cs_w_nothex' }), 401, 'unauthorized');
+  // ... but /health is liveness only: answered without the database.
+  assert.equal((await api(U, 'GET', '/health', { token: 'cs_w_nothex' })).status, 200);
   // The scheme is case-insensitive.
   const lower = await api(U, 'GET', '/api/me', { headers: { Authorization: `bearer ${ann.token}` } });
   assert.equal(lower.status, 200);
