@@ -13,6 +13,7 @@
 
 #include <string.h>
 
+#include "miscadmin.h"
 #include "utils/guc.h"
 
 #include "guc.h"
@@ -49,9 +50,26 @@ static const struct config_enum_entry require_auth_options[] = {
 	{NULL, 0, false}
 };
 
+static void define_postmaster_gucs(void);
+static void define_reloadable_gucs(void);
+
 /* Defines every codesight.* parameter; called from _PG_init. */
 void
 codesight_define_gucs(void)
+{
+	/*
+	 * What decides the worker's socket exists only for a preloaded library:
+	 * PostgreSQL refuses PGC_POSTMASTER parameters defined later, and
+	 * without preloading there is no worker to configure.
+	 */
+	if (process_shared_preload_libraries_in_progress)
+		define_postmaster_gucs();
+	define_reloadable_gucs();
+}
+
+/* Parameters fixed at server start: the worker's socket, database, TLS. */
+static void
+define_postmaster_gucs(void)
 {
 	DefineCustomStringVariable("codesight.listen_address",
 							   "Address the codesight worker listens on.",
@@ -79,7 +97,12 @@ codesight_define_gucs(void)
 							"Most concurrent connections the worker accepts.",
 							NULL, &cs_max_connections, 20000, 10, 1000000,
 							PGC_POSTMASTER, 0, NULL, NULL, NULL);
+}
 
+/* Parameters that take effect on reload. */
+static void
+define_reloadable_gucs(void)
+{
 	DefineCustomIntVariable("codesight.max_message_bytes",
 							"Largest WebSocket message accepted; larger ones close the connection with 1009.",
 							NULL, &cs_max_message_bytes, 1024 * 1024, 1024, 64 * 1024 * 1024,
