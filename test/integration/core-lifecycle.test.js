@@ -208,3 +208,13 @@ test('a session whose connection closed without a stop becomes disconnected, and
     cluster.reload({ 'codesight.disconnect_grace': 120 });
   }
 });
+
+test('an active session with no event for session_idle_timeout is marked abandoned by the worker', async () => {
+  await cluster.query("INSERT INTO codesight.sessions (session_id, started_at, last_event_at) VALUES ('cs_idle_old', now() - interval '2 hours', now() - interval '1 hour'), ('cs_idle_fresh', now(), now())");
+  await waitFor(async () => {
+    const r = await cluster.query("SELECT status FROM codesight.sessions WHERE session_id = 'cs_idle_old'");
+    return r.rows[0].status === 'abandoned';
+  }, { timeoutMs: 20000, what: 'the idle session marked abandoned' });
+  const fresh = await cluster.query("SELECT status FROM codesight.sessions WHERE session_id = 'cs_idle_fresh'");
+  assert.equal(fresh.rows[0].status, 'active');
+});
