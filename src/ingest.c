@@ -86,6 +86,7 @@ typedef struct BatchSession
 	int			cap;
 	bool		touched_events;
 	int			pending_binds;	/* connections bound before the cache had it */
+	struct AckTarget *last_ack; /* the ack this batch owes for it, latest */
 	struct BatchSession *next;
 } BatchSession;
 
@@ -695,8 +696,11 @@ may_use_session(Conn *c, BatchSession *bs)
 static void
 want_ack(Batch *b, Conn *c, BatchSession *bs, bool v1)
 {
-	AckTarget  *a;
+	AckTarget  *a = bs->last_ack;
 
+	/* A session is nearly always fed by one connection: check it first. */
+	if (a && a->conn == c && a->v1 == v1)
+		return;
 	for (a = b->acks; a; a = a->next)
 		if (a->conn == c && a->bs == bs && a->v1 == v1)
 			return;
@@ -706,6 +710,7 @@ want_ack(Batch *b, Conn *c, BatchSession *bs, bool v1)
 	a->v1 = v1;
 	a->next = b->acks;
 	b->acks = a;
+	bs->last_ack = a;
 }
 
 /* Handles interaction_event and events messages. */
