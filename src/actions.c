@@ -34,11 +34,13 @@
 #include "utils/date.h"
 #include "utils/datum.h"
 #include "utils/fmgrprotos.h"
+#include "utils/json.h"
 #include "utils/jsonb.h"
 #include "utils/memutils.h"
 #include "utils/numeric.h"
 #include "utils/timestamp.h"
 #include "utils/tuplestore.h"
+#include "utils/varlena.h"
 
 #include "actions.h"
 
@@ -1142,8 +1144,10 @@ op_lower_name(const char *op)
 }
 
 /*
- * Adds one annotation for a real (not implicit) action.  Strings and
- * numbers pushed are copies in b->cxt; the row's datums are not kept.
+ * Adds one annotation for a real (not implicit) action.  Everything looked
+ * up is computed in the row's context (reset after the call); only the
+ * strings and numbers pushed are copied into b->cxt, with the document's
+ * parse state, so the document does not carry each row's garbage.
  */
 static void
 training_emit(Datum *values, bool *nulls, void *arg)
@@ -1156,60 +1160,48 @@ training_emit(Datum *values, bool *nulls, void *arg)
 	Jsonb	   *element;
 	Jsonb	   *coords;
 	JsonbContainer *bb;
+	const char *action_type;
+	char	   *value;
 	char	   *target;
 	char	   *elem_text;
+	char	   *page_url;
+	JsonbValue *found_x = NULL;
+	JsonbValue *found_y = NULL;
+	Numeric		cx = NULL;
+	Numeric		cy = NULL;
+	bool		has_coords = false;
+	bool		has_offset = false;
 
 	if (DatumGetBool(values[ACOL_IMPLICIT]))
 		return;
-	old = MemoryContextSwitchTo(b->cxt);
 	selectors = row_jsonb(values, nulls, ACOL_SELECTORS);
 	element = row_jsonb(values, nulls, ACOL_ELEMENT);
 	coords = row_jsonb(values, nulls, ACOL_COORDINATES);
-
-	pushJsonbValue(st, WJB_BEGIN_OBJECT, NULL);
 
 	if (TIMESTAMP_NOT_FINITE(ts))
 		ereport(ERROR,
 				(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
 				 errmsg("cannot convert infinity to bigint")));
-	jsonb_push_key_value(st, "timestamp");
-	push_numeric(st, WJB_VALUE, int64_to_numeric(usec_to_msec_rounded(
-		ts + (POSTGRES_EPOCH_JDATE - UNIX_EPOCH_JDATE) * USECS_PER_DAY)));
-
-	jsonb_push_key_value(st, "action_type");
-	push_text(st, WJB_VALUE, op_lower_name(TextDatumGetCString(values[ACOL_OP])));
-
-	jsonb_push_key_value(st, "value");
-	push_text(st, WJB_VALUE, row_text(values, nulls, ACOL_VALUE));
+	action_type = op_lower_name(TextDatumGetCString(values[ACOL_OP]));
+	value = row_text(values, nulls, ACOL_VALUE);
 
 	target = row_text(values, nulls, ACOL_SELECTOR);
 	if (target == NULL && selectors != NULL)
 		target = jb_get_text(&selectors->root, "css");
-	jsonb_push_key_value(st, "target_selector");
-	push_text(st, WJB_VALUE, target);
 
 	/* the click's point, else the centre of the element's box */
-	jsonb_push_key_value(st, "coordinates");
 	bb = element != NULL ? jb_container(jb_get(&element->root, "boundingBox")) : NULL;
 	if (coords != NULL)
 	{
-		pushJsonbValue(st, WJB_BEGIN_ARRAY, NULL);
-		push_found_elem(st, jb_get(&coords->root, "x"));
-		push_found_elem(st, jb_get(&coords->root, "y"));
-		pushJsonbValue(st, WJB_END_ARRAY, NULL);
+		found_x = jb_get(&coords->root, "x");
+		found_y = jb_get(&coords->root, "y");
 	}
 	else if (bb != NULL && jb_get(bb, "x") != NULL)
 	{
-		Numeric		cx = box_centre(bb, "x", "width");
-		Numeric		cy = box_centre(bb, "y", "height");
-
-		pushJsonbValue(st, WJB_BEGIN_ARRAY, NULL);
-		push_numeric(st, WJB_ELEM, cx);
-		push_numeric(st, WJB_ELEM, cy);
-		pushJsonbValue(st, WJB_END_ARRAY, NULL);
+		cx = box_centre(bb, "x", "width");
+		cy = box_centre(bb, "y", "height");
+		has_coords = true;
 	}
-	else
-		push_text(st, WJB_VALUE, NULL);
 
 	elem_text = NULL;
 	if (element != NULL)
@@ -1218,22 +1210,62 @@ training_emit(Datum *values, bool *nulls, void *arg)
 		if (elem_text == NULL)
 			elem_text = jb_get_text(&element->root, "name");
 	}
-	jsonb_push_key_value(st, "element_text");
-	push_text(st, WJB_VALUE, elem_text);
+	page_url = row_text(values, nulls, ACOL_URL);
 
-	jsonb_push_key_value(st, "page_url");
-	push_text(st, WJB_VALUE, row_text(values, nulls, ACOL_URL));
-
-	jsonb_push_key_value(st, "video_offset_ms");
 	if (b->has_video && ts >= b->video_start)
 	{
 		if (TIMESTAMP_NOT_FINITE(ts) || TIMESTAMP_NOT_FINITE(b->video_start))
 			ereport(ERROR,
 					(errcode(ERRCODE_DATETIME_VALUE_OUT_OF_RANGE),
 					 errmsg("cannot subtract infinite timestamps")));
+		has_offset = true;
+	}
+
+	/* the document: only what it keeps is allocated in b->cxt */
+	old = MemoryContextSwitchTo(b->cxt);
+	pushJsonbValue(st, WJB_BEGIN_OBJECT, NULL);
+
+	jsonb_push_key_value(st, "timestamp");
+	push_numeric(st, WJB_VALUE, int64_to_numeric(usec_to_msec_rounded(
+		ts + (POSTGRES_EPOCH_JDATE - UNIX_EPOCH_JDATE) * USECS_PER_DAY)));
+
+	jsonb_push_key_value(st, "action_type");
+	push_text(st, WJB_VALUE, action_type);
+
+	jsonb_push_key_value(st, "value");
+	push_text(st, WJB_VALUE, str_copy_to(b->cxt, value));
+
+	jsonb_push_key_value(st, "target_selector");
+	push_text(st, WJB_VALUE, str_copy_to(b->cxt, target));
+
+	jsonb_push_key_value(st, "coordinates");
+	if (coords != NULL)
+	{
+		pushJsonbValue(st, WJB_BEGIN_ARRAY, NULL);
+		push_found_elem(st, found_x);
+		push_found_elem(st, found_y);
+		pushJsonbValue(st, WJB_END_ARRAY, NULL);
+	}
+	else if (has_coords)
+	{
+		pushJsonbValue(st, WJB_BEGIN_ARRAY, NULL);
+		push_numeric(st, WJB_ELEM, cx != NULL ? numeric_copy_to(b->cxt, cx) : NULL);
+		push_numeric(st, WJB_ELEM, cy != NULL ? numeric_copy_to(b->cxt, cy) : NULL);
+		pushJsonbValue(st, WJB_END_ARRAY, NULL);
+	}
+	else
+		push_text(st, WJB_VALUE, NULL);
+
+	jsonb_push_key_value(st, "element_text");
+	push_text(st, WJB_VALUE, str_copy_to(b->cxt, elem_text));
+
+	jsonb_push_key_value(st, "page_url");
+	push_text(st, WJB_VALUE, str_copy_to(b->cxt, page_url));
+
+	jsonb_push_key_value(st, "video_offset_ms");
+	if (has_offset)
 		push_numeric(st, WJB_VALUE,
 					 int64_to_numeric(usec_to_msec_rounded(ts - b->video_start)));
-	}
 	else
 		push_text(st, WJB_VALUE, NULL);
 
@@ -1579,4 +1611,531 @@ codesight_export_dataset(PG_FUNCTION_ARGS)
 	MemoryContextSwitchTo(cxt);
 	MemoryContextDelete(batchcxt);
 	return (Datum) 0;
+}
+
+/*
+ * The Playwright export: the body of the test (one statement per action,
+ * the SQL helpers' rules of commit 81d5820 applied in C) and the facts its
+ * header needs, gathered in one pass over the actions.
+ */
+typedef struct PlaywrightBuild
+{
+	MemoryContext cxt;			/* body and kinds */
+	StringInfoData body;
+	bool		has_body;		/* any line yet */
+	bool		any_rows;
+	int32		n_steps;
+	bool		has_scroll;
+	const char *prev_op;		/* op of the row before, NULL at first */
+	List	   *kinds;			/* distinct placeholder kinds */
+} PlaywrightBuild;
+
+/* Appends _js(s): a JavaScript string literal, "" for NULL (to_json). */
+static void
+js_append(StringInfo buf, const char *s)
+{
+	if (s == NULL)
+		appendStringInfoString(buf, "\"\"");
+	else
+		escape_json(buf, s);
+}
+
+/* Appends _js(s) for the first len bytes of s. */
+static void
+js_append_n(StringInfo buf, const char *s, int len)
+{
+	char	   *part = pnstrdup(s, len);
+
+	escape_json(buf, part);
+	pfree(part);
+}
+
+/* _mask_default(kind): a harmless test value of the kind's shape. */
+static const char *
+mask_default(const char *kind)
+{
+	static const char *const defaults[][2] = {
+		{"EMAIL", "user@example.com"},
+		{"CARD_NUMBER", "4242424242424242"},
+		{"CVC", "123"},
+		{"PASSWORD", "Test-password-1"},
+		{"SSN", "078-05-1120"},
+		{"PHONE", "+15555550100"},
+		{"CARD_EXPIRY", "12/34"},
+		{"CARD_NAME", "Test User"},
+		{"CARD_DATA", "0000"},
+	};
+
+	for (int i = 0; i < lengthof(defaults); i++)
+		if (strcmp(kind, defaults[i][0]) == 0)
+			return defaults[i][1];
+	return "test-value";
+}
+
+/*
+ * The first match of '<([A-Z][A-Z0-9_]{1,30})>' in s at or after from:
+ * sets *start (the '<'), *kind and *kind_len; false when there is none.
+ * The class excludes '>', so a run longer than 30 never matches.
+ */
+static bool
+find_placeholder(const char *s, const char *from, const char **start,
+				 const char **kind, int *kind_len)
+{
+	(void) s;
+	for (const char *p = from; *p != '\0'; p++)
+	{
+		const char *q;
+		int			n = 0;
+
+		if (p[0] != '<' || !(p[1] >= 'A' && p[1] <= 'Z'))
+			continue;
+		q = p + 2;
+		while ((*q >= 'A' && *q <= 'Z') || (*q >= '0' && *q <= '9') || *q == '_')
+		{
+			q++;
+			n++;
+		}
+		if (n >= 1 && n <= 30 && *q == '>')
+		{
+			*start = p;
+			*kind = p + 1;
+			*kind_len = n + 1;
+			return true;
+		}
+	}
+	return false;
+}
+
+/*
+ * Appends _js_value(s): the literal, with each placeholder <KIND> turned
+ * into (process.env.CS_KIND ?? "<default>") joined by " + ".
+ */
+static void
+js_value_append(StringInfo buf, const char *s)
+{
+	const char *pos;
+	const char *start;
+	const char *kind;
+	int			kind_len;
+	int			n_expr = 0;
+
+	if (s == NULL || !find_placeholder(s, s, &start, &kind, &kind_len))
+	{
+		js_append(buf, s != NULL ? s : "");
+		return;
+	}
+
+	/* a single placeholder and nothing else: no parentheses */
+	if (start == s && kind[kind_len + 1] == '\0')
+	{
+		char	   *k = pnstrdup(kind, kind_len);
+
+		appendStringInfo(buf, "process.env.CS_%s ?? ", k);
+		js_append(buf, mask_default(k));
+		return;
+	}
+
+	pos = s;
+	for (;;)
+	{
+		bool		found = find_placeholder(s, pos, &start, &kind, &kind_len);
+		const char *part_end = found ? start : pos + strlen(pos);
+
+		if (part_end > pos)
+		{
+			if (n_expr++ > 0)
+				appendStringInfoString(buf, " + ");
+			js_append_n(buf, pos, part_end - pos);
+		}
+		if (!found)
+			break;
+		{
+			char	   *k = pnstrdup(kind, kind_len);
+
+			if (n_expr++ > 0)
+				appendStringInfoString(buf, " + ");
+			appendStringInfo(buf, "(process.env.CS_%s ?? ", k);
+			js_append(buf, mask_default(k));
+			appendStringInfoChar(buf, ')');
+		}
+		pos = kind + kind_len + 1;
+	}
+}
+
+/* Whether s is neither NULL nor empty: coalesce(s, '') <> ''. */
+static bool
+non_empty(const char *s)
+{
+	return s != NULL && s[0] != '\0';
+}
+
+/*
+ * _locator(selectors, selector, frame_path): the Playwright locator of a
+ * recorded target, ranked like codegen; NULL when nothing usable.
+ */
+static char *
+playwright_locator(Jsonb *selectors, const char *selector, Jsonb *frame_path)
+{
+	StringInfoData root;
+	StringInfoData loc;
+
+	initStringInfo(&root);
+	appendStringInfoString(&root, "page");
+	if (frame_path != NULL && JsonContainerIsArray(&frame_path->root) &&
+		!JsonContainerIsScalar(&frame_path->root))
+	{
+		uint32		n = JsonContainerSize(&frame_path->root);
+
+		for (uint32 i = 0; i < n; i++)
+		{
+			JsonbValue *f = getIthJsonbValueFromContainer(&frame_path->root, i);
+
+			appendStringInfoString(&root, ".frameLocator(");
+			js_append(&root, jb_text(f));
+			appendStringInfoChar(&root, ')');
+		}
+	}
+
+	initStringInfo(&loc);
+	appendBinaryStringInfo(&loc, root.data, root.len);
+	if (selectors != NULL && JsonContainerIsObject(&selectors->root))
+	{
+		JsonbContainer *c = &selectors->root;
+		JsonbValue *tid = jb_get(c, "testId");
+		char	   *attr = NULL;
+		char	   *val = NULL;
+		char	   *s;
+
+		if (jb_object(tid) != NULL)
+		{
+			attr = jb_get_text(jb_object(tid), "attribute");
+			if (attr == NULL)
+				attr = "data-testid";
+			val = jb_get_text(jb_object(tid), "value");
+		}
+		else if (tid != NULL && tid->type == jbvString)
+		{
+			attr = "data-testid";
+			val = jb_text(tid);
+		}
+		if (non_empty(val))
+		{
+			StringInfoData css;
+
+			/* getByTestId uses data-testid unless the config says otherwise */
+			if (strcmp(attr, "data-testid") == 0)
+			{
+				appendStringInfoString(&loc, ".getByTestId(");
+				js_append(&loc, val);
+				appendStringInfoChar(&loc, ')');
+				return loc.data;
+			}
+			/* _css_attr(attr, val) */
+			initStringInfo(&css);
+			appendStringInfo(&css, "[%s=\"", attr);
+			for (const char *p = val; *p; p++)
+			{
+				if (*p == '\\' || *p == '"')
+					appendStringInfoChar(&css, '\\');
+				appendStringInfoChar(&css, *p);
+			}
+			appendStringInfoString(&css, "\"]");
+			appendStringInfoString(&loc, ".locator(");
+			js_append(&loc, css.data);
+			appendStringInfoChar(&loc, ')');
+			return loc.data;
+		}
+		if (jb_object(jb_get(c, "role")) != NULL &&
+			non_empty(jb_path_text(c, "role", "role")) &&
+			non_empty(jb_path_text(c, "role", "name")))
+		{
+			appendStringInfoString(&loc, ".getByRole(");
+			js_append(&loc, jb_path_text(c, "role", "role"));
+			appendStringInfoString(&loc, ", { name: ");
+			js_append(&loc, jb_path_text(c, "role", "name"));
+			appendStringInfoString(&loc, ", exact: true })");
+			return loc.data;
+		}
+		if (non_empty(s = jb_get_text(c, "placeholder")))
+		{
+			appendStringInfoString(&loc, ".getByPlaceholder(");
+			js_append(&loc, s);
+			appendStringInfoString(&loc, ", { exact: true })");
+			return loc.data;
+		}
+		if (non_empty(s = jb_get_text(c, "label")))
+		{
+			appendStringInfoString(&loc, ".getByLabel(");
+			js_append(&loc, s);
+			appendStringInfoString(&loc, ", { exact: true })");
+			return loc.data;
+		}
+		if (non_empty(s = jb_get_text(c, "text")))
+		{
+			appendStringInfoString(&loc, ".getByText(");
+			js_append(&loc, s);
+			appendStringInfoString(&loc, ", { exact: true })");
+			return loc.data;
+		}
+		if (non_empty(s = jb_get_text(c, "css")))
+		{
+			appendStringInfoString(&loc, ".locator(");
+			js_append(&loc, s);
+			appendStringInfoChar(&loc, ')');
+			return loc.data;
+		}
+		if (non_empty(s = jb_get_text(c, "xpath")))
+		{
+			appendStringInfoString(&loc, ".locator(");
+			js_append(&loc, psprintf("xpath=%s", s));
+			appendStringInfoChar(&loc, ')');
+			return loc.data;
+		}
+	}
+	if (non_empty(selector))
+	{
+		appendStringInfoString(&loc, ".locator(");
+		js_append(&loc, selector);
+		appendStringInfoChar(&loc, ')');
+		return loc.data;
+	}
+	return NULL;
+}
+
+/* The static name of an op (so that it outlives the row). */
+static const char *
+op_static_name(const char *op)
+{
+	for (int i = 1; i < lengthof(op_names); i++)
+		if (strcmp(op, op_names[i]) == 0)
+			return op_names[i];
+	elog(ERROR, "unknown action op \"%s\"", op);
+	return NULL;
+}
+
+/*
+ * _playwright_line(a, prev_op) into line: the statement(s) replaying one
+ * action; false for no line (NULL).
+ */
+static bool
+playwright_line(StringInfo line, Datum *values, bool *nulls, const char *op,
+				const char *prev_op)
+{
+	char	   *value = row_text(values, nulls, ACOL_VALUE);
+	Jsonb	   *detail = row_jsonb(values, nulls, ACOL_DETAIL);
+	JsonbContainer *det = detail != NULL ? &detail->root : NULL;
+	char	   *loc = playwright_locator(row_jsonb(values, nulls, ACOL_SELECTORS),
+										 row_text(values, nulls, ACOL_SELECTOR),
+										 row_jsonb(values, nulls, ACOL_FRAME_PATH));
+
+	if (strcmp(op, "NAVIGATE") == 0)
+	{
+		if (!DatumGetBool(values[ACOL_IMPLICIT]))
+		{
+			/* a masked query parameter becomes a parameter too */
+			appendStringInfoString(line, "  await page.goto(");
+			js_value_append(line, value);
+			appendStringInfoString(line, ");");
+			return true;
+		}
+		if (prev_op != NULL && (strcmp(prev_op, "CLICK") == 0 ||
+								strcmp(prev_op, "PRESS") == 0 ||
+								strcmp(prev_op, "SELECT") == 0))
+		{
+			/* origin + path only: the query may hold masked values */
+			appendStringInfoString(line, "  await page.waitForURL((url) => url.origin + url.pathname === ");
+			if (value == NULL)
+				js_append(line, NULL);
+			else
+				js_append_n(line, value, strcspn(value, "?#"));
+			appendStringInfoString(line, ");");
+			return true;
+		}
+		return false;
+	}
+	if (strcmp(op, "SCROLL") == 0)
+	{
+		char	   *x = jb_get_text(det, "x");
+		char	   *y = jb_get_text(det, "y");
+
+		appendStringInfo(line, "  await scrollToPosition(page, %s, %s);",
+						 x != NULL ? x : "", y != NULL ? y : "");
+		return true;
+	}
+	if (strcmp(op, "PRESS") == 0 && loc == NULL)
+	{
+		appendStringInfoString(line, "  await page.keyboard.press(");
+		js_append(line, value);
+		appendStringInfoString(line, ");");
+		return true;
+	}
+	if (loc == NULL)
+	{
+		appendStringInfoString(line, "  // step ");
+		if (!nulls[ACOL_STEP])
+			appendStringInfo(line, "%d", DatumGetInt32(values[ACOL_STEP]));
+		appendStringInfo(line, ": %s without a recorded target, skipped",
+						 op_lower_name(op));
+		return true;
+	}
+	appendStringInfo(line, "  await %s", loc);
+	if (strcmp(op, "CLICK") == 0)
+	{
+		char	   *dbl = jb_get_text(det, "dblclick");
+		char	   *button = jb_get_text(det, "button");
+
+		if (dbl != NULL && text_bool(dbl))
+			appendStringInfoString(line, ".dblclick()");
+		else if (button != NULL && (strcmp(button, "right") == 0 || strcmp(button, "2") == 0))
+			appendStringInfoString(line, ".click({ button: 'right' })");
+		else
+			appendStringInfoString(line, ".click()");
+	}
+	else if (strcmp(op, "TYPE") == 0)
+	{
+		appendStringInfoString(line, ".fill(");
+		js_value_append(line, value);
+		appendStringInfoChar(line, ')');
+	}
+	else if (strcmp(op, "SELECT") == 0)
+	{
+		appendStringInfoString(line, ".selectOption(");
+		js_value_append(line, value);
+		appendStringInfoChar(line, ')');
+	}
+	else if (strcmp(op, "PRESS") == 0)
+	{
+		appendStringInfoString(line, ".press(");
+		js_append(line, value);
+		appendStringInfoChar(line, ')');
+	}
+	else if (strcmp(op, "HOVER") == 0)
+		appendStringInfoString(line, ".hover()");
+	else
+		return false;
+	appendStringInfoChar(line, ';');
+	return true;
+}
+
+/* Adds one action's line, step count, scroll flag and placeholder kind. */
+static void
+playwright_emit(Datum *values, bool *nulls, void *arg)
+{
+	PlaywrightBuild *b = (PlaywrightBuild *) arg;
+	const char *op = op_static_name(TextDatumGetCString(values[ACOL_OP]));
+	StringInfoData line;
+
+	b->any_rows = true;
+	if (!DatumGetBool(values[ACOL_IMPLICIT]))
+		b->n_steps++;
+	if (strcmp(op, "SCROLL") == 0)
+		b->has_scroll = true;
+
+	initStringInfo(&line);
+	if (playwright_line(&line, values, nulls, op, b->prev_op))
+	{
+		if (b->has_body)
+			appendStringInfoChar(&b->body, '\n');
+		appendBinaryStringInfo(&b->body, line.data, line.len);
+		b->has_body = true;
+	}
+	b->prev_op = op;
+
+	/* (regexp_match(value, '<([A-Z][A-Z0-9_]{1,30})>'))[1] of a TYPE or SELECT */
+	if ((strcmp(op, "TYPE") == 0 || strcmp(op, "SELECT") == 0) && !nulls[ACOL_VALUE])
+	{
+		char	   *value = TextDatumGetCString(values[ACOL_VALUE]);
+		const char *start;
+		const char *kind;
+		int			kind_len;
+
+		if (find_placeholder(value, value, &start, &kind, &kind_len))
+		{
+			char	   *k = pnstrdup(kind, kind_len);
+			ListCell   *lc;
+			bool		seen = false;
+
+			foreach(lc, b->kinds)
+			{
+				if (strcmp((char *) lfirst(lc), k) == 0)
+				{
+					seen = true;
+					break;
+				}
+			}
+			if (!seen)
+			{
+				MemoryContext old = MemoryContextSwitchTo(b->cxt);
+
+				b->kinds = lappend(b->kinds, pstrdup(k));
+				MemoryContextSwitchTo(old);
+			}
+		}
+	}
+}
+
+/* Orders kinds as string_agg(DISTINCT ...) does: the default collation. */
+static int
+kind_cmp(const ListCell *a, const ListCell *b)
+{
+	const char *x = (const char *) lfirst(a);
+	const char *y = (const char *) lfirst(b);
+
+	return varstr_cmp(x, strlen(x), y, strlen(y), DEFAULT_COLLATION_OID);
+}
+
+/*
+ * codesight._playwright_body(session_id, OUT body, OUT n_steps, OUT
+ * has_scroll, OUT params): the test body of export_playwright() (lines
+ * joined by newlines, NULL without any), the number of real actions,
+ * whether any scroll is replayed (NULL without actions) and the distinct
+ * placeholder kinds typed or selected, sorted and joined by ", ".
+ */
+PG_FUNCTION_INFO_V1(codesight_playwright_body);
+Datum
+codesight_playwright_body(PG_FUNCTION_ARGS)
+{
+	PlaywrightBuild b;
+	TupleDesc	tupdesc;
+	Datum		values[4];
+	bool		nulls[4];
+
+	if (get_call_result_type(fcinfo, NULL, &tupdesc) != TYPEFUNC_COMPOSITE)
+		ereport(ERROR,
+				(errcode(ERRCODE_DATATYPE_MISMATCH),
+				 errmsg("function returning a record called in a context that cannot accept one"),
+				 errdetail("codesight._playwright_body returns its four OUT parameters as a record."),
+				 errhint("Call it in the FROM clause.")));
+	memset(&b, 0, sizeof(b));
+	b.cxt = CurrentMemoryContext;
+	initStringInfo(&b.body);
+
+	actions_scan(PG_GETARG_TEXT_P(0), playwright_emit, &b);
+
+	memset(nulls, 0, sizeof(nulls));
+	nulls[0] = !b.has_body;
+	values[0] = b.has_body ? PointerGetDatum(cstring_to_text_with_len(b.body.data, b.body.len)) : (Datum) 0;
+	values[1] = Int32GetDatum(b.n_steps);
+	nulls[2] = !b.any_rows;
+	values[2] = BoolGetDatum(b.has_scroll);
+	nulls[3] = (b.kinds == NIL);
+	if (b.kinds != NIL)
+	{
+		StringInfoData params;
+		ListCell   *lc;
+
+		list_sort(b.kinds, kind_cmp);
+		initStringInfo(&params);
+		foreach(lc, b.kinds)
+		{
+			if (params.len > 0)
+				appendStringInfoString(&params, ", ");
+			appendStringInfoString(&params, (char *) lfirst(lc));
+		}
+		values[3] = CStringGetTextDatum(params.data);
+	}
+	else
+		values[3] = (Datum) 0;
+	tupdesc = BlessTupleDesc(tupdesc);
+	PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(tupdesc, values, nulls)));
 }

@@ -283,6 +283,18 @@ BEGIN
 END
 $$;
 
+-- The body of export_playwright's test and what its header needs, in one
+-- pass over _actions in C (src/actions.c), with the rules of _locator,
+-- _js_value and _playwright_line above: body (the lines in action order,
+-- NULL without any), n_steps (real actions), has_scroll (NULL without
+-- actions) and params (the distinct placeholder kinds typed or selected,
+-- sorted, joined by ', ').  The SQL helpers stay as the readable statement
+-- of those rules.
+CREATE FUNCTION codesight._playwright_body(p_session_id text,
+                                           OUT body text, OUT n_steps integer,
+                                           OUT has_scroll boolean, OUT params text)
+LANGUAGE c STABLE STRICT AS 'MODULE_PATHNAME', 'codesight_playwright_body';
+
 -- A Playwright test (JavaScript, @playwright/test) replaying the session.
 CREATE FUNCTION codesight.export_playwright(session_id text) RETURNS text
 LANGUAGE plpgsql STABLE AS $$
@@ -295,16 +307,9 @@ DECLARE
 BEGIN
     PERFORM codesight._export_session_check(export_playwright.session_id);
     SELECT s.started_at INTO started FROM codesight.sessions s WHERE s.session_id = export_playwright.session_id;
-    SELECT string_agg(l.line, E'\n' ORDER BY l.ord),
-           count(*) FILTER (WHERE NOT l.implicit),
-           bool_or(l.op = 'SCROLL'),
-           string_agg(DISTINCT l.kind, ', ')
+    SELECT pb.body, pb.n_steps, pb.has_scroll, pb.params
       INTO body, n_steps, has_scroll, params
-      FROM (SELECT a.ord, a.op, a.implicit,
-                   codesight._playwright_line(a, lag(a.op) OVER (ORDER BY a.ord)) AS line,
-                   CASE WHEN a.op IN ('TYPE', 'SELECT') THEN
-                       (regexp_match(a.value, '<([A-Z][A-Z0-9_]{1,30})>'))[1] END AS kind
-              FROM codesight._actions(export_playwright.session_id) a) l;
+      FROM codesight._playwright_body(export_playwright.session_id) pb;
     RETURN concat_ws(E'\n',
         '// Replays CodeSight session ' || session_id || ', recorded '
             || to_char(started AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI:SS') || ' UTC ('
