@@ -1769,6 +1769,17 @@ non_empty(const char *s)
 	return s != NULL && s[0] != '\0';
 }
 
+/* Recorded selector kinds that map to a Playwright text locator call. */
+static const struct
+{
+	const char *key;
+	const char *call;
+}			text_locators[] = {
+	{"placeholder", ".getByPlaceholder("},
+	{"label", ".getByLabel("},
+	{"text", ".getByText("},
+};
+
 /*
  * _locator(selectors, selector, frame_path): the Playwright locator of a
  * recorded target, ranked like codegen; NULL when nothing usable.
@@ -1856,26 +1867,16 @@ playwright_locator(Jsonb *selectors, const char *selector, Jsonb *frame_path)
 			appendStringInfoString(&loc, ", exact: true })");
 			return loc.data;
 		}
-		if (non_empty(s = jb_get_text(c, "placeholder")))
+		/* Then codegen's text-based locators, in its order. */
+		for (int k = 0; k < lengthof(text_locators); k++)
 		{
-			appendStringInfoString(&loc, ".getByPlaceholder(");
-			js_append(&loc, s);
-			appendStringInfoString(&loc, ", { exact: true })");
-			return loc.data;
-		}
-		if (non_empty(s = jb_get_text(c, "label")))
-		{
-			appendStringInfoString(&loc, ".getByLabel(");
-			js_append(&loc, s);
-			appendStringInfoString(&loc, ", { exact: true })");
-			return loc.data;
-		}
-		if (non_empty(s = jb_get_text(c, "text")))
-		{
-			appendStringInfoString(&loc, ".getByText(");
-			js_append(&loc, s);
-			appendStringInfoString(&loc, ", { exact: true })");
-			return loc.data;
+			if (non_empty(s = jb_get_text(c, text_locators[k].key)))
+			{
+				appendStringInfoString(&loc, text_locators[k].call);
+				js_append(&loc, s);
+				appendStringInfoString(&loc, ", { exact: true })");
+				return loc.data;
+			}
 		}
 		if (non_empty(s = jb_get_text(c, "css")))
 		{
