@@ -3,12 +3,15 @@
 # Idempotent and quick when everything is already there.
 set -euo pipefail
 
+# Tools the scripts and tests call: openssl (TLS test certificates), procps
+# (kill), curl and ca-certificates (make run), util-linux (runuser).
 PACKAGES=(
   build-essential pkg-config
-  postgresql-15 postgresql-server-dev-15 postgresql-client-15 libipc-run-perl
+  postgresql-15 postgresql-server-dev-15 postgresql-client-15
   libwebsockets-dev libuv1-dev libcurl4-openssl-dev libssl-dev
   clang libclang-rt-14-dev
   chromium
+  openssl procps curl ca-certificates util-linux
   nodejs npm
 )
 
@@ -27,6 +30,13 @@ if [ ${#missing[@]} -gt 0 ]; then
   echo "installing: ${missing[*]}"
   $SUDO apt-get update -q
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -q "${missing[@]}"
+fi
+
+# The web page's toolchain (Vite 8) needs Node.js 20 or later; Debian 12's
+# own nodejs is 18, so say so plainly instead of failing deep in a build.
+if ! node -e 'process.exit(Number(process.versions.node.split(".")[0]) >= 20 ? 0 : 1)'; then
+  echo "Node.js 20 or later is needed (found $(node --version)); install it and rerun." >&2
+  exit 1
 fi
 
 # The Debian postgresql package starts a cluster on 5432 that we do not use.
