@@ -90,6 +90,17 @@ typedef struct s3_response
 	char	   *etag;
 	int64		content_length;
 	char	   *content_type;
+
+	/*
+	 * Filled by the libcurl callbacks without palloc: an out-of-memory ERROR
+	 * there would longjmp through libcurl's frames.  Copied into the fields
+	 * above once curl_easy_perform has returned.
+	 */
+	char	   *raw;			/* malloc'd body */
+	size_t		raw_len;
+	size_t		raw_cap;
+	char		raw_etag[256];
+	char		raw_content_type[256];
 } s3_response;
 
 PG_FUNCTION_INFO_V1(s3_presign);
@@ -352,28 +363,45 @@ s3_progress(void *arg, curl_off_t dltotal, curl_off_t dlnow,
 	return (QueryCancelPending || ProcDiePending) ? 1 : 0;
 }
 
-/* Collects the response body, refusing anything too big to be S3's XML. */
+/*
+ * Collects the response body with malloc, refusing anything too big to be
+ * S3's XML; returning short makes curl stop with a write error.
+ */
 static size_t
 s3_write_body(char *data, size_t size, size_t nmemb, void *arg)
 {
 	s3_response *resp = arg;
 	size_t		n = size * nmemb;
 
-	if (resp->body.len + n > S3_MAX_RESPONSE_BYTES)
+	if (resp->raw_len + n > S3_MAX_RESPONSE_BYTES)
 		return 0;
-	appendBinaryStringInfo(&resp->body, data, (int) n);
+	if (resp->raw_len + n > resp->raw_cap)
+	{
+		size_t		cap = Max(resp->raw_cap * 2, resp->raw_len + n);
+		char	   *nb = realloc(resp->raw, cap);
+
+		if (nb == NULL)
+			return 0;
+		resp->raw = nb;
+		resp->raw_cap = cap;
+	}
+	memcpy(resp->raw + resp->raw_len, data, n);
+	resp->raw_len += n;
 	return n;
 }
 
-/* Copies a header's value without surrounding blanks and CR/LF. */
-static char *
-header_value(const char *v, size_t n)
+/* Copies a header's value without surrounding blanks and CR/LF into out. */
+static void
+header_value(const char *v, size_t n, char *out, size_t outlen)
 {
 	while (n > 0 && (*v == ' ' || *v == '\t'))
 		v++, n--;
 	while (n > 0 && (v[n - 1] == '\r' || v[n - 1] == '\n' || v[n - 1] == ' '))
 		n--;
-	return pnstrdup(v, n);
+	if (n >= outlen)
+		n = outlen - 1;
+	memcpy(out, v, n);
+	out[n] = '\0';
 }
 
 /* Keeps the headers complete_upload checks: ETag, Content-Length, Content-Type. */
@@ -386,21 +414,23 @@ s3_write_header(char *data, size_t size, size_t nmemb, void *arg)
 	/* A new status line (after 100 Continue) starts a new set of headers. */
 	if (n >= 5 && strncmp(data, "HTTP/", 5) == 0)
 	{
-		resp->etag = NULL;
-		resp->content_type = NULL;
+		resp->raw_etag[0] = '\0';
+		resp->raw_content_type[0] = '\0';
 		resp->content_length = -1;
 	}
 	else if (n > 5 && pg_strncasecmp(data, "ETag:", 5) == 0)
-		resp->etag = header_value(data + 5, n - 5);
+		header_value(data + 5, n - 5, resp->raw_etag, sizeof(resp->raw_etag));
 	else if (n > 13 && pg_strncasecmp(data, "Content-Type:", 13) == 0)
-		resp->content_type = header_value(data + 13, n - 13);
+		header_value(data + 13, n - 13, resp->raw_content_type, sizeof(resp->raw_content_type));
 	else if (n > 15 && pg_strncasecmp(data, "Content-Length:", 15) == 0)
 	{
-		char	   *v = header_value(data + 15, n - 15);
+		char		v[32];
 		char	   *end;
-		long long	len = strtoll(v, &end, 10);
+		long long	len;
 
-		resp->content_length = (*v != '\0' && *end == '\0' && len >= 0) ? len : -1;
+		header_value(data + 15, n - 15, v, sizeof(v));
+		len = strtoll(v, &end, 10);
+		resp->content_length = (v[0] != '\0' && *end == '\0' && len >= 0) ? len : -1;
 	}
 	return n;
 }
@@ -437,9 +467,9 @@ s3_request(const s3_config *cfg, const char *method, const char *key,
 	char	   *ct_header = psprintf("Content-Type:%s%s",
 									 content_type ? " " : "",
 									 content_type ? content_type : "");
-	struct curl_slist *volatile headers = NULL;
-	CURL	   *volatile curl;
-	volatile CURLcode rc = CURLE_OK;
+	struct curl_slist *headers = NULL;
+	CURL	   *curl;
+	CURLcode	rc;
 
 	s3_curl_init();
 	initStringInfo(&resp->body);
@@ -447,6 +477,10 @@ s3_request(const s3_config *cfg, const char *method, const char *key,
 	resp->etag = NULL;
 	resp->content_type = NULL;
 	resp->content_length = -1;
+	resp->raw = NULL;
+	resp->raw_len = resp->raw_cap = 0;
+	resp->raw_etag[0] = '\0';
+	resp->raw_content_type[0] = '\0';
 
 	curl = curl_easy_init();
 	if (curl == NULL)
@@ -454,47 +488,52 @@ s3_request(const s3_config *cfg, const char *method, const char *key,
 				(errcode(ERRCODE_OUT_OF_MEMORY),
 				 errmsg("could not create a libcurl handle")));
 
-	/* The callbacks palloc; if that fails, the handle must still be freed. */
-	PG_TRY();
+	/*
+	 * Nothing between here and curl_easy_cleanup can raise an ERROR: the
+	 * callbacks use malloc and only set flags, so no longjmp crosses
+	 * libcurl's frames.
+	 */
+	/* "Expect:" stops curl from waiting for 100 Continue on large bodies. */
+	headers = curl_slist_append(headers, "Expect:");
+	headers = curl_slist_append(headers, ct_header);
+	curl_easy_setopt(curl, CURLOPT_URL, url);
+	curl_easy_setopt(curl, CURLOPT_HTTPHEADER, headers);
+	curl_easy_setopt(curl, CURLOPT_ERRORBUFFER, errbuf);
+	curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
+	curl_easy_setopt(curl, CURLOPT_PROTOCOLS_STR, "http,https");
+	curl_easy_setopt(curl, CURLOPT_FOLLOWLOCATION, 0L);
+	curl_easy_setopt(curl, CURLOPT_CONNECTTIMEOUT_MS, (long) s3_connect_timeout_ms);
+	curl_easy_setopt(curl, CURLOPT_TIMEOUT_MS, (long) s3_timeout_ms);
+	curl_easy_setopt(curl, CURLOPT_SSL_VERIFYPEER, s3_verify_tls ? 1L : 0L);
+	curl_easy_setopt(curl, CURLOPT_SSL_VERIFYHOST, s3_verify_tls ? 2L : 0L);
+	curl_easy_setopt(curl, CURLOPT_USERAGENT, "codesight/1.0");
+	curl_easy_setopt(curl, CURLOPT_NOPROGRESS, 0L);
+	curl_easy_setopt(curl, CURLOPT_XFERINFOFUNCTION, s3_progress);
+	curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, s3_write_body);
+	curl_easy_setopt(curl, CURLOPT_WRITEDATA, resp);
+	curl_easy_setopt(curl, CURLOPT_HEADERFUNCTION, s3_write_header);
+	curl_easy_setopt(curl, CURLOPT_HEADERDATA, resp);
+	if (strcmp(method, "HEAD") == 0)
+		curl_easy_setopt(curl, CURLOPT_NOBODY, 1L);
+	else if (strcmp(method, "GET") != 0)
 	{
-		/* "Expect:" stops curl from waiting for 100 Continue on large bodies. */
-		headers = curl_slist_append(headers, "Expect:");
-		headers = curl_slist_append(headers, ct_header);
-		curl_easy_setopt(curl, CURLOPT_URL, url);
-		curl_easy_setopt(curl, CURLOPT_HTTPHEADER, headers);
-		curl_easy_setopt(curl, CURLOPT_ERRORBUFFER, errbuf);
-		curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
-		curl_easy_setopt(curl, CURLOPT_PROTOCOLS_STR, "http,https");
-		curl_easy_setopt(curl, CURLOPT_FOLLOWLOCATION, 0L);
-		curl_easy_setopt(curl, CURLOPT_CONNECTTIMEOUT_MS, (long) s3_connect_timeout_ms);
-		curl_easy_setopt(curl, CURLOPT_TIMEOUT_MS, (long) s3_timeout_ms);
-		curl_easy_setopt(curl, CURLOPT_SSL_VERIFYPEER, s3_verify_tls ? 1L : 0L);
-		curl_easy_setopt(curl, CURLOPT_SSL_VERIFYHOST, s3_verify_tls ? 2L : 0L);
-		curl_easy_setopt(curl, CURLOPT_USERAGENT, "codesight/1.0");
-		curl_easy_setopt(curl, CURLOPT_NOPROGRESS, 0L);
-		curl_easy_setopt(curl, CURLOPT_XFERINFOFUNCTION, s3_progress);
-		curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, s3_write_body);
-		curl_easy_setopt(curl, CURLOPT_WRITEDATA, resp);
-		curl_easy_setopt(curl, CURLOPT_HEADERFUNCTION, s3_write_header);
-		curl_easy_setopt(curl, CURLOPT_HEADERDATA, resp);
-		if (strcmp(method, "HEAD") == 0)
-			curl_easy_setopt(curl, CURLOPT_NOBODY, 1L);
-		else if (strcmp(method, "GET") != 0)
-		{
-			curl_easy_setopt(curl, CURLOPT_CUSTOMREQUEST, method);
-			curl_easy_setopt(curl, CURLOPT_POSTFIELDS, body ? body : "");
-			curl_easy_setopt(curl, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t) bodylen);
-		}
+		curl_easy_setopt(curl, CURLOPT_CUSTOMREQUEST, method);
+		curl_easy_setopt(curl, CURLOPT_POSTFIELDS, body ? body : "");
+		curl_easy_setopt(curl, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t) bodylen);
+	}
 
-		rc = curl_easy_perform(curl);
-		curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &resp->status);
-	}
-	PG_FINALLY();
-	{
-		curl_slist_free_all(headers);
-		curl_easy_cleanup(curl);
-	}
-	PG_END_TRY();
+	rc = curl_easy_perform(curl);
+	curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &resp->status);
+	curl_slist_free_all(headers);
+	curl_easy_cleanup(curl);
+
+	appendBinaryStringInfo(&resp->body, resp->raw ? resp->raw : "", (int) resp->raw_len);
+	free(resp->raw);
+	resp->raw = NULL;
+	if (resp->raw_etag[0])
+		resp->etag = pstrdup(resp->raw_etag);
+	if (resp->raw_content_type[0])
+		resp->content_type = pstrdup(resp->raw_content_type);
 
 	metrics_count_s3(rc == CURLE_ABORTED_BY_CALLBACK ? S3_INTERRUPTED :
 					 rc != CURLE_OK ? S3_NETWORK_ERROR :
