@@ -43,6 +43,7 @@
 #include "utils/varlena.h"
 
 #include "actions.h"
+#include "jsonb_build.h"
 
 /* Events fetched from the cursor at a time. */
 #define ACTIONS_BATCH 1000
@@ -278,13 +279,9 @@ str_copy_to(MemoryContext cxt, const char *s)
 static void
 push_jsonb_pair(JsonbParseState **st, const char *key, Jsonb *jb)
 {
-	JsonbValue	k;
 	JsonbValue	v;
 
-	k.type = jbvString;
-	k.val.string.val = (char *) key;
-	k.val.string.len = strlen(key);
-	pushJsonbValue(st, WJB_KEY, &k);
+	jsonb_push_key(st, key);
 	if (JB_ROOT_IS_SCALAR(jb))
 	{
 		if (!JsonbExtractScalar(&jb->root, &v))
@@ -299,46 +296,12 @@ push_jsonb_pair(JsonbParseState **st, const char *key, Jsonb *jb)
 	pushJsonbValue(st, WJB_VALUE, &v);
 }
 
-/* Pushes an object key. */
-static void
-jsonb_push_key_value(JsonbParseState **st, const char *key)
-{
-	JsonbValue	k;
-
-	k.type = jbvString;
-	k.val.string.val = (char *) key;
-	k.val.string.len = strlen(key);
-	pushJsonbValue(st, WJB_KEY, &k);
-}
-
 /* Pushes "key": v for a scalar JsonbValue. */
 static void
 push_scalar_pair(JsonbParseState **st, const char *key, JsonbValue *v)
 {
-	JsonbValue	k;
-
-	k.type = jbvString;
-	k.val.string.val = (char *) key;
-	k.val.string.len = strlen(key);
-	pushJsonbValue(st, WJB_KEY, &k);
+	jsonb_push_key(st, key);
 	pushJsonbValue(st, WJB_VALUE, v);
-}
-
-/* Pushes "key": s (NULL pushes null). */
-static void
-push_text_pair(JsonbParseState **st, const char *key, const char *s)
-{
-	JsonbValue	v;
-
-	if (s == NULL)
-		v.type = jbvNull;
-	else
-	{
-		v.type = jbvString;
-		v.val.string.val = (char *) s;
-		v.val.string.len = strlen(s);
-	}
-	push_scalar_pair(st, key, &v);
 }
 
 /* Pushes "key": n (NULL pushes null). */
@@ -357,17 +320,6 @@ push_numeric_pair(JsonbParseState **st, const char *key, Numeric n)
 	push_scalar_pair(st, key, &v);
 }
 
-/* Pushes "key": b. */
-static void
-push_bool_pair(JsonbParseState **st, const char *key, bool b)
-{
-	JsonbValue	v;
-
-	v.type = jbvBool;
-	v.val.boolean = b;
-	push_scalar_pair(st, key, &v);
-}
-
 /* The action's detail object (jsonb sorts the keys). */
 static Jsonb *
 build_detail(const Action *a)
@@ -377,21 +329,21 @@ build_detail(const Action *a)
 
 	pushJsonbValue(&st, WJB_BEGIN_OBJECT, NULL);
 	if (a->detail & DET_TRANSITION)
-		push_text_pair(&st, "transitionType", a->transition);
+		jsonb_push_string_pair(&st, "transitionType", a->transition);
 	if (a->detail & DET_BUTTON)
 		push_jsonb_pair(&st, "button", a->button);
 	if (a->detail & DET_CLICKCOUNT2)
 		push_numeric_pair(&st, "clickCount", int64_to_numeric(2));
 	if (a->detail & DET_DBLCLICK)
-		push_bool_pair(&st, "dblclick", true);
+		jsonb_push_bool_pair(&st, "dblclick", true);
 	if (a->detail & DET_OPTIONTEXT)
-		push_text_pair(&st, "optionText", a->option_text);
+		jsonb_push_string_pair(&st, "optionText", a->option_text);
 	if (a->detail & DET_SCROLL)
 	{
 		push_numeric_pair(&st, "x", a->x);
 		push_numeric_pair(&st, "y", a->y);
 		push_numeric_pair(&st, "h0", a->h0);
-		push_bool_pair(&st, "needed", a->needed);
+		jsonb_push_bool_pair(&st, "needed", a->needed);
 	}
 	res = pushJsonbValue(&st, WJB_END_OBJECT, NULL);
 	return JsonbValueToJsonb(res);
@@ -1225,20 +1177,20 @@ training_emit(Datum *values, bool *nulls, void *arg)
 	old = MemoryContextSwitchTo(b->cxt);
 	pushJsonbValue(st, WJB_BEGIN_OBJECT, NULL);
 
-	jsonb_push_key_value(st, "timestamp");
+	jsonb_push_key(st, "timestamp");
 	push_numeric(st, WJB_VALUE, int64_to_numeric(usec_to_msec_rounded(
 		ts + (POSTGRES_EPOCH_JDATE - UNIX_EPOCH_JDATE) * USECS_PER_DAY)));
 
-	jsonb_push_key_value(st, "action_type");
+	jsonb_push_key(st, "action_type");
 	push_text(st, WJB_VALUE, action_type);
 
-	jsonb_push_key_value(st, "value");
+	jsonb_push_key(st, "value");
 	push_text(st, WJB_VALUE, str_copy_to(b->cxt, value));
 
-	jsonb_push_key_value(st, "target_selector");
+	jsonb_push_key(st, "target_selector");
 	push_text(st, WJB_VALUE, str_copy_to(b->cxt, target));
 
-	jsonb_push_key_value(st, "coordinates");
+	jsonb_push_key(st, "coordinates");
 	if (coords != NULL)
 	{
 		pushJsonbValue(st, WJB_BEGIN_ARRAY, NULL);
@@ -1256,13 +1208,13 @@ training_emit(Datum *values, bool *nulls, void *arg)
 	else
 		push_text(st, WJB_VALUE, NULL);
 
-	jsonb_push_key_value(st, "element_text");
+	jsonb_push_key(st, "element_text");
 	push_text(st, WJB_VALUE, str_copy_to(b->cxt, elem_text));
 
-	jsonb_push_key_value(st, "page_url");
+	jsonb_push_key(st, "page_url");
 	push_text(st, WJB_VALUE, str_copy_to(b->cxt, page_url));
 
-	jsonb_push_key_value(st, "video_offset_ms");
+	jsonb_push_key(st, "video_offset_ms");
 	if (has_offset)
 		push_numeric(st, WJB_VALUE,
 					 int64_to_numeric(usec_to_msec_rounded(ts - b->video_start)));
@@ -1293,11 +1245,11 @@ codesight_training_data(PG_FUNCTION_ARGS)
 	b.video_start = b.has_video ? PG_GETARG_TIMESTAMPTZ(3) : 0;
 
 	pushJsonbValue(&b.st, WJB_BEGIN_OBJECT, NULL);
-	jsonb_push_key_value(&b.st, "video_path");
+	jsonb_push_key(&b.st, "video_path");
 	push_text(&b.st, WJB_VALUE, PG_ARGISNULL(1) ? NULL : text_to_cstring(PG_GETARG_TEXT_PP(1)));
-	jsonb_push_key_value(&b.st, "audio_path");
+	jsonb_push_key(&b.st, "audio_path");
 	push_text(&b.st, WJB_VALUE, PG_ARGISNULL(2) ? NULL : text_to_cstring(PG_GETARG_TEXT_PP(2)));
-	jsonb_push_key_value(&b.st, "annotations");
+	jsonb_push_key(&b.st, "annotations");
 	pushJsonbValue(&b.st, WJB_BEGIN_ARRAY, NULL);
 
 	actions_scan(PG_GETARG_TEXT_P(0), training_emit, &b);
@@ -1358,11 +1310,11 @@ push_dataset_target(JsonbParseState **st, Datum *values, bool *nulls,
 	 * 'selector', selector, 'framePath', <frame_path when not empty>))
 	 */
 	pushJsonbValue(&pst, WJB_BEGIN_OBJECT, NULL);
-	push_text_pair(&pst, "selector", row_text(values, nulls, ACOL_SELECTOR));
+	jsonb_push_string_pair(&pst, "selector", row_text(values, nulls, ACOL_SELECTOR));
 	if (JsonContainerSize(&frame_path->root) > 0)
 		push_jsonb_pair(&pst, "framePath", frame_path);
 	else
-		push_text_pair(&pst, "framePath", NULL);
+		jsonb_push_string_pair(&pst, "framePath", NULL);
 	extra = JsonbValueToJsonb(pushJsonbValue(&pst, WJB_END_OBJECT, NULL));
 	extra = DatumGetJsonbP(DirectFunctionCall1(jsonb_strip_nulls, JsonbPGetDatum(extra)));
 	all = selectors != NULL ? selectors :
@@ -1370,21 +1322,21 @@ push_dataset_target(JsonbParseState **st, Datum *values, bool *nulls,
 	all = DatumGetJsonbP(DirectFunctionCall2(jsonb_concat, JsonbPGetDatum(all),
 											 JsonbPGetDatum(extra)));
 
-	jsonb_push_key_value(st, "target");
+	jsonb_push_key(st, "target");
 	pushJsonbValue(st, WJB_BEGIN_OBJECT, NULL);
 	push_jsonb_pair(st, "selectors", all);
-	push_text_pair(st, "tag", jsonb_get_text_or_null(element, "tag"));
-	push_text_pair(st, "text", jsonb_get_text_or_null(element, "text"));
+	jsonb_push_string_pair(st, "tag", jsonb_get_text_or_null(element, "tag"));
+	jsonb_push_string_pair(st, "text", jsonb_get_text_or_null(element, "text"));
 	s = jsonb_get_text_or_null(element, "role");
-	push_text_pair(st, "role", s != NULL ? s : jsonb_path_text_or_null(selectors, "role", "role"));
+	jsonb_push_string_pair(st, "role", s != NULL ? s : jsonb_path_text_or_null(selectors, "role", "role"));
 	s = jsonb_get_text_or_null(element, "name");
-	push_text_pair(st, "name", s != NULL ? s : jsonb_path_text_or_null(selectors, "role", "name"));
+	jsonb_push_string_pair(st, "name", s != NULL ? s : jsonb_path_text_or_null(selectors, "role", "name"));
 	bbox = element != NULL ? jb_get(&element->root, "boundingBox") : NULL;
 	if (bbox == NULL)
-		push_text_pair(st, "bbox", NULL);
+		jsonb_push_string_pair(st, "bbox", NULL);
 	else
 	{
-		jsonb_push_key_value(st, "bbox");
+		jsonb_push_key(st, "bbox");
 		pushJsonbValue(st, WJB_VALUE, bbox);
 	}
 	pushJsonbValue(st, WJB_END_OBJECT, NULL);
@@ -1414,7 +1366,7 @@ dataset_emit(Datum *values, bool *nulls, void *arg)
 		return;
 
 	pushJsonbValue(&st, WJB_BEGIN_OBJECT, NULL);
-	push_text_pair(&st, "session_id", TextDatumGetCString(values[ACOL_SESSION_ID]));
+	jsonb_push_string_pair(&st, "session_id", TextDatumGetCString(values[ACOL_SESSION_ID]));
 	push_numeric_pair(&st, "step", int64_to_numeric(DatumGetInt32(values[ACOL_STEP])));
 
 	/* lower(substring(url FROM '^scheme://(?:userinfo@)?(host)')) */
@@ -1433,17 +1385,17 @@ dataset_emit(Datum *values, bool *nulls, void *arg)
 		if (!rfcinfo->isnull)
 			website = sql_lower(TextDatumGetCString(host));
 	}
-	push_text_pair(&st, "website", website);
-	push_text_pair(&st, "url", url);
+	jsonb_push_string_pair(&st, "website", website);
+	jsonb_push_string_pair(&st, "url", url);
 
-	jsonb_push_key_value(&st, "action");
+	jsonb_push_key(&st, "action");
 	pushJsonbValue(&st, WJB_BEGIN_OBJECT, NULL);
-	push_text_pair(&st, "op", op);
-	push_text_pair(&st, "value", value);
+	jsonb_push_string_pair(&st, "op", op);
+	jsonb_push_string_pair(&st, "value", value);
 	pushJsonbValue(&st, WJB_END_OBJECT, NULL);
 
 	if (on_page)
-		push_text_pair(&st, "target", NULL);
+		jsonb_push_string_pair(&st, "target", NULL);
 	else
 		push_dataset_target(&st, values, nulls, selectors, element);
 
@@ -1469,9 +1421,9 @@ dataset_emit(Datum *values, bool *nulls, void *arg)
 	appendStringInfo(&repr, "-> %s", op);
 	if (value != NULL)
 		appendStringInfo(&repr, ": %s", value);
-	push_text_pair(&st, "action_repr", repr.data);
+	jsonb_push_string_pair(&st, "action_repr", repr.data);
 
-	jsonb_push_key_value(&st, "video_offset_ms");
+	jsonb_push_key(&st, "video_offset_ms");
 	if (b->has_video && ts >= b->video_start)
 	{
 		if (TIMESTAMP_NOT_FINITE(ts) || TIMESTAMP_NOT_FINITE(b->video_start))
