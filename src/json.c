@@ -432,10 +432,7 @@ match_literal(Parser *ps, const char *lit, size_t n)
 	return true;
 }
 
-/*
- * Collects child pointers of an array or object in a temporary growable
- * array, then copies them into the arena once the count is known.
- */
+/* A temporary growable array of elements (pointers or members). */
 typedef struct PtrVec
 {
 	void	  **items;
@@ -462,31 +459,34 @@ vec_push(PtrVec *v, const void *elem)
 	return true;
 }
 
-/* Parses an array starting at '['. */
-static JsonValue *
-parse_array(Parser *ps, int depth)
-{
-	JsonValue  *v = new_value(ps, JV_ARRAY);
-	PtrVec		vec = {NULL, 0, 0, sizeof(JsonValue *)};
+typedef bool (*ElemParser) (Parser *ps, int depth, void *out);
 
-	if (v == NULL)
-		return NULL;
+/*
+ * Parses the elements of an array or object up to its closing character:
+ * parse_elem reads one element into a temporary growable array, which is
+ * copied into the arena once the count is known.
+ */
+static bool
+parse_container(Parser *ps, int depth, char close, size_t elem_size,
+				ElemParser parse_elem, void **items, size_t *count)
+{
+	PtrVec		vec = {NULL, 0, 0, elem_size};
+	char		elem[sizeof(JsonMember)];
+
+	*items = NULL;
+	*count = 0;
 	ps->p++;
 	skip_ws(ps);
-	if (ps->p < ps->end && *ps->p == ']')
+	if (ps->p < ps->end && *ps->p == close)
 	{
 		ps->p++;
-		v->u.array.items = NULL;
-		v->u.array.count = 0;
-		return v;
+		return true;
 	}
 	for (;;)
 	{
-		JsonValue  *item = parse_value(ps, depth + 1);
-
-		if (item == NULL)
+		if (!parse_elem(ps, depth, elem))
 			goto error;
-		if (!vec_push(&vec, &item))
+		if (!vec_push(&vec, elem))
 		{
 			fail(ps, JSON_ERR_NOMEM);
 			goto error;
@@ -497,7 +497,7 @@ parse_array(Parser *ps, int depth)
 			ps->p++;
 			continue;
 		}
-		if (ps->p < ps->end && *ps->p == ']')
+		if (ps->p < ps->end && *ps->p == close)
 		{
 			ps->p++;
 			break;
@@ -505,20 +505,65 @@ parse_array(Parser *ps, int depth)
 		fail(ps, JSON_ERR_SYNTAX);
 		goto error;
 	}
-	v->u.array.count = vec.count;
-	v->u.array.items = json_arena_alloc(ps->arena, vec.count * sizeof(JsonValue *));
-	if (v->u.array.items == NULL)
+	*items = json_arena_alloc(ps->arena, vec.count * elem_size);
+	if (*items == NULL)
 	{
 		fail(ps, JSON_ERR_NOMEM);
 		goto error;
 	}
-	memcpy(v->u.array.items, vec.items, vec.count * sizeof(JsonValue *));
+	memcpy(*items, vec.items, vec.count * elem_size);
+	*count = vec.count;
 	free(vec.items);
-	return v;
+	return true;
 
 error:
 	free(vec.items);
-	return NULL;
+	return false;
+}
+
+/* Reads one array element. */
+static bool
+parse_item(Parser *ps, int depth, void *out)
+{
+	JsonValue  *item = parse_value(ps, depth + 1);
+
+	memcpy(out, &item, sizeof(item));
+	return item != NULL;
+}
+
+/* Reads one "key": value member. */
+static bool
+parse_member(Parser *ps, int depth, void *out)
+{
+	JsonMember	m;
+
+	skip_ws(ps);
+	if (ps->p >= ps->end || *ps->p != '"')
+		return fail(ps, JSON_ERR_SYNTAX), false;
+	if (!parse_string_raw(ps, &m.key, &m.keylen))
+		return false;
+	skip_ws(ps);
+	if (ps->p >= ps->end || *ps->p != ':')
+		return fail(ps, JSON_ERR_SYNTAX), false;
+	ps->p++;
+	m.value = parse_value(ps, depth + 1);
+	memcpy(out, &m, sizeof(m));
+	return m.value != NULL;
+}
+
+/* Parses an array starting at '['. */
+static JsonValue *
+parse_array(Parser *ps, int depth)
+{
+	JsonValue  *v = new_value(ps, JV_ARRAY);
+	void	   *items;
+
+	if (v == NULL ||
+		!parse_container(ps, depth, ']', sizeof(JsonValue *), parse_item,
+						 &items, &v->u.array.count))
+		return NULL;
+	v->u.array.items = items;
+	return v;
 }
 
 /* Parses an object starting at '{'. */
@@ -526,74 +571,14 @@ static JsonValue *
 parse_object(Parser *ps, int depth)
 {
 	JsonValue  *v = new_value(ps, JV_OBJECT);
-	PtrVec		vec = {NULL, 0, 0, sizeof(JsonMember)};
+	void	   *members;
 
-	if (v == NULL)
+	if (v == NULL ||
+		!parse_container(ps, depth, '}', sizeof(JsonMember), parse_member,
+						 &members, &v->u.object.count))
 		return NULL;
-	ps->p++;
-	skip_ws(ps);
-	if (ps->p < ps->end && *ps->p == '}')
-	{
-		ps->p++;
-		v->u.object.members = NULL;
-		v->u.object.count = 0;
-		return v;
-	}
-	for (;;)
-	{
-		JsonMember	m;
-
-		skip_ws(ps);
-		if (ps->p >= ps->end || *ps->p != '"')
-		{
-			fail(ps, JSON_ERR_SYNTAX);
-			goto error;
-		}
-		if (!parse_string_raw(ps, &m.key, &m.keylen))
-			goto error;
-		skip_ws(ps);
-		if (ps->p >= ps->end || *ps->p != ':')
-		{
-			fail(ps, JSON_ERR_SYNTAX);
-			goto error;
-		}
-		ps->p++;
-		m.value = parse_value(ps, depth + 1);
-		if (m.value == NULL)
-			goto error;
-		if (!vec_push(&vec, &m))
-		{
-			fail(ps, JSON_ERR_NOMEM);
-			goto error;
-		}
-		skip_ws(ps);
-		if (ps->p < ps->end && *ps->p == ',')
-		{
-			ps->p++;
-			continue;
-		}
-		if (ps->p < ps->end && *ps->p == '}')
-		{
-			ps->p++;
-			break;
-		}
-		fail(ps, JSON_ERR_SYNTAX);
-		goto error;
-	}
-	v->u.object.count = vec.count;
-	v->u.object.members = json_arena_alloc(ps->arena, vec.count * sizeof(JsonMember));
-	if (v->u.object.members == NULL)
-	{
-		fail(ps, JSON_ERR_NOMEM);
-		goto error;
-	}
-	memcpy(v->u.object.members, vec.items, vec.count * sizeof(JsonMember));
-	free(vec.items);
+	v->u.object.members = members;
 	return v;
-
-error:
-	free(vec.items);
-	return NULL;
 }
 
 /* Parses any value, enforcing the depth limit before descending. */
