@@ -50,6 +50,7 @@ typedef struct Request
 	Conn	   *conn;
 	HttpRequest *http;
 	const char *id;				/* the {id} path segment, if any */
+	const struct Route *route;
 	AuthInfo	auth;
 	JsonValue  *body;			/* parsed JSON body, or NULL */
 	JsonArena	arena;
@@ -73,6 +74,7 @@ typedef struct Route
 	RouteAuth	auth;
 	bool		session_scoped; /* {id} is a session the caller must own */
 	RouteHandler handler;
+	const char *sql;			/* for h_session_sql: the call, $1 = {id} */
 } Route;
 
 /* Raised inside handlers for client errors, caught in http_api_handle. */
@@ -320,38 +322,14 @@ h_list_sessions(Request *req, Response *resp)
 	respond_sql(resp, "SELECT codesight.list_sessions($1, $2, $3, $4)", 4, t, v, n);
 }
 
-/* Calls fn(session_id) for session-scoped GET routes. */
+/* Session-scoped JSON routes: the route's SQL call with the session id. */
 static void
-session_call(Request *req, Response *resp, const char *sql)
+h_session_sql(Request *req, Response *resp)
 {
 	Oid			t[1] = {TEXTOID};
 	Datum		v[1] = {CStringGetTextDatum(req->id)};
 
-	respond_sql(resp, sql, 1, t, v, NULL);
-}
-
-static void
-h_session_data(Request *req, Response *resp)
-{
-	session_call(req, resp, "SELECT codesight.session_data($1)");
-}
-
-static void
-h_session_summary(Request *req, Response *resp)
-{
-	session_call(req, resp, "SELECT codesight.session_summary($1)");
-}
-
-static void
-h_training_data(Request *req, Response *resp)
-{
-	session_call(req, resp, "SELECT codesight.training_data($1)");
-}
-
-static void
-h_media(Request *req, Response *resp)
-{
-	session_call(req, resp, "SELECT codesight.media_urls($1)");
+	respond_sql(resp, req->route->sql, 1, t, v, NULL);
 }
 
 /* GET .../playwright: the script as JavaScript text. */
@@ -736,12 +714,16 @@ static const Route routes[] = {
 	{HTTP_M_DELETE, "/api/sessions/{id}", RA_WORKER, true, h_delete_session},
 	{HTTP_M_POST, "/api/sessions/{id}/stop", RA_WORKER, true, h_stop_session},
 	{HTTP_M_POST, "/api/sessions/{id}/events/delete", RA_WORKER, true, h_delete_events},
-	{HTTP_M_GET, "/api/sessions/{id}/media", RA_WORKER, true, h_media},
+	{HTTP_M_GET, "/api/sessions/{id}/media", RA_WORKER, true, h_session_sql,
+	"SELECT codesight.media_urls($1)"},
 	{HTTP_M_GET, "/api/extension/sessions", RA_ADMIN, false, h_list_sessions},
-	{HTTP_M_GET, "/api/extension/sessions/{id}/data", RA_WORKER, true, h_session_data},
-	{HTTP_M_GET, "/api/extension/sessions/{id}/summary", RA_WORKER, true, h_session_summary},
+	{HTTP_M_GET, "/api/extension/sessions/{id}/data", RA_WORKER, true, h_session_sql,
+	"SELECT codesight.session_data($1)"},
+	{HTTP_M_GET, "/api/extension/sessions/{id}/summary", RA_WORKER, true, h_session_sql,
+	"SELECT codesight.session_summary($1)"},
 	{HTTP_M_GET, "/api/extension/sessions/{id}/events", RA_WORKER, true, h_session_events},
-	{HTTP_M_GET, "/api/extension/sessions/{id}/training-data", RA_WORKER, true, h_training_data},
+	{HTTP_M_GET, "/api/extension/sessions/{id}/training-data", RA_WORKER, true, h_session_sql,
+	"SELECT codesight.training_data($1)"},
 	{HTTP_M_GET, "/api/extension/sessions/{id}/playwright", RA_WORKER, true, h_playwright},
 	{HTTP_M_GET, "/api/export/dataset.jsonl", RA_ADMIN, false, h_dataset},
 	{HTTP_M_POST, "/api/upload/url", RA_WORKER, false, h_upload_url},
@@ -1100,6 +1082,7 @@ http_api_handle(Conn *c)
 	req.conn = c;
 	req.http = r;
 	req.id = id;
+	req.route = route;
 	json_arena_init(&req.arena);
 	if (r->body_len > 0)
 	{
