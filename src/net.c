@@ -47,6 +47,10 @@ typedef struct Pss
 #define WRITE_CLOSE_OPCODE ((enum lws_write_protocol) 4)
 #define MAX_QUEUED_BYTES (64 * 1024 * 1024)
 
+#ifndef Min
+#define Min(a, b) ((a) < (b) ? (a) : (b))
+#endif
+
 static struct lws_context *context = NULL;
 static Conn *conns = NULL;		/* doubly linked list of open conns */
 static int	nconns = 0;
@@ -136,7 +140,7 @@ conn_free_if_unused(Conn *c)
 	if (!c->closed || c->refs > 0)
 		return;
 	tx_clear(c);
-	free(c->rx_buf);
+	free(c->rx_msg);
 	free(c->http_resp);
 	free(c->sbuf);
 	http_req_free(c->http_req);
@@ -327,56 +331,61 @@ ws_writeable(Conn *c)
 	return 0;
 }
 
-/* Appends a received fragment; false when the message grows past the limit. */
+/*
+ * Appends a received fragment to the message being assembled, which is
+ * already the InMsg the worker will get: completing a message hands it
+ * over without another copy.  The first allocation is sized for the rest
+ * of the frame, so a single-frame message costs one malloc.  False when
+ * the message grows past the limit or memory runs out.
+ */
 static bool
-rx_append(Conn *c, const void *in, size_t len)
+rx_append(Conn *c, const void *in, size_t len, size_t frame_remaining)
 {
-	if (c->rx_len + len > (size_t) cs_max_message_bytes)
-		return false;
-	if (c->rx_len + len + 1 > c->rx_cap)
-	{
-		size_t		ncap = c->rx_cap ? c->rx_cap : 4096;
-		char	   *nb;
+	size_t		have = c->rx_msg ? c->rx_msg->len : 0;
+	size_t		need = have + len + 1;
 
-		while (ncap < c->rx_len + len + 1)
-			ncap *= 2;
-		nb = realloc(c->rx_buf, ncap);
-		if (nb == NULL)
+	if (have + len > (size_t) cs_max_message_bytes)
+		return false;
+	if (c->rx_msg == NULL || need > c->rx_cap)
+	{
+		size_t		ncap = c->rx_msg ? c->rx_cap * 2 :
+			need + Min(frame_remaining, (size_t) cs_max_message_bytes);
+		InMsg	   *nm;
+
+		if (ncap < need)
+			ncap = need;
+		nm = realloc(c->rx_msg, sizeof(InMsg) + ncap);
+		if (nm == NULL)
 			return false;
-		c->rx_buf = nb;
+		if (c->rx_msg == NULL)
+			nm->len = 0;
+		c->rx_msg = nm;
 		c->rx_cap = ncap;
 	}
-	memcpy(c->rx_buf + c->rx_len, in, len);
-	c->rx_len += len;
+	memcpy(c->rx_msg->data + have, in, len);
+	c->rx_msg->len = have + len;
 	return true;
 }
 
 /* Hands a complete text message to the worker. */
-static bool
+static void
 rx_complete(Conn *c)
 {
-	InMsg	   *m = malloc(sizeof(InMsg) + c->rx_len + 1);
+	InMsg	   *m = c->rx_msg;
 
-	if (m == NULL)
-		return false;
+	/* Idle connections hold no buffer: most of them are idle. */
+	c->rx_msg = NULL;
+	c->rx_cap = 0;
 	m->kind = IN_WS_TEXT;
 	m->conn = c;
-	m->len = c->rx_len;
 	m->received_ms = c->last_msg_ms = net_now_ms();
-	memcpy(m->data, c->rx_buf, c->rx_len);
-	m->data[c->rx_len] = '\0';
-	/* Idle connections hold no buffer: most of them are idle. */
-	c->rx_len = 0;
-	free(c->rx_buf);
-	c->rx_buf = NULL;
-	c->rx_cap = 0;
+	m->data[m->len] = '\0';
 	enqueue(m);
 	if ((backpressure || queued_bytes > MAX_QUEUED_BYTES) && !c->rx_paused)
 	{
 		lws_rx_flow_control(c->wsi, 0);
 		c->rx_paused = true;
 	}
-	return true;
 }
 
 /* Queues a synthetic hello carrying a token from the upgrade request. */
@@ -508,17 +517,14 @@ ws_receive(struct lws *wsi, Conn *c, void *in, size_t len)
 		net_close(c, LWS_CLOSE_STATUS_UNACCEPTABLE_OPCODE, "binary frames are not supported");
 		return 0;
 	}
-	if (!rx_append(c, in, len))
+	if (!rx_append(c, in, len, lws_remaining_packet_payload(wsi)))
 	{
 		lws_close_reason(wsi, LWS_CLOSE_STATUS_MESSAGE_TOO_LARGE,
 						 (unsigned char *) "message too big", 15);
 		return -1;
 	}
 	if (lws_is_final_fragment(wsi) && lws_remaining_packet_payload(wsi) == 0)
-	{
-		if (!rx_complete(c))
-			return -1;
-	}
+		rx_complete(c);
 	return 0;
 }
 

@@ -62,9 +62,8 @@ typedef struct Conn
 	char		origin[128];
 
 	/* WebSocket message reassembly */
-	char	   *rx_buf;
-	size_t		rx_len;
-	size_t		rx_cap;
+	struct InMsg *rx_msg;		/* the message being assembled, or NULL */
+	size_t		rx_cap;			/* bytes of rx_msg->data allocated */
 	bool		rx_paused;		/* backpressure: lws_rx_flow_control off */
 	double		last_msg_ms;	/* when the last complete message arrived */
 	double		opened_ms;
