@@ -898,28 +898,18 @@ handle_session_end(Batch *b, Conn *c, ProtoMessage *msg)
 								  "updated_at = now() WHERE session_id = $1",
 								  2, argtypes);
 		Datum		args[2];
-		StringInfoData report;
+		JsonbParseState *state = NULL;
 
 		/* The client's summary is kept; its copy of the events is not. */
-		initStringInfo(&report);
-		appendStringInfo(&report, "{\"eventCount\": %zu}", msg->complete_event_count);
 		args[0] = CStringGetTextDatum(msg->session_id);
+		pushJsonbValue(&state, WJB_BEGIN_OBJECT, NULL);
+		jsonb_push_int_pair(&state, "eventCount", (int64) msg->complete_event_count);
 		if (msg->summary)
 		{
-			JsonbParseState *state = NULL;
-			JsonbValue	jb;
-
-			pushJsonbValue(&state, WJB_BEGIN_OBJECT, NULL);
-			jsonb_push_key(&state, "eventCount");
-			jb.type = jbvNumeric;
-			jb.val.numeric = int64_to_numeric((int64) msg->complete_event_count);
-			pushJsonbValue(&state, WJB_VALUE, &jb);
 			jsonb_push_key(&state, "summary");
 			jsonb_push_tree(&state, WJB_VALUE, msg->summary);
-			args[1] = JsonbPGetDatum(JsonbValueToJsonb(pushJsonbValue(&state, WJB_END_OBJECT, NULL)));
 		}
-		else
-			args[1] = DirectFunctionCall1(jsonb_in, CStringGetDatum(report.data));
+		args[1] = JsonbPGetDatum(JsonbValueToJsonb(pushJsonbValue(&state, WJB_END_OBJECT, NULL)));
 		ret = exec_plan(p, args, NULL, false, 0);
 		if (ret != SPI_OK_UPDATE)
 			elog(ERROR, "session complete failed: %s", SPI_result_code_string(ret));

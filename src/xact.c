@@ -73,6 +73,7 @@ run_in_xact(const char *activity, const char *rolname, int timeout_ms,
 		FlushErrorState();
 		AbortCurrentTransaction();
 		QueryCancelPending = false;
+		/* AbortCurrentTransaction leaves TopMemoryContext current. */
 		MemoryContextSwitchTo(cxt);
 		if (error)
 			*error = edata;
