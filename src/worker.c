@@ -423,6 +423,8 @@ serve(void)
 			}
 			ingest_housekeeping();
 			ratelimit_prune();
+			/* Flush statistics an unforced report left pending while busy. */
+			pgstat_report_stat(true);
 		}
 	}
 

@@ -79,9 +79,19 @@ run_in_xact(const char *activity, const char *rolname, int timeout_ms,
 			*error = edata;
 		else
 			FreeErrorData(edata);
+		pgstat_report_stat(false);
 		return false;
 	}
 	PG_END_TRY();
 	MemoryContextSwitchTo(cxt);
+
+	/*
+	 * A backend reports its table statistics when it goes idle; a worker
+	 * must do it itself.  Without this the rows it writes never reach
+	 * pg_stat_user_tables, so autovacuum never vacuums or analyzes the
+	 * events and sessions tables, and their plans are made blind.  Not
+	 * forced: at most one flush a second (housekeeping forces the rest).
+	 */
+	pgstat_report_stat(false);
 	return true;
 }

@@ -366,3 +366,19 @@ test('numbers at the edge of what jsonb holds are stored; past it they are refus
   assert.deepEqual(r.rows, [{ ok: true }]);
   ws.close();
 });
+
+test('the rows the worker writes reach pg_stat_user_tables, so autovacuum sees them', async () => {
+  const before = await cluster.query("SELECT n_tup_ins::int AS n FROM pg_stat_user_tables WHERE relid = 'codesight.events'::regclass");
+  const sessionId = 'cs_md0ap0gn_stat1';
+  const ws = await connect(cluster.wsUrl);
+  ws.send({ type: 'session_start', sessionId, timestamp: Date.now() });
+  await ws.next('session_started');
+  ws.send({ type: 'events', sessionId, events: Array.from({ length: 25 }, (_, i) => ({ seq: i + 1, type: 'scroll', timestamp: Date.now(), data: { scrollY: i } })) });
+  assert.equal((await ws.next('ack')).seq, 25);
+  ws.close();
+  // The worker reports at most once a second, and forces a report at housekeeping.
+  await waitFor(async () => {
+    const r = await cluster.query("SELECT n_tup_ins::int AS n, n_mod_since_analyze::int AS m FROM pg_stat_user_tables WHERE relid = 'codesight.events'::regclass");
+    return r.rows[0].n >= before.rows[0].n + 25 && r.rows[0].m >= 25;
+  }, { what: 'the worker\'s inserts in pg_stat_user_tables', timeoutMs: 20000 });
+});
