@@ -64,11 +64,17 @@ CREATE TABLE codesight.sessions (
     client_report  jsonb,                      -- summary sent with session_complete
     created_at     timestamptz NOT NULL DEFAULT now(),
     updated_at     timestamptz NOT NULL DEFAULT now()
-);
+) WITH (fillfactor = 70);
+-- Every batch updates its sessions' counters and last_event_at.  No index
+-- may name those columns (nor may a partial index's predicate), so the
+-- updates stay HOT: no new index entries per batch, and room on the page
+-- (fillfactor) for the new row versions.  The active sessions, the ones
+-- housekeeping and the live view look at, are few; they are found through
+-- sessions_active_idx and filtered on last_event_at.
 CREATE INDEX sessions_started_at_idx ON codesight.sessions (started_at DESC);
 CREATE INDEX sessions_status_idx ON codesight.sessions (status, started_at DESC);
 CREATE INDEX sessions_worker_idx ON codesight.sessions (worker_id, started_at DESC);
-CREATE INDEX sessions_active_idle_idx ON codesight.sessions (last_event_at)
+CREATE INDEX sessions_active_idx ON codesight.sessions (started_at)
     WHERE status = 'active';
 
 CREATE TABLE codesight.events (

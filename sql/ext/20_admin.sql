@@ -466,7 +466,7 @@ BEGIN
                   DETAIL = format('The interval given was %s seconds.', extract(epoch FROM disconnect_grace)::float8);
     END IF;
 
-    -- Both arms of the OR match sessions_active_idle_idx (btree keeps NULLs).
+    -- The active sessions are few: sessions_active_idx finds them.
     UPDATE codesight.sessions s
        SET status = 'abandoned',
            ended_at = coalesce(s.ended_at, s.last_event_at, s.started_at),
@@ -752,7 +752,7 @@ $$;
 -- The admin page's live view: the latest sessions by activity and the
 -- latest events among them.  Kept cheap on big tables: candidates are the
 -- newest sessions by start (sessions_started_at_idx) plus the active ones
--- with the newest events (sessions_active_idle_idx); events are read
+-- with the newest events (sessions_active_idx); events are read
 -- backwards along each candidate's primary-key range, never by a scan.
 -- A session that started long ago and finished recently can be missed; it
 -- is not "live" anymore.
