@@ -49,6 +49,7 @@ static volatile sig_atomic_t got_sigterm = false;
 #define PING_INTERVAL_MS 30000
 #define SWEEP_INTERVAL_MS 1000
 #define HOUSEKEEPING_INTERVAL_MS 5000
+#define MAX_READ_RUNS 16			/* loop runs to read what has arrived */
 #define SHUTDOWN_FLUSH_MS 3000
 
 /* Pending WebSocket messages waiting for their batch. */
@@ -178,12 +179,16 @@ flush_pending(Pending *p)
 	p->bytes = 0;
 }
 
-/* Takes what the network loop queued: closes, HTTP requests, messages. */
-static void
+/*
+ * Takes what the network loop queued: closes, HTTP requests, messages.
+ * Returns how many stream messages it added to the pending batch.
+ */
+static int
 collect(Pending *p, InMsg **http_head)
 {
 	InMsg	   *m = net_take_messages();
 	InMsg	  **http_tail = http_head;
+	int			added = 0;
 
 	while (*http_tail)
 		http_tail = &(*http_tail)->next;
@@ -196,6 +201,7 @@ collect(Pending *p, InMsg **http_head)
 		{
 			case IN_WS_TEXT:
 				pending_add(p, m);
+				added++;
 				break;
 			case IN_HTTP:
 				*http_tail = m;
@@ -215,6 +221,7 @@ collect(Pending *p, InMsg **http_head)
 		}
 		m = next;
 	}
+	return added;
 }
 
 /* Answers queued HTTP requests, each in its own transaction. */
@@ -308,14 +315,9 @@ next_timeout(uv_loop_t *loop, Pending *p, double now, double next_sweep)
 	long		t = uv_backend_timeout(loop);
 	long		until;
 
+	/* Messages collected after the last commit decision go in right away. */
 	if (p->n > 0)
-	{
-		until = (long) (p->oldest_ms + cs_batch_max_delay_ms - now);
-		if (until < 0)
-			until = 0;
-		if (t < 0 || until < t)
-			t = until;
-	}
+		return 0;
 	if (http_api_streams_ready())
 		return 0;
 	until = (long) (next_sweep - now);
@@ -370,6 +372,7 @@ serve(void)
 	for (;;)
 	{
 		WaitEvent	ev;
+		int			got;
 		double		now = net_now_ms();
 		long		timeout = next_timeout(&loop, &pending, now, next_sweep);
 
@@ -382,10 +385,25 @@ serve(void)
 		QueryCancelPending = false;
 
 		pump(&loop);
-		collect(&pending, &http_head);
+		got = collect(&pending, &http_head);
+
+		/*
+		 * Read on while the sockets have more: libwebsockets reads one
+		 * chunk per connection per run, and a batch should take all that
+		 * has arrived.  Then commit as soon as the input is quiet; waiting
+		 * out batch_max_delay_ms with nothing more coming only added
+		 * latency, and spun the CPU, as a wait shorter than the 1 ms a
+		 * WaitEventSet can sleep is a busy loop.
+		 */
+		for (int i = 0; got > 0 && i < MAX_READ_RUNS && pending.n < cs_batch_max_events; i++)
+		{
+			pump(&loop);
+			got = collect(&pending, &http_head);
+		}
 		now = net_now_ms();
 		if (pending.n > 0 &&
-			(pending.n >= cs_batch_max_events ||
+			(got == 0 ||
+			 pending.n >= cs_batch_max_events ||
 			 now - pending.oldest_ms >= cs_batch_max_delay_ms))
 		{
 			flush_pending(&pending);
