@@ -105,8 +105,18 @@ function metrics(port) {
   });
 }
 
+// Vacuums and analyzes what the runs before wrote, then checkpoints, so
+// that a run measures its own load, not autovacuum's and the
+// checkpointer's work on the rows of the run before it (the worker reports
+// its statistics, so autovacuum does start on them).
+function settle() {
+  psql('VACUUM (ANALYZE) codesight.events, codesight.sessions');
+  psql('CHECKPOINT');
+}
+
 // Runs the load generator; adds the worker's CPU use and batch figures.
 async function loadgen(args, { port = cluster.port, pid = workerPid, tag }) {
+  settle();
   const m0 = pid === workerPid ? await metrics(cluster.port) : {};
   const c0 = cpuSeconds(pid);
   const k0 = clusterCpu();
@@ -286,15 +296,17 @@ CROSS JOIN LATERAL (SELECT * FROM (VALUES
 ANALYZE codesight.events;`);
 }
 
-function timeQuery(sql, reps = 3) {
-  const times = [];
-  let bytes = 0;
-  for (let i = 0; i < reps; i++) {
-    const t0 = process.hrtime.bigint();
-    const out = psql(sql, { quiet: false });
-    times.push(Number(process.hrtime.bigint() - t0) / 1e9);
-    bytes = out.stdout.length;
-  }
+// Times one statement `reps` times with psql's \timing: from sending it to
+// having the whole result in psql (written to /dev/null), so the figure is
+// the server's work plus the transfer, not this harness's buffering.
+function timeQuery(sql, { reps = 3, sizeOf } = {}) {
+  const args = ['-X', '-q', '-At', '-o', '/dev/null', '-h', cluster.sockdir, '-p', String(cluster.pgPort), '-U', 'postgres', '-d', 'postgres', '-c', '\\timing on'];
+  for (let i = 0; i < reps; i++) args.push('-c', sql);
+  const r = spawnSync(PSQL, args, { maxBuffer: 1 << 20 });
+  if (r.status !== 0) throw new Error(`psql failed: ${r.stderr}`);
+  const times = [...r.stdout.toString().matchAll(/^Time: ([0-9.]+) ms/gm)].map((m) => Number(m[1]) / 1000);
+  if (times.length !== reps) throw new Error(`timing: expected ${reps} figures, got: ${r.stdout}`);
+  const bytes = sizeOf ? Number(psql(`SELECT octet_length((${sizeOf})::text)`)) : null;
   times.sort((a, b) => a - b);
   return { median_s: +times[Math.floor(reps / 2)].toFixed(3), min_s: +times[0].toFixed(3), max_s: +times[reps - 1].toFixed(3), output_bytes: bytes };
 }
@@ -347,9 +359,10 @@ async function exports_() {
   const t0 = Date.now();
   makeExportSession(EXPORT_SID, 100000);
   results.runs.exports.generate_s = (Date.now() - t0) / 1000;
+  settle();
   const r = results.runs.exports;
-  r.training_data = timeQuery(`SELECT codesight.training_data('${EXPORT_SID}')`);
-  r.export_playwright = timeQuery(`SELECT codesight.export_playwright('${EXPORT_SID}')`);
+  r.training_data = timeQuery(`SELECT codesight.training_data('${EXPORT_SID}')`, { sizeOf: `codesight.training_data('${EXPORT_SID}')` });
+  r.export_playwright = timeQuery(`SELECT codesight.export_playwright('${EXPORT_SID}')`, { sizeOf: `codesight.export_playwright('${EXPORT_SID}')` });
   r.export_dataset_session = timeQuery(`SELECT count(*), sum(length(d::text)) FROM codesight.export_dataset(NULL, 'completed') d`);
   r.dataset_stream_1 = await datasetStream('completed');
   // Constant memory: ten times the data through the same stream.
