@@ -112,8 +112,8 @@ define_reloadable_gucs(void)
 							NULL, &cs_batch_max_events, 1000, 1, 100000,
 							PGC_SIGHUP, 0, NULL, NULL, NULL);
 	DefineCustomIntVariable("codesight.batch_max_delay_ms",
-							"Longest a received event waits for more to join its batch while more keep arriving.",
-							"A batch is committed as soon as no more input is ready.", &cs_batch_max_delay_ms, 1, 0, 10000,
+							"Longest a received event waits for the rest of its batch while more keep arriving.",
+							"A batch is committed as soon as no message is half received.", &cs_batch_max_delay_ms, 1, 0, 10000,
 							PGC_SIGHUP, GUC_UNIT_MS, NULL, NULL, NULL);
 	DefineCustomIntVariable("codesight.max_queue_events",
 							"Events received but not yet committed above which the worker stops reading from clients.",

@@ -60,6 +60,7 @@ static InMsg *in_tail = NULL;
 static int64_t queued_messages = 0;
 static int64_t queued_bytes = 0;
 static bool backpressure = false;
+static int	nreceiving = 0;		/* connections holding part of a message */
 static bool shutting_down = false;
 static int	max_connections = 1000;
 
@@ -195,8 +196,25 @@ conn_closed(Conn *c)
 		c->next->prev = c->prev;
 	c->prev = c->next = NULL;
 	nconns--;
+	if (c->rx_msg != NULL)
+	{
+		free(c->rx_msg);
+		c->rx_msg = NULL;
+		c->rx_cap = 0;
+		nreceiving--;
+	}
 	enqueue_notice(c, IN_CLOSED);
 	conn_free_if_unused(c);
+}
+
+/*
+ * Whether some connection has received part of a message: more of the
+ * batch is on its way, so committing now would split it.
+ */
+bool
+net_receiving(void)
+{
+	return nreceiving > 0;
 }
 
 /* Takes the whole inbound queue; the caller frees each with net_free_message. */
@@ -358,7 +376,10 @@ rx_append(Conn *c, const void *in, size_t len, size_t frame_remaining)
 		if (nm == NULL)
 			return false;
 		if (c->rx_msg == NULL)
+		{
 			nm->len = 0;
+			nreceiving++;
+		}
 		c->rx_msg = nm;
 		c->rx_cap = ncap;
 	}
@@ -376,6 +397,7 @@ rx_complete(Conn *c)
 	/* Idle connections hold no buffer: most of them are idle. */
 	c->rx_msg = NULL;
 	c->rx_cap = 0;
+	nreceiving--;
 	m->kind = IN_WS_TEXT;
 	m->conn = c;
 	m->received_ms = c->last_msg_ms = net_now_ms();
@@ -1118,6 +1140,7 @@ net_start(struct uv_loop_s *loop, const char *address, int port,
 	max_connections = max_conns;
 	shutting_down = false;
 	backpressure = false;
+	nreceiving = 0;
 	context = lws_create_context(&info);
 	if (context == NULL)
 	{

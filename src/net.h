@@ -139,6 +139,7 @@ extern bool net_start(struct uv_loop_s *loop, const char *address, int port,
 extern void net_destroy(void);
 extern bool net_running(void);
 
+extern bool net_receiving(void);
 extern InMsg *net_take_messages(void);
 extern void net_free_message(InMsg *m);
 extern void net_conn_release(Conn *c);

@@ -17,6 +17,8 @@
  */
 #include "postgres.h"
 
+#include <math.h>
+
 #include <uv.h>
 
 #include "access/xact.h"
@@ -49,7 +51,6 @@ static volatile sig_atomic_t got_sigterm = false;
 #define PING_INTERVAL_MS 30000
 #define SWEEP_INTERVAL_MS 1000
 #define HOUSEKEEPING_INTERVAL_MS 5000
-#define MAX_READ_RUNS 16			/* loop runs to read what has arrived */
 #define SHUTDOWN_FLUSH_MS 3000
 
 /* Pending WebSocket messages waiting for their batch. */
@@ -179,16 +180,12 @@ flush_pending(Pending *p)
 	p->bytes = 0;
 }
 
-/*
- * Takes what the network loop queued: closes, HTTP requests, messages.
- * Returns how many stream messages it added to the pending batch.
- */
-static int
+/* Takes what the network loop queued: closes, HTTP requests, messages. */
+static void
 collect(Pending *p, InMsg **http_head)
 {
 	InMsg	   *m = net_take_messages();
 	InMsg	  **http_tail = http_head;
-	int			added = 0;
 
 	while (*http_tail)
 		http_tail = &(*http_tail)->next;
@@ -201,7 +198,6 @@ collect(Pending *p, InMsg **http_head)
 		{
 			case IN_WS_TEXT:
 				pending_add(p, m);
-				added++;
 				break;
 			case IN_HTTP:
 				*http_tail = m;
@@ -221,7 +217,6 @@ collect(Pending *p, InMsg **http_head)
 		}
 		m = next;
 	}
-	return added;
 }
 
 /* Answers queued HTTP requests, each in its own transaction. */
@@ -315,9 +310,22 @@ next_timeout(uv_loop_t *loop, Pending *p, double now, double next_sweep)
 	long		t = uv_backend_timeout(loop);
 	long		until;
 
-	/* Messages collected after the last commit decision go in right away. */
+	/*
+	 * A batch waits for the rest of a message being received, at most until
+	 * its deadline, rounded up: a WaitEventSet sleeps whole milliseconds,
+	 * and a shorter wait would be a busy loop.  Messages collected after
+	 * the commit decision, with nothing half received, go in right away.
+	 */
 	if (p->n > 0)
-		return 0;
+	{
+		if (!net_receiving())
+			return 0;
+		until = (long) ceil(p->oldest_ms + cs_batch_max_delay_ms - now);
+		if (until < 0)
+			until = 0;
+		if (t < 0 || until < t)
+			t = until;
+	}
 	if (http_api_streams_ready())
 		return 0;
 	until = (long) (next_sweep - now);
@@ -372,7 +380,6 @@ serve(void)
 	for (;;)
 	{
 		WaitEvent	ev;
-		int			got;
 		double		now = net_now_ms();
 		long		timeout = next_timeout(&loop, &pending, now, next_sweep);
 
@@ -385,24 +392,17 @@ serve(void)
 		QueryCancelPending = false;
 
 		pump(&loop);
-		got = collect(&pending, &http_head);
+		collect(&pending, &http_head);
+		now = net_now_ms();
 
 		/*
-		 * Read on while the sockets have more: libwebsockets reads one
-		 * chunk per connection per run, and a batch should take all that
-		 * has arrived.  Then commit as soon as the input is quiet; waiting
-		 * out batch_max_delay_ms with nothing more coming only added
-		 * latency, and spun the CPU, as a wait shorter than the 1 ms a
-		 * WaitEventSet can sleep is a busy loop.
+		 * Commit when no message is half received (the batch is all
+		 * there: committing now costs a client nothing), or when enough
+		 * arrived, or when the oldest has waited batch_max_delay_ms for
+		 * the rest of a stream that keeps coming.
 		 */
-		for (int i = 0; got > 0 && i < MAX_READ_RUNS && pending.n < cs_batch_max_events; i++)
-		{
-			pump(&loop);
-			got = collect(&pending, &http_head);
-		}
-		now = net_now_ms();
 		if (pending.n > 0 &&
-			(got == 0 ||
+			(!net_receiving() ||
 			 pending.n >= cs_batch_max_events ||
 			 now - pending.oldest_ms >= cs_batch_max_delay_ms))
 		{
