@@ -43,6 +43,7 @@
 #include "utils/varlena.h"
 
 #include "actions.h"
+#include "heap.h"
 #include "jsonb_build.h"
 
 /* Events fetched from the cursor at a time. */
@@ -851,6 +852,8 @@ actions_scan(text *session_id, ActionEmit emit, void *arg)
 	Oid			argtypes[1] = {TEXTOID};
 	Datum		args[1];
 
+	/* Every export comes through here; see heap.c. */
+	heap_keep_freed_memory();
 	scancxt = AllocSetContextCreate(callercxt, "codesight actions",
 									ALLOCSET_DEFAULT_SIZES);
 	memset(&s, 0, sizeof(s));

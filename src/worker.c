@@ -17,7 +17,6 @@
  */
 #include "postgres.h"
 
-#include <malloc.h>
 #include <math.h>
 
 #include <uv.h>
@@ -38,6 +37,7 @@
 #include "utils/timestamp.h"
 
 #include "guc.h"
+#include "heap.h"
 #include "http_api.h"
 #include "ingest.h"
 #include "net.h"
@@ -473,16 +473,7 @@ serve(void)
 void
 codesight_worker_main(Datum main_arg)
 {
-	/*
-	 * A batch allocates some megabytes and frees them when it ends.  Left
-	 * to itself glibc serves such blocks with mmap and gives them back with
-	 * munmap, or trims the heap, so every batch paid page faults for memory
-	 * the last one had just freed: two thirds of the throughput at 50
-	 * connections (bench/README.md).  Keep them in the heap, and keep up to
-	 * 64 MB of it free.
-	 */
-	mallopt(M_MMAP_THRESHOLD, 32 * 1024 * 1024);
-	mallopt(M_TRIM_THRESHOLD, 64 * 1024 * 1024);
+	heap_keep_freed_memory();
 
 	pqsignal(SIGHUP, SignalHandlerForConfigReload);
 	pqsignal(SIGTERM, worker_sigterm);
