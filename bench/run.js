@@ -342,6 +342,26 @@ function timeQuery(sql, { reps = 3, sizeOf } = {}) {
   return { median_s: +times[Math.floor(reps / 2)].toFixed(3), min_s: +times[0].toFixed(3), max_s: +times[reps - 1].toFixed(3), output_bytes: bytes };
 }
 
+// Times GET path from the worker `reps` times, from the request to the last
+// byte of the body: the route the web page uses for a session's exports.
+async function timeGet(urlPath, token, reps = 3) {
+  const times = [];
+  let bytes = 0;
+  for (let i = 0; i < reps; i++) {
+    const t0 = process.hrtime.bigint();
+    bytes = await new Promise((resolve, reject) => {
+      http.get({ host: '127.0.0.1', port: cluster.port, path: urlPath, headers: { Authorization: `Bearer ${token}` } }, (res) => {
+        let n = 0;
+        res.on('data', (d) => { n += d.length; });
+        res.on('end', () => (res.statusCode === 200 ? resolve(n) : reject(new Error(`GET ${urlPath}: ${res.statusCode}`))));
+      }).on('error', reject);
+    });
+    times.push(Number(process.hrtime.bigint() - t0) / 1e9);
+  }
+  times.sort((a, b) => a - b);
+  return { median_s: +times[Math.floor(reps / 2)].toFixed(3), min_s: +times[0].toFixed(3), max_s: +times[reps - 1].toFixed(3), output_bytes: bytes };
+}
+
 // Streams COPY (SELECT codesight.export_dataset(...)) TO STDOUT and samples
 // the backend's RSS meanwhile.
 async function datasetStream(status) {
@@ -395,6 +415,9 @@ async function exports_() {
   r.training_data = timeQuery(`SELECT codesight.training_data('${EXPORT_SID}')`, { sizeOf: `codesight.training_data('${EXPORT_SID}')` });
   r.export_playwright = timeQuery(`SELECT codesight.export_playwright('${EXPORT_SID}')`, { sizeOf: `codesight.export_playwright('${EXPORT_SID}')` });
   r.export_dataset_session = timeQuery(`SELECT count(*), sum(length(d::text)) FROM codesight.export_dataset(NULL, 'completed') d`);
+  const token = JSON.parse(psql("SELECT codesight.issue_admin_token('bench')")).token;
+  r.http_training_data = await timeGet(`/api/extension/sessions/${EXPORT_SID}/training-data`, token);
+  r.http_playwright = await timeGet(`/api/extension/sessions/${EXPORT_SID}/playwright`, token);
   r.dataset_stream_1 = await datasetStream('completed');
   // Constant memory: ten times the data through the same stream.
   const copies = FULL ? 10 : 5;
@@ -489,6 +512,8 @@ function table() {
     add('training_data, 100,000-event session (s, median of 3)', f1 ? E.training_data.median_s.toFixed(3) : '', '', '', '< 1 s', E.training_data.median_s < 1);
     add('export_playwright, 100,000-event session (s)', E.export_playwright.median_s.toFixed(3), '', '', '< 1 s', E.export_playwright.median_s < 1);
     add('export_dataset, that session (s)', E.export_dataset_session.median_s.toFixed(3), '', '', '< 1 s', E.export_dataset_session.median_s < 1);
+    if (E.http_training_data) add('GET …/training-data from the worker, that session (s, median of 3)', E.http_training_data.median_s.toFixed(3), '', '', '< 1 s', E.http_training_data.median_s < 1);
+    if (E.http_playwright) add('GET …/playwright from the worker, that session (s)', E.http_playwright.median_s.toFixed(3), '', '', '< 1 s', E.http_playwright.median_s < 1);
     const a = E.dataset_stream_1;
     const b = E.dataset_stream_n;
     add(`COPY (SELECT export_dataset()) TO STDOUT: backend anon MB, 1 vs ${b.sessions} sessions`, `${f1(a.backend_anon_mb_max)} (${f1(a.output_mb)} MB out) vs ${f1(b.backend_anon_mb_max)} (${f1(b.output_mb)} MB out)`, '', '', 'flat', b.backend_anon_mb_max <= a.backend_anon_mb_max * 1.5 + 8);
