@@ -69,6 +69,9 @@ typedef enum ActionOp
 static const char *const op_names[] = {
 	NULL, "CLICK", "TYPE", "SELECT", "HOVER", "PRESS", "SCROLL", "NAVIGATE"
 };
+static const char *const op_lower_names[] = {
+	NULL, "click", "type", "select", "hover", "press", "scroll", "navigate"
+};
 
 /* Which keys the action's detail object has. */
 #define DET_TRANSITION	0x01	/* transitionType */
@@ -1083,19 +1086,15 @@ box_centre(JsonbContainer *bb, const char *key, const char *size)
 											   Int32GetDatum(0)));
 }
 
-/* lower(op) for one of the op names. */
-static const char *
-op_lower_name(const char *op)
+/* The op an _actions row names (its op column back to the enum). */
+static ActionOp
+op_from_name(const char *op)
 {
-	static const char *const lower_names[] = {
-		NULL, "click", "type", "select", "hover", "press", "scroll", "navigate"
-	};
-
 	for (int i = 1; i < lengthof(op_names); i++)
 		if (strcmp(op, op_names[i]) == 0)
-			return lower_names[i];
+			return (ActionOp) i;
 	elog(ERROR, "unknown action op \"%s\"", op);
-	return NULL;
+	return OP_NONE;
 }
 
 /*
@@ -1137,7 +1136,7 @@ training_emit(Datum *values, bool *nulls, void *arg)
 		ereport(ERROR,
 				(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
 				 errmsg("cannot convert infinity to bigint")));
-	action_type = op_lower_name(TextDatumGetCString(values[ACOL_OP]));
+	action_type = op_lower_names[op_from_name(TextDatumGetCString(values[ACOL_OP]))];
 	value = row_text(values, nulls, ACOL_VALUE);
 
 	target = row_text(values, nulls, ACOL_SELECTOR);
@@ -1858,17 +1857,6 @@ playwright_locator(Jsonb *selectors, const char *selector, Jsonb *frame_path)
 	return NULL;
 }
 
-/* The static name of an op (so that it outlives the row). */
-static const char *
-op_static_name(const char *op)
-{
-	for (int i = 1; i < lengthof(op_names); i++)
-		if (strcmp(op, op_names[i]) == 0)
-			return op_names[i];
-	elog(ERROR, "unknown action op \"%s\"", op);
-	return NULL;
-}
-
 /*
  * _playwright_line(a, prev_op) into line: the statement(s) replaying one
  * action; false for no line (NULL).
@@ -1931,7 +1919,7 @@ playwright_line(StringInfo line, Datum *values, bool *nulls, const char *op,
 		if (!nulls[ACOL_STEP])
 			appendStringInfo(line, "%d", DatumGetInt32(values[ACOL_STEP]));
 		appendStringInfo(line, ": %s without a recorded target, skipped",
-						 op_lower_name(op));
+						 op_lower_names[op_from_name(op)]);
 		return true;
 	}
 	appendStringInfo(line, "  await %s", loc);
@@ -1978,7 +1966,8 @@ static void
 playwright_emit(Datum *values, bool *nulls, void *arg)
 {
 	PlaywrightBuild *b = (PlaywrightBuild *) arg;
-	const char *op = op_static_name(TextDatumGetCString(values[ACOL_OP]));
+	/* the static name, so that it outlives the row */
+	const char *op = op_names[op_from_name(TextDatumGetCString(values[ACOL_OP]))];
 	StringInfoData line;
 
 	b->any_rows = true;

@@ -36,7 +36,6 @@
 #include "pgstat.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
-#include "utils/guc.h"
 #include "utils/hsearch.h"
 #include "utils/jsonb.h"
 #include "utils/memutils.h"
@@ -1201,19 +1200,14 @@ publish_stats(Batch *b, bool committed, double commit_ms, int64 stored)
 		cs_shared->events_rejected[i] += b->rejected[i];
 	if (committed)
 	{
-		int			k = 0;
-
 		cs_shared->events_committed += stored;
 		cs_shared->batches++;
 		cs_shared->last_commit_at = GetCurrentTimestamp();
-		while (k < CS_BATCH_BUCKETS - 1 && stored > cs_batch_bucket_bounds[k])
-			k++;
-		cs_shared->batch_size_buckets[k]++;
+		cs_shared->batch_size_buckets[cs_histogram_bucket(cs_batch_bucket_bounds, CS_BATCH_BUCKETS,
+														  (double) stored)]++;
 		cs_shared->batch_size_sum += stored;
-		k = 0;
-		while (k < CS_LATENCY_BUCKETS - 1 && commit_ms > cs_latency_bucket_bounds[k])
-			k++;
-		cs_shared->commit_ms_buckets[k]++;
+		cs_shared->commit_ms_buckets[cs_histogram_bucket(cs_latency_bucket_bounds, CS_LATENCY_BUCKETS,
+														 commit_ms)]++;
 		cs_shared->commit_ms_sum += commit_ms;
 	}
 	else
@@ -1231,22 +1225,6 @@ typedef struct BatchWork
 } BatchWork;
 
 /*
- * Rules out sequential scans for the rest of this transaction.  Every
- * statement of the ingest path finds its rows by primary key, but a
- * sessions table analyzed while it held a few rows makes the planner scan
- * it whole, and the plans are kept across batches while the table grows;
- * a scan of a table whose rows every batch updates also reads their dead
- * versions: in bench/run.sh a batch of 50 connections' events cost 46 us
- * an event that way.
- */
-static void
-forbid_seqscan(void)
-{
-	(void) set_config_option("enable_seqscan", "off", PGC_USERSET, PGC_S_SESSION,
-							 GUC_ACTION_LOCAL, true, 0, false);
-}
-
-/*
  * The transaction body of a batch: parses messages until they hold
  * batch_max_events events (all first, so their sessions are read with one
  * query), handles them in order, and stores the rows.
@@ -1259,12 +1237,25 @@ batch_body(void *arg)
 	int			take = 0;
 	size_t		events = 0;
 
-	forbid_seqscan();
-	b->parsed = palloc0(sizeof(Parsed) * w->nmsgs);
+	/*
+	 * Sized for the messages the batch can take, not for all that are
+	 * queued: the rest go to the next batches, which would zero them again.
+	 */
+	int			cap = Min(w->nmsgs, cs_batch_max_events);
+
+	b->parsed = palloc(sizeof(Parsed) * cap);
 	while (take < w->nmsgs && (take == 0 || events < (size_t) cs_batch_max_events))
 	{
-		Parsed	   *p = &b->parsed[take];
+		Parsed	   *p;
 
+		/* Refused messages add no events, so more may be taken. */
+		if (take == cap)
+		{
+			cap = Min(w->nmsgs, cap * 2);
+			b->parsed = repalloc(b->parsed, sizeof(Parsed) * cap);
+		}
+		p = &b->parsed[take];
+		memset(p, 0, sizeof(Parsed));
 		p->err = proto_parse_message(w->msgs[take]->data, w->msgs[take]->len, &b->arena,
 									 &p->msg, &p->detail);
 		if (p->err == PERR_OK)
@@ -1462,7 +1453,6 @@ housekeeping_body(void *arg)
 {
 	HousekeepingWork *w = arg;
 
-	forbid_seqscan();
 	if (w->nids > 0)
 	{
 		Oid			argtypes[1] = {TEXTARRAYOID};

@@ -58,12 +58,35 @@ metric(StringInfo out, const char *name, const char *type, const char *help, int
 					 name, help, name, type, name, v);
 }
 
+/*
+ * Writes a histogram: cumulative buckets, sum and count.  Bounds and sum
+ * are divided by scale (milliseconds kept, seconds exported).  The sum is
+ * printed with all the digits a double keeps, so that the differences
+ * between two scrapes (bench/run.js) stay exact.
+ */
+static void
+histogram(StringInfo out, const char *name, const char *help, const int64 *buckets,
+		  const double *bounds, int nbuckets, double scale, double sum, int64 count)
+{
+	int64		cum = 0;
+
+	appendStringInfo(out, "# HELP %s %s\n# TYPE %s histogram\n", name, help, name);
+	for (int i = 0; i < nbuckets; i++)
+	{
+		cum += buckets[i];
+		if (i < nbuckets - 1)
+			appendStringInfo(out, "%s_bucket{le=\"%g\"} " INT64_FORMAT "\n", name, bounds[i] / scale, cum);
+		else
+			appendStringInfo(out, "%s_bucket{le=\"+Inf\"} " INT64_FORMAT "\n", name, cum);
+	}
+	appendStringInfo(out, "%s_sum %.15g\n%s_count " INT64_FORMAT "\n", name, sum / scale, name, count);
+}
+
 /* Appends every metric from a consistent copy of the shared state. */
 void
 metrics_append(StringInfo out)
 {
 	CodesightShared s;
-	int64		cum;
 	static const char *const classes[6] = {"other", "1xx", "2xx", "3xx", "4xx", "5xx"};
 
 	if (cs_shared == NULL)
@@ -88,35 +111,12 @@ metrics_append(StringInfo out)
 	metric(out, "codesight_batch_failures_total", "counter", "Batches rolled back.", s.batch_failures);
 	metric(out, "codesight_queue_depth", "gauge", "Messages received and not yet committed.", s.queue_depth);
 
-	appendStringInfoString(out, "# HELP codesight_batch_size Events per committed batch.\n"
-						   "# TYPE codesight_batch_size histogram\n");
-	cum = 0;
-	for (int i = 0; i < CS_BATCH_BUCKETS; i++)
-	{
-		cum += s.batch_size_buckets[i];
-		if (i < CS_BATCH_BUCKETS - 1)
-			appendStringInfo(out, "codesight_batch_size_bucket{le=\"%d\"} " INT64_FORMAT "\n",
-							 cs_batch_bucket_bounds[i], cum);
-		else
-			appendStringInfo(out, "codesight_batch_size_bucket{le=\"+Inf\"} " INT64_FORMAT "\n", cum);
-	}
-	appendStringInfo(out, "codesight_batch_size_sum " INT64_FORMAT "\ncodesight_batch_size_count " INT64_FORMAT "\n",
-					 s.batch_size_sum, s.batches);
-
-	appendStringInfoString(out, "# HELP codesight_commit_seconds Time to store and commit a batch.\n"
-						   "# TYPE codesight_commit_seconds histogram\n");
-	cum = 0;
-	for (int i = 0; i < CS_LATENCY_BUCKETS; i++)
-	{
-		cum += s.commit_ms_buckets[i];
-		if (i < CS_LATENCY_BUCKETS - 1)
-			appendStringInfo(out, "codesight_commit_seconds_bucket{le=\"%g\"} " INT64_FORMAT "\n",
-							 cs_latency_bucket_bounds[i] / 1000.0, cum);
-		else
-			appendStringInfo(out, "codesight_commit_seconds_bucket{le=\"+Inf\"} " INT64_FORMAT "\n", cum);
-	}
-	appendStringInfo(out, "codesight_commit_seconds_sum %g\ncodesight_commit_seconds_count " INT64_FORMAT "\n",
-					 s.commit_ms_sum / 1000.0, s.batches);
+	histogram(out, "codesight_batch_size", "Events per committed batch.",
+			  s.batch_size_buckets, cs_batch_bucket_bounds, CS_BATCH_BUCKETS, 1.0,
+			  (double) s.batch_size_sum, s.batches);
+	histogram(out, "codesight_commit_seconds", "Time to store and commit a batch.",
+			  s.commit_ms_buckets, cs_latency_bucket_bounds, CS_LATENCY_BUCKETS, 1000.0,
+			  s.commit_ms_sum, s.batches);
 
 	appendStringInfoString(out, "# HELP codesight_http_requests_total HTTP API responses by route and status class.\n"
 						   "# TYPE codesight_http_requests_total counter\n");

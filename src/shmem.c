@@ -20,8 +20,19 @@
 
 CodesightShared *cs_shared = NULL;
 
-const int	cs_batch_bucket_bounds[CS_BATCH_BUCKETS - 1] = {1, 10, 50, 100, 500, 1000, 5000};
+const double cs_batch_bucket_bounds[CS_BATCH_BUCKETS - 1] = {1, 10, 50, 100, 500, 1000, 5000};
 const double cs_latency_bucket_bounds[CS_LATENCY_BUCKETS - 1] = {1, 2, 5, 10, 25, 50, 100, 250};
+
+/* The histogram bucket v falls in: the first bound it does not exceed. */
+int
+cs_histogram_bucket(const double *bounds, int nbuckets, double v)
+{
+	int			k = 0;
+
+	while (k < nbuckets - 1 && v > bounds[k])
+		k++;
+	return k;
+}
 
 /* Asks the postmaster for our area; called from the shmem_request hook. */
 void

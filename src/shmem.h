@@ -50,8 +50,10 @@ typedef struct CodesightShared
 } CodesightShared;
 
 extern CodesightShared *cs_shared;
-extern const int cs_batch_bucket_bounds[CS_BATCH_BUCKETS - 1];
+extern const double cs_batch_bucket_bounds[CS_BATCH_BUCKETS - 1];
 extern const double cs_latency_bucket_bounds[CS_LATENCY_BUCKETS - 1];
+
+extern int	cs_histogram_bucket(const double *bounds, int nbuckets, double v);
 
 extern void codesight_shmem_request(void);
 extern void codesight_shmem_startup(void);
