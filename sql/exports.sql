@@ -132,6 +132,13 @@ SELECT pg_temp.load_session('exp_c', 'active', '2026-01-03 10:00:00+00', $json$[
 ]$json$);
 INSERT INTO codesight.sessions (session_id, status, started_at) VALUES ('exp_empty', 'completed', '2026-01-04 00:00:00+00');
 
+-- The training data's bytes, which training_data writes itself, are
+-- PostgreSQL's for the same value: with both media paths, with none, and
+-- with no annotations (exports_large checks long documents).
+SELECT session_id, td = td::text::jsonb AS same_value,
+       pg_column_size(td) = pg_column_size(td::text::jsonb) AS same_size
+  FROM (SELECT s, codesight.training_data(s) FROM unnest(ARRAY['exp_a', 'exp_b', 'exp_empty']) s) AS t(session_id, td);
+
 -- The dataset: completed sessions in start order, actions in order.
 SELECT x ->> 'session_id' AS session_id, x ->> 'step' AS step, x ->> 'website' AS website,
        x -> 'action' AS action, x ->> 'action_repr' AS action_repr, x ->> 'video_offset_ms' AS offset_ms

@@ -35,3 +35,27 @@ SELECT count(*), count(DISTINCT (x ->> 'step')::int), max((x ->> 'step')::int)
   FROM codesight.export_dataset('2026-02-01 00:00:00+00', NULL) AS x;
 
 SELECT jsonb_array_length(codesight.training_data('exp_big') -> 'annotations');
+
+-- training_data writes its document's bytes itself (src/jsonb_build.c).
+-- They must be what PostgreSQL writes for the same value: equal to the
+-- document re-read from its text, of the same size, and every annotation
+-- found by position (JEntry offsets, every 32nd an end offset) and by
+-- iteration.  The buffer is sized from the session's event count: 0 here
+-- is too small, then too large.
+CREATE FUNCTION pg_temp.same_bytes(sid text) RETURNS TABLE (same_value bool, same_size bool,
+    mismatched_elements bigint, keys text[], n int)
+LANGUAGE sql AS $$
+  WITH r AS MATERIALIZED (SELECT td, td::text::jsonb AS re
+                            FROM codesight.training_data(sid) AS td)
+  SELECT td = re, pg_column_size(td) = pg_column_size(re),
+         (SELECT count(*) FROM generate_series(0, jsonb_array_length(re -> 'annotations') - 1) i
+           WHERE td #> ARRAY['annotations', i::text] IS DISTINCT FROM re #> ARRAY['annotations', i::text]
+              OR td #> ARRAY['annotations', i::text, 'timestamp'] IS DISTINCT FROM
+                 re #> ARRAY['annotations', i::text, 'timestamp']),
+         ARRAY(SELECT jsonb_object_keys(td)),
+         jsonb_array_length(td -> 'annotations')
+    FROM r
+$$;
+SELECT * FROM pg_temp.same_bytes('exp_big');
+UPDATE codesight.sessions SET event_count = 1000000 WHERE session_id = 'exp_big';
+SELECT * FROM pg_temp.same_bytes('exp_big');

@@ -168,3 +168,218 @@ jsonb_push_bool_pair(JsonbParseState **state, const char *key, bool v)
 	jb.val.boolean = v;
 	pushJsonbValue(state, WJB_VALUE, &jb);
 }
+
+/* jsonb's order of object keys: shorter first, then bytewise. */
+static int
+member_cmp(const void *a, const void *b)
+{
+	const JsonbBuildMember *x = a;
+	const JsonbBuildMember *y = b;
+
+	if (x->keylen != y->keylen)
+		return x->keylen < y->keylen ? -1 : 1;
+	return memcmp(x->key, y->key, x->keylen);
+}
+
+/*
+ * The bytes before the array's elements: the varlena header, the object's
+ * header, JEntries, keys and text values, then the array's header and
+ * JEntries, as convertToJsonb lays them out (utils/jsonb.h); writes them to
+ * out when it is not NULL.  The array comes last because "annotations"-like
+ * keys sort after the shorter ones; anything else is refused.
+ */
+static Size
+front_bytes(JsonbArrayBuild *ab, char *out)
+{
+	int			n = ab->nmembers;
+	Size		off = VARHDRSZ + sizeof(uint32) + 2 * n * sizeof(JEntry);
+	Size		array_start;
+	uint32		end = 0;
+	uint32		header;
+	JEntry		keys[JSONB_BUILD_MAX_FIELDS + 1];
+	JEntry		vals[JSONB_BUILD_MAX_FIELDS + 1];
+
+	for (int i = 0; i < n; i++)
+	{
+		end += ab->members[i].keylen;
+		keys[i] = JENTRY_ISSTRING |
+			(i % JB_OFFSET_STRIDE == 0 ? JENTRY_HAS_OFF | end : ab->members[i].keylen);
+	}
+	off += end;
+	for (int i = 0; i < n - 1; i++)
+	{
+		const char *v = ab->members[i].value;
+		uint32		len = v != NULL ? strlen(v) : 0;
+
+		end += len;
+		off += len;
+		vals[i] = (v != NULL ? JENTRY_ISSTRING : JENTRY_ISNULL) |
+			((i + n) % JB_OFFSET_STRIDE == 0 ? JENTRY_HAS_OFF | end : len);
+	}
+	array_start = INTALIGN(off);
+	{
+		Size		array_len = (array_start - off) + sizeof(uint32) +
+			ab->count * sizeof(JEntry) + ab->len;
+
+		if (end + array_len > JENTRY_OFFLENMASK)
+			ereport(ERROR,
+					(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+					 errmsg("total size of jsonb object elements exceeds the maximum of %u bytes",
+							JENTRY_OFFLENMASK),
+					 errhint("Export the session's actions as the dataset, which is streamed.")));
+		end += array_len;
+		vals[n - 1] = JENTRY_ISCONTAINER |
+			((2 * n - 1) % JB_OFFSET_STRIDE == 0 ? JENTRY_HAS_OFF | end : array_len);
+	}
+	if (out == NULL)
+		return array_start + sizeof(uint32) + ab->count * sizeof(JEntry);
+
+	SET_VARSIZE(out, array_start + sizeof(uint32) + ab->count * sizeof(JEntry) + ab->len);
+	off = VARHDRSZ;
+	header = n | JB_FOBJECT;
+	memcpy(out + off, &header, sizeof(uint32));
+	off += sizeof(uint32);
+	memcpy(out + off, keys, n * sizeof(JEntry));
+	off += n * sizeof(JEntry);
+	memcpy(out + off, vals, n * sizeof(JEntry));
+	off += n * sizeof(JEntry);
+	for (int i = 0; i < n; i++)
+	{
+		memcpy(out + off, ab->members[i].key, ab->members[i].keylen);
+		off += ab->members[i].keylen;
+	}
+	for (int i = 0; i < n - 1; i++)
+	{
+		if (ab->members[i].value != NULL)
+		{
+			memcpy(out + off, ab->members[i].value, strlen(ab->members[i].value));
+			off += strlen(ab->members[i].value);
+		}
+	}
+	memset(out + off, 0, array_start - off);
+	off = array_start;
+	header = ab->count | JB_FARRAY;
+	memcpy(out + off, &header, sizeof(uint32));
+	off += sizeof(uint32);
+	memcpy(out + off, ab->entries, ab->count * sizeof(JEntry));
+	return off + ab->count * sizeof(JEntry);
+}
+
+/*
+ * Starts the document {keys[i]: values[i], ..., array_key: [...]} whose
+ * array takes already-encoded elements, the form of a document with tens of
+ * thousands of elements: as one JsonbValue tree it costs pushJsonbValue's
+ * doubling arrays, a second pass to encode it and several times its size in
+ * memory, which for a 100,000-event session's training data was most of the
+ * export's time.  values[i] NULL is null; the strings must outlive the build.
+ *
+ * The elements' bytes are written once, into the document's own buffer,
+ * after room for the JEntries of expect_count elements; expect_bytes sizes
+ * the buffer.  Both are estimates: finishing moves the elements when the
+ * room was wrong, and the buffer grows as needed.
+ */
+void
+jsonb_array_build_init(JsonbArrayBuild *ab, const char *array_key,
+					   int nfields, const char *const *keys, const char *const *values,
+					   int expect_count, Size expect_bytes)
+{
+	if (nfields > JSONB_BUILD_MAX_FIELDS)
+		elog(ERROR, "jsonb_array_build_init takes at most %d fields", JSONB_BUILD_MAX_FIELDS);
+	ab->nmembers = nfields + 1;
+	for (int i = 0; i < ab->nmembers; i++)
+	{
+		ab->members[i].key = i < nfields ? keys[i] : array_key;
+		ab->members[i].keylen = strlen(ab->members[i].key);
+		ab->members[i].value = i < nfields ? values[i] : NULL;
+	}
+	qsort(ab->members, ab->nmembers, sizeof(JsonbBuildMember), member_cmp);
+	for (int i = 1; i < ab->nmembers; i++)
+		if (member_cmp(&ab->members[i - 1], &ab->members[i]) == 0)
+			elog(ERROR, "duplicate jsonb key \"%s\"", ab->members[i].key);
+	if (ab->members[ab->nmembers - 1].key != array_key)
+		elog(ERROR, "the array's key \"%s\" must sort after the other keys", array_key);
+
+	ab->count = 0;
+	ab->len = 0;
+	ab->size = Max(expect_count, 64);
+	ab->entries = palloc(ab->size * sizeof(JEntry));
+	/* room for the front as it would be with size elements */
+	ab->count = ab->size;
+	ab->data_off = front_bytes(ab, NULL);
+	ab->count = 0;
+	ab->cap = ab->data_off + Max(expect_bytes, 1024);
+	ab->buf = palloc(ab->cap);
+}
+
+/*
+ * Appends a copy of elem, an encoded object or array, as the next element.
+ * The bytes and the JEntry are those convertToJsonb would write for it: the
+ * element is padded to a 4-byte boundary, which counts in its length, and
+ * every JB_OFFSET_STRIDE'th JEntry holds the end offset instead of the
+ * length.  elem may be freed afterwards.
+ */
+void
+jsonb_array_build_add(JsonbArrayBuild *ab, const Jsonb *elem)
+{
+	Size		clen = VARSIZE(elem) - VARHDRSZ;
+	Size		start = ab->len;
+	Size		pad = INTALIGN(start) - start;
+
+	if (JB_ROOT_IS_SCALAR(elem))
+		elog(ERROR, "jsonb_array_build_add takes an object or an array");
+	if (ab->count >= (int) JB_CMASK)
+		ereport(ERROR,
+				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+				 errmsg("number of jsonb array elements exceeds the maximum allowed (%zu)",
+						(size_t) JB_CMASK)));
+	if (start + pad + clen > JENTRY_OFFLENMASK)
+		ereport(ERROR,
+				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+				 errmsg("total size of jsonb array elements exceeds the maximum of %u bytes",
+						JENTRY_OFFLENMASK),
+				 errhint("Export the session's actions as the dataset, which is streamed.")));
+	if (ab->count == ab->size)
+	{
+		ab->size *= 2;
+		ab->entries = repalloc(ab->entries, ab->size * sizeof(JEntry));
+	}
+	if (ab->data_off + start + pad + clen > ab->cap)
+	{
+		ab->cap = Max(ab->cap * 2, ab->data_off + start + pad + clen);
+		ab->buf = repalloc(ab->buf, ab->cap);
+	}
+	memset(ab->buf + ab->data_off + start, 0, pad);
+	memcpy(ab->buf + ab->data_off + start + pad, &elem->root, clen);
+	ab->len = start + pad + clen;
+
+	if (ab->count % JB_OFFSET_STRIDE == 0)
+		ab->entries[ab->count] = JENTRY_ISCONTAINER | JENTRY_HAS_OFF | ab->len;
+	else
+		ab->entries[ab->count] = JENTRY_ISCONTAINER | (ab->len - start);
+	ab->count++;
+}
+
+/*
+ * Finishes the document: writes the bytes before the elements, moving the
+ * elements first when the room left for the JEntries was not the room
+ * needed.  The document is the build's buffer; the JEntries are freed.
+ */
+Jsonb *
+jsonb_array_build_finish(JsonbArrayBuild *ab)
+{
+	Size		front = front_bytes(ab, NULL);
+
+	if (front != ab->data_off)
+	{
+		if (front + ab->len > ab->cap)
+		{
+			ab->cap = front + ab->len;
+			ab->buf = repalloc(ab->buf, ab->cap);
+		}
+		memmove(ab->buf + front, ab->buf + ab->data_off, ab->len);
+		ab->data_off = front;
+	}
+	front_bytes(ab, ab->buf);
+	pfree(ab->entries);
+	return (Jsonb *) ab->buf;
+}

@@ -79,29 +79,12 @@ RETURN CASE WHEN ts >= video_start
 -- Training Data Format
 ------------------------------------------------------------------------------
 
--- {video_path, audio_path, annotations}: the annotations of the real
--- actions built in one pass in C (src/actions.c), for training_data().
-CREATE FUNCTION codesight._training_data(session_id text, video_path text, audio_path text,
-                                         video_start timestamptz)
-RETURNS jsonb
-LANGUAGE c STABLE AS 'MODULE_PATHNAME', 'codesight_training_data';
-
 -- {video_path, audio_path, annotations: [...]}: the session's actions,
--- aligned with its video, for training.
+-- aligned with its video, for training.  In C (src/actions.c): it looks up
+-- the session and its media with _export_session_check and _media, like
+-- every export, then builds the annotations in one pass over the actions.
 CREATE FUNCTION codesight.training_data(session_id text) RETURNS jsonb
-LANGUAGE plpgsql STABLE AS $$
-DECLARE
-    video record;
-    audio record;
-BEGIN
-    -- the session must exist; its media are looked up here
-    PERFORM codesight._export_session_check(training_data.session_id);
-    SELECT * INTO video FROM codesight._media(training_data.session_id, 'video');
-    SELECT * INTO audio FROM codesight._media(training_data.session_id, 'audio');
-    RETURN codesight._training_data(training_data.session_id, video.path, audio.path,
-                                    video.started_at);
-END
-$$;
+LANGUAGE c STABLE STRICT AS 'MODULE_PATHNAME', 'codesight_training_data';
 
 ------------------------------------------------------------------------------
 -- Playwright export
