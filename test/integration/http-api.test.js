@@ -362,6 +362,45 @@ test('register, create, stream, read back: a worker sees its own sessions only',
   assert.deepEqual(media.json, { uploads: [] });
 });
 
+// The worker writes jsonb answers as JSON itself (src/jsonb_text.c), not
+// with jsonb_out: every kind of value must read back as the SQL function's
+// value, compared by PostgreSQL, numerics to the last digit.
+test('JSON answers are the SQL value exactly: escapes, numbers, nesting, long containers', async () => {
+  const w = await register('Json');
+  const sid = 'json_exact';
+  assert.equal((await api(U, 'POST', '/api/sessions', { token: w.token, body: { sessionId: sid } })).status, 201);
+  const tricky = 'quote " backslash \\ slash / tab \t newline \n cr \r bs \b ff \f ctl \u0001\u001f del \u007f é 漢字 😀 \u2028\u2029';
+  const wide = Object.fromEntries(Array.from({ length: 40 }, (_, i) => [`k${i}`.repeat(1 + (i % 3)), i % 2 ? `v${i}` : i]));
+  const data = {
+    selector: `#a[title="${tricky}"]`,
+    element: { tag: 'button', text: tricky, name: 'x', boundingBox: { x: -12.25, y: 1.50, width: 1e-7, height: 0 } },
+    coordinates: { x: 123456789012345678901234567890, y: -0.5 },
+    url: 'https://shop.test/a?q="x"&r=\\',
+    framePath: [],
+    numbers: [0, -1, 1.5, 1e300, -1e-300, 3.14159265358979323846],
+    nested: [[[[1, [], {}]]], { 'k"ey': true, '': false, 'a\nb': null }],
+    wide,
+    long: Array.from({ length: 70 }, (_, i) => (i % 3 ? { i } : i % 2 ? `s${i}` : [i])),
+  };
+  for (let seq = 1; seq <= 3; seq++) {
+    await cluster.query(`INSERT INTO codesight.events (session_id, seq, type, client_ts, page_url, selector, payload)
+                         VALUES ($1, $2, 'click', now(), $3, $4, $5::jsonb)`,
+    [sid, seq, data.url, data.selector, JSON.stringify({ type: 'click', timestamp: 1700000000000 + seq, data })]);
+  }
+  const routes = [['data', 'session_data'], ['training-data', 'training_data'], ['summary', 'session_summary']];
+  for (const [route, fn] of routes) {
+    const r = await api(U, 'GET', `/api/extension/sessions/${sid}/${route}`, { token: w.token });
+    assert.equal(r.status, 200, r.text);
+    assert.match(r.headers.get('content-type'), /^application\/json/);
+    const same = await cluster.query(`SELECT $1::jsonb = codesight.${fn}($2) AS same`, [r.text, sid]);
+    assert.equal(same.rows[0].same, true, `${route}: ${r.text.slice(0, 300)}`);
+  }
+  const td = await api(U, 'GET', `/api/extension/sessions/${sid}/training-data`, { token: w.token });
+  assert.deepEqual(td.json.annotations.map((a) => a.action_type), ['navigate', 'click', 'click', 'click']);
+  assert.equal(td.json.annotations[1].element_text, tricky);
+  assert.equal(td.json.annotations[1].target_selector, data.selector);
+});
+
 test('session-scoped routes: another worker\'s session 403, unknown session 404', async () => {
   const s = await api(U, 'POST', '/api/sessions', { token: ann.token, body: { sessionId: 'ann_private' } });
   assert.equal(s.status, 201);
