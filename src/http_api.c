@@ -663,25 +663,31 @@ stream_step(DatasetStream *ds)
 		Oid			st[1] = {TEXTOID};
 		Datum		sv[1] = {CStringGetTextDatum(sid)};
 		Portal		portal = SPI_cursor_open_with_args(NULL,
-													   "SELECT codesight.dataset_session($1)::text",
+													   "SELECT codesight.dataset_session($1)",
 													   1, st, sv, NULL, true, 0);
+		StringInfoData buf;
 
+		initStringInfo(&buf);
 		for (;;)
 		{
 			SPI_cursor_fetch(portal, true, 1000);
 			if (SPI_processed == 0)
 				break;
+			resetStringInfo(&buf);
 			for (uint64 k = 0; k < SPI_processed; k++)
 			{
-				char	   *line = SPI_getvalue(SPI_tuptable->vals[k], SPI_tuptable->tupdesc, 1);
-				size_t		len = strlen(line);
+				Datum		line = SPI_getbinval(SPI_tuptable->vals[k], SPI_tuptable->tupdesc,
+												 1, &isnull);
 
-				line[len] = '\n';	/* SPI_getvalue's copy ends in a NUL we may reuse */
-				net_http_stream_write(ds->conn, line, len + 1);
+				/* dataset_session returns no NULL lines */
+				jsonb_write_text(&buf, DatumGetJsonbP(line));
+				appendStringInfoChar(&buf, '\n');
 				lines++;
 			}
+			net_http_stream_write(ds->conn, buf.data, buf.len);
 			SPI_freetuptable(SPI_tuptable);
 		}
+		pfree(buf.data);
 		SPI_cursor_close(portal);
 		ds->started = true;
 		ds->last_started_at = DatumGetTimestampTz(started);
