@@ -338,8 +338,10 @@ function timeQuery(sql, { reps = 3, sizeOf } = {}) {
   const times = [...r.stdout.toString().matchAll(/^Time: ([0-9.]+) ms/gm)].map((m) => Number(m[1]) / 1000);
   if (times.length !== reps) throw new Error(`timing: expected ${reps} figures, got: ${r.stdout}`);
   const bytes = sizeOf ? Number(psql(`SELECT octet_length((${sizeOf})::text)`)) : null;
+  // The first call runs in a new backend, whose memory is not yet faulted in.
+  const first = times[0];
   times.sort((a, b) => a - b);
-  return { median_s: +times[Math.floor(reps / 2)].toFixed(3), min_s: +times[0].toFixed(3), max_s: +times[reps - 1].toFixed(3), output_bytes: bytes };
+  return { median_s: +times[Math.floor(reps / 2)].toFixed(3), min_s: +times[0].toFixed(3), max_s: +times[reps - 1].toFixed(3), first_s: +first.toFixed(3), output_bytes: bytes };
 }
 
 // Times GET path from the worker `reps` times, from the request to the last
@@ -418,6 +420,7 @@ async function exports_() {
   const token = JSON.parse(psql("SELECT codesight.issue_admin_token('bench')")).token;
   r.http_training_data = await timeGet(`/api/extension/sessions/${EXPORT_SID}/training-data`, token);
   r.http_playwright = await timeGet(`/api/extension/sessions/${EXPORT_SID}/playwright`, token);
+  r.http_dataset = await timeGet('/api/export/dataset.jsonl?status=completed', token);
   r.dataset_stream_1 = await datasetStream('completed');
   // Constant memory: ten times the data through the same stream.
   const copies = FULL ? 10 : 5;
@@ -509,11 +512,13 @@ function table() {
   }
   const E = R.exports;
   if (E && E.training_data) {
-    add('training_data, 100,000-event session (s, median of 3)', f1 ? E.training_data.median_s.toFixed(3) : '', '', '', '< 1 s', E.training_data.median_s < 1);
-    add('export_playwright, 100,000-event session (s)', E.export_playwright.median_s.toFixed(3), '', '', '< 1 s', E.export_playwright.median_s < 1);
-    add('export_dataset, that session (s)', E.export_dataset_session.median_s.toFixed(3), '', '', '< 1 s', E.export_dataset_session.median_s < 1);
+    const sqlRow = (label, t) => add(`${label} (s, median of 3; first call in a new session)`, `${t.median_s.toFixed(3)} (${t.first_s !== undefined ? t.first_s.toFixed(3) : '—'})`, '', '', '< 1 s', t.median_s < 1 && !(t.first_s >= 1));
+    sqlRow('training_data, 100,000-event session, in psql', E.training_data);
+    sqlRow('export_playwright, that session, in psql', E.export_playwright);
+    sqlRow('export_dataset, that session, in psql', E.export_dataset_session);
     if (E.http_training_data) add('GET …/training-data from the worker, that session (s, median of 3)', E.http_training_data.median_s.toFixed(3), '', '', '< 1 s', E.http_training_data.median_s < 1);
     if (E.http_playwright) add('GET …/playwright from the worker, that session (s)', E.http_playwright.median_s.toFixed(3), '', '', '< 1 s', E.http_playwright.median_s < 1);
+    if (E.http_dataset) add('GET /api/export/dataset.jsonl from the worker, that session (s)', E.http_dataset.median_s.toFixed(3), '', '', '< 1 s', E.http_dataset.median_s < 1);
     const a = E.dataset_stream_1;
     const b = E.dataset_stream_n;
     add(`COPY (SELECT export_dataset()) TO STDOUT: backend anon MB, 1 vs ${b.sessions} sessions`, `${f1(a.backend_anon_mb_max)} (${f1(a.output_mb)} MB out) vs ${f1(b.backend_anon_mb_max)} (${f1(b.output_mb)} MB out)`, '', '', 'flat', b.backend_anon_mb_max <= a.backend_anon_mb_max * 1.5 + 8);
