@@ -856,7 +856,7 @@ actions_scan(text *session_id, ActionEmit emit, void *arg)
 	Datum		args[1];
 
 	/* Every export comes through here; see heap.c. */
-	heap_keep_freed_memory();
+	heap_keep_freed_memory(HEAP_KEEP_EXPORT);
 	scancxt = AllocSetContextCreate(callercxt, "codesight actions",
 									ALLOCSET_DEFAULT_SIZES);
 	memset(&s, 0, sizeof(s));

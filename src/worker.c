@@ -473,7 +473,7 @@ serve(void)
 void
 codesight_worker_main(Datum main_arg)
 {
-	heap_keep_freed_memory();
+	heap_keep_freed_memory(HEAP_KEEP_WORKER);
 
 	pqsignal(SIGHUP, SignalHandlerForConfigReload);
 	pqsignal(SIGTERM, worker_sigterm);
