@@ -330,7 +330,7 @@ ANALYZE codesight.events;`);
 // Times one statement `reps` times with psql's \timing: from sending it to
 // having the whole result in psql (written to /dev/null), so the figure is
 // the server's work plus the transfer, not this harness's buffering.
-function timeQuery(sql, { reps = 3, sizeOf } = {}) {
+function timeQuery(sql, { reps = 5, sizeOf } = {}) {
   const args = ['-X', '-q', '-At', '-o', '/dev/null', '-h', cluster.sockdir, '-p', String(cluster.pgPort), '-U', 'postgres', '-d', 'postgres', '-c', '\\timing on'];
   for (let i = 0; i < reps; i++) args.push('-c', sql);
   const r = spawnSync(PSQL, args, { maxBuffer: 1 << 20 });
@@ -346,7 +346,7 @@ function timeQuery(sql, { reps = 3, sizeOf } = {}) {
 
 // Times GET path from the worker `reps` times, from the request to the last
 // byte of the body: the route the web page uses for a session's exports.
-async function timeGet(urlPath, token, reps = 3) {
+async function timeGet(urlPath, token, reps = 5) {
   const times = [];
   let bytes = 0;
   for (let i = 0; i < reps; i++) {
@@ -515,12 +515,12 @@ function table() {
   }
   const E = R.exports;
   if (E && E.training_data) {
-    const sqlRow = (label, t) => add(`${label} (s, median of 3; first call in a new session)`, `${t.median_s.toFixed(3)} (${t.first_s !== undefined ? t.first_s.toFixed(3) : '—'})`, '', '', '< 1 s', t.median_s < 1 && !(t.first_s >= 1));
+    const sqlRow = (label, t) => add(`${label} (s, median of 5 in one session; the first call in it)`, `${t.median_s.toFixed(3)} (${t.first_s !== undefined ? t.first_s.toFixed(3) : '—'})`, '', '', '< 1 s', t.median_s < 1 && !(t.first_s >= 1));
     sqlRow('training_data, 100,000-event session, in psql', E.training_data);
     if (E.training_data_built) sqlRow('training_data built but not sent (IS NULL), in psql', E.training_data_built);
     sqlRow('export_playwright, that session, in psql', E.export_playwright);
     sqlRow('export_dataset, that session, in psql', E.export_dataset_session);
-    if (E.http_training_data) add('GET …/training-data from the worker, that session (s, median of 3)', E.http_training_data.median_s.toFixed(3), '', '', '< 1 s', E.http_training_data.median_s < 1);
+    if (E.http_training_data) add('GET …/training-data from the worker, that session (s, median of 5)', E.http_training_data.median_s.toFixed(3), '', '', '< 1 s', E.http_training_data.median_s < 1);
     if (E.http_playwright) add('GET …/playwright from the worker, that session (s)', E.http_playwright.median_s.toFixed(3), '', '', '< 1 s', E.http_playwright.median_s < 1);
     if (E.http_dataset) add('GET /api/export/dataset.jsonl from the worker, that session (s)', E.http_dataset.median_s.toFixed(3), '', '', '< 1 s', E.http_dataset.median_s < 1);
     const a = E.dataset_stream_1;
