@@ -153,6 +153,14 @@ SELECT x ->> 'session_id' AS session_id, count(*)
 SELECT x ->> 'session_id' AS session_id, count(*)
   FROM codesight.export_dataset(NULL, NULL) AS x GROUP BY 1 ORDER BY 1;
 
+-- The event scan is planned with enable_sort and jit off (src/actions.c);
+-- the settings are given back at once, within the same statement.
+SELECT current_setting('jit') AS jit_before \gset
+WITH a AS MATERIALIZED (SELECT count(*) AS n FROM codesight._actions('exp_a'))
+SELECT a.n, current_setting('enable_sort') AS enable_sort,
+       current_setting('jit') = :'jit_before' AS jit_unchanged
+  FROM a;
+
 -- Sessions with no events, and unknown sessions.
 SELECT codesight.training_data('exp_empty');
 SELECT codesight.export_playwright('exp_empty');

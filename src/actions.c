@@ -34,6 +34,7 @@
 #include "utils/date.h"
 #include "utils/datum.h"
 #include "utils/fmgrprotos.h"
+#include "utils/guc.h"
 #include "utils/json.h"
 #include "utils/jsonb.h"
 #include "utils/memutils.h"
@@ -854,6 +855,7 @@ actions_scan(text *session_id, ActionEmit emit, void *arg)
 	Portal		portal;
 	Oid			argtypes[1] = {TEXTOID};
 	Datum		args[1];
+	int			guc_level;
 
 	/* Every export comes through here; see heap.c. */
 	heap_keep_freed_memory(HEAP_KEEP_EXPORT);
@@ -878,6 +880,20 @@ actions_scan(text *session_id, ActionEmit emit, void *arg)
 
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
+
+	/*
+	 * The primary key gives the events in seq order.  On a table larger than
+	 * shared_buffers the planner prefers a bitmap scan and a sort, which
+	 * spills a 100,000-event session to disk (0.38 s against 0.04 s for the
+	 * index scan), and the plan's cost then switches on JIT, which cost
+	 * 0.15 s a call more than it saved.  Both are off while the cursor's
+	 * plan is made; an error restores them with the transaction.
+	 */
+	guc_level = NewGUCNestLevel();
+	(void) set_config_option("enable_sort", "off", PGC_USERSET, PGC_S_SESSION,
+							 GUC_ACTION_SAVE, true, 0, false);
+	(void) set_config_option("jit", "off", PGC_USERSET, PGC_S_SESSION,
+							 GUC_ACTION_SAVE, true, 0, false);
 	plan = SPI_prepare("SELECT ev.seq, ev.type, coalesce(ev.client_ts, ev.received_at),"
 					   "       ev.page_url, ev.selector, ev.payload"
 					   "  FROM codesight.events ev"
@@ -887,6 +903,7 @@ actions_scan(text *session_id, ActionEmit emit, void *arg)
 		elog(ERROR, "SPI_prepare failed: %s", SPI_result_code_string(SPI_result));
 	args[0] = PointerGetDatum(session_id);
 	portal = SPI_cursor_open(NULL, plan, args, NULL, true);
+	AtEOXact_GUC(true, guc_level);
 
 	for (;;)
 	{
