@@ -182,14 +182,15 @@ member_cmp(const void *a, const void *b)
 }
 
 /*
- * The bytes before the array's elements: the varlena header, the object's
- * header, JEntries, keys and text values, then the array's header and
- * JEntries, as convertToJsonb lays them out (utils/jsonb.h); writes them to
- * out when it is not NULL.  The array comes last because "annotations"-like
- * keys sort after the shorter ones; anything else is refused.
+ * The bytes before the elements of an array of count elements: the varlena
+ * header, the object's header, JEntries, keys and text values, then the
+ * array's header and JEntries, as convertToJsonb lays them out
+ * (utils/jsonb.h).  Returns their size; writes them to out unless it is
+ * NULL, count being then the array's.  The array's key sorts last
+ * (jsonb_array_build_init checks), so the array is the last value.
  */
 static Size
-front_bytes(JsonbArrayBuild *ab, char *out)
+front_bytes(JsonbArrayBuild *ab, int count, char *out)
 {
 	int			n = ab->nmembers;
 	Size		off = VARHDRSZ + sizeof(uint32) + 2 * n * sizeof(JEntry);
@@ -219,7 +220,7 @@ front_bytes(JsonbArrayBuild *ab, char *out)
 	array_start = INTALIGN(off);
 	{
 		Size		array_len = (array_start - off) + sizeof(uint32) +
-			ab->count * sizeof(JEntry) + ab->len;
+			count * sizeof(JEntry) + ab->len;
 
 		if (end + array_len > JENTRY_OFFLENMASK)
 			ereport(ERROR,
@@ -232,9 +233,9 @@ front_bytes(JsonbArrayBuild *ab, char *out)
 			((2 * n - 1) % JB_OFFSET_STRIDE == 0 ? JENTRY_HAS_OFF | end : array_len);
 	}
 	if (out == NULL)
-		return array_start + sizeof(uint32) + ab->count * sizeof(JEntry);
+		return array_start + sizeof(uint32) + count * sizeof(JEntry);
 
-	SET_VARSIZE(out, array_start + sizeof(uint32) + ab->count * sizeof(JEntry) + ab->len);
+	SET_VARSIZE(out, array_start + sizeof(uint32) + count * sizeof(JEntry) + ab->len);
 	off = VARHDRSZ;
 	header = n | JB_FOBJECT;
 	memcpy(out + off, &header, sizeof(uint32));
@@ -258,11 +259,11 @@ front_bytes(JsonbArrayBuild *ab, char *out)
 	}
 	memset(out + off, 0, array_start - off);
 	off = array_start;
-	header = ab->count | JB_FARRAY;
+	header = count | JB_FARRAY;
 	memcpy(out + off, &header, sizeof(uint32));
 	off += sizeof(uint32);
-	memcpy(out + off, ab->entries, ab->count * sizeof(JEntry));
-	return off + ab->count * sizeof(JEntry);
+	memcpy(out + off, ab->entries, count * sizeof(JEntry));
+	return off + count * sizeof(JEntry);
 }
 
 /*
@@ -303,10 +304,7 @@ jsonb_array_build_init(JsonbArrayBuild *ab, const char *array_key,
 	ab->len = 0;
 	ab->size = Max(expect_count, 64);
 	ab->entries = palloc(ab->size * sizeof(JEntry));
-	/* room for the front as it would be with size elements */
-	ab->count = ab->size;
-	ab->data_off = front_bytes(ab, NULL);
-	ab->count = 0;
+	ab->data_off = front_bytes(ab, ab->size, NULL);
 	ab->cap = ab->data_off + Max(expect_bytes, 1024);
 	ab->buf = palloc(ab->cap);
 }
@@ -367,7 +365,7 @@ jsonb_array_build_add(JsonbArrayBuild *ab, const Jsonb *elem)
 Jsonb *
 jsonb_array_build_finish(JsonbArrayBuild *ab)
 {
-	Size		front = front_bytes(ab, NULL);
+	Size		front = front_bytes(ab, ab->count, NULL);
 
 	if (front != ab->data_off)
 	{
@@ -379,7 +377,7 @@ jsonb_array_build_finish(JsonbArrayBuild *ab)
 		memmove(ab->buf + front, ab->buf + ab->data_off, ab->len);
 		ab->data_off = front;
 	}
-	front_bytes(ab, ab->buf);
+	front_bytes(ab, ab->count, ab->buf);
 	pfree(ab->entries);
 	return (Jsonb *) ab->buf;
 }
