@@ -865,14 +865,18 @@ strbuf_printf(StrBuf *sb, const char *fmt,...)
 	sb->len += n;
 }
 
-/* Appends s as a quoted, escaped JSON string. */
+/*
+ * Writes s as a quoted, escaped JSON string through append, in runs: the
+ * one escaper of every JSON writer, whatever buffer it writes to (StrBuf
+ * here, a StringInfo in jsonb_text.c).
+ */
 void
-json_append_string(StrBuf *sb, const char *s, size_t len)
+json_escape_to(JsonAppendFn append, void *dest, const char *s, size_t len)
 {
 	static const char hex[] = "0123456789abcdef";
 	size_t		run = 0;
 
-	strbuf_append(sb, "\"", 1);
+	append(dest, "\"", 1);
 	for (size_t i = 0; i < len; i++)
 	{
 		unsigned char c = (unsigned char) s[i];
@@ -881,7 +885,7 @@ json_append_string(StrBuf *sb, const char *s, size_t len)
 
 		if (c >= 0x20 && c != '"' && c != '\\')
 			continue;
-		strbuf_append(sb, s + run, i - run);
+		append(dest, s + run, i - run);
 		run = i + 1;
 		switch (c)
 		{
@@ -907,10 +911,24 @@ json_append_string(StrBuf *sb, const char *s, size_t len)
 				ubuf[6] = '\0';
 				esc = ubuf;
 		}
-		strbuf_appends(sb, esc);
+		append(dest, esc, strlen(esc));
 	}
-	strbuf_append(sb, s + run, len - run);
-	strbuf_append(sb, "\"", 1);
+	append(dest, s + run, len - run);
+	append(dest, "\"", 1);
+}
+
+/* json_escape_to's append for a StrBuf. */
+static void
+strbuf_append_fn(void *dest, const char *s, size_t len)
+{
+	strbuf_append((StrBuf *) dest, s, len);
+}
+
+/* Appends s as a quoted, escaped JSON string. */
+void
+json_append_string(StrBuf *sb, const char *s, size_t len)
+{
+	json_escape_to(strbuf_append_fn, sb, s, len);
 }
 
 /* Appends the JSON text of a parsed value. */

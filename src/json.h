@@ -119,6 +119,10 @@ extern void strbuf_free(StrBuf *sb);
 extern void strbuf_append(StrBuf *sb, const char *s, size_t len);
 extern void strbuf_appends(StrBuf *sb, const char *s);
 extern void strbuf_printf(StrBuf *sb, const char *fmt,...) __attribute__((format(printf, 2, 3)));
+/* Where json_escape_to writes: appends s[0..len) to dest. */
+typedef void (*JsonAppendFn) (void *dest, const char *s, size_t len);
+
+extern void json_escape_to(JsonAppendFn append, void *dest, const char *s, size_t len);
 extern void json_append_string(StrBuf *sb, const char *s, size_t len);
 extern void json_append_value(StrBuf *sb, const JsonValue *v);
 

@@ -11,8 +11,8 @@
  * This reads the JEntries directly (utils/jsonb.h describes the layout),
  * escapes strings in runs, and writes into a buffer sized once.
  *
- * Strings are escaped as PostgreSQL's escape_json does, so the text parses
- * to the same value jsonb_out's would.
+ * Strings are escaped by json.c's escaper, like every JSON the worker
+ * writes; the text parses to the same value as jsonb_out's.
  *
  *-------------------------------------------------------------------------
  */
@@ -22,61 +22,23 @@
 #include "utils/fmgrprotos.h"
 #include "utils/numeric.h"
 
+#include "json.h"
 #include "jsonb_text.h"
 
 static void write_container(StringInfo out, const JsonbContainer *c);
 
-/* Appends s[0..len) as a JSON string, escaping as escape_json does. */
+/* json_escape_to's append for a StringInfo. */
+static void
+stringinfo_append_fn(void *dest, const char *s, size_t len)
+{
+	appendBinaryStringInfo((StringInfo) dest, s, (int) len);
+}
+
+/* Appends s[0..len) as a JSON string. */
 static void
 write_string(StringInfo out, const char *s, int len)
 {
-	static const char hex[] = "0123456789abcdef";
-	int			run = 0;
-
-	appendStringInfoCharMacro(out, '"');
-	for (int i = 0; i < len; i++)
-	{
-		unsigned char ch = (unsigned char) s[i];
-		char		esc;
-
-		if (ch >= 0x20 && ch != '"' && ch != '\\')
-			continue;
-		appendBinaryStringInfo(out, s + run, i - run);
-		run = i + 1;
-		switch (ch)
-		{
-			case '\b':
-				esc = 'b';
-				break;
-			case '\f':
-				esc = 'f';
-				break;
-			case '\n':
-				esc = 'n';
-				break;
-			case '\r':
-				esc = 'r';
-				break;
-			case '\t':
-				esc = 't';
-				break;
-			case '"':
-			case '\\':
-				esc = (char) ch;
-				break;
-			default:
-				{
-					char		u[6] = {'\\', 'u', '0', '0', hex[ch >> 4], hex[ch & 15]};
-
-					appendBinaryStringInfo(out, u, sizeof(u));
-					continue;
-				}
-		}
-		appendStringInfoCharMacro(out, '\\');
-		appendStringInfoCharMacro(out, esc);
-	}
-	appendBinaryStringInfo(out, s + run, len - run);
-	appendStringInfoCharMacro(out, '"');
+	json_escape_to(stringinfo_append_fn, out, s, len);
 }
 
 /*
