@@ -92,9 +92,13 @@ function status(pid) {
   return out;
 }
 
+// Every HTTP request of the harness opens its own connection (agent: false):
+// Node's global agent keeps sockets alive, and one the worker closed while
+// this process sat in spawnSync would be handed out again and fail with
+// "socket hang up" (it did, on the first export request after the ingest).
 function metrics(port) {
   return new Promise((resolve) => {
-    http.get({ host: '127.0.0.1', port, path: '/metrics' }, (res) => {
+    http.get({ host: '127.0.0.1', port, path: '/metrics', agent: false }, (res) => {
       let body = '';
       res.on('data', (d) => { body += d; });
       res.on('end', () => {
@@ -352,7 +356,7 @@ async function timeGet(urlPath, token, reps = 5) {
   for (let i = 0; i < reps; i++) {
     const t0 = process.hrtime.bigint();
     bytes = await new Promise((resolve, reject) => {
-      http.get({ host: '127.0.0.1', port: cluster.port, path: urlPath, headers: { Authorization: `Bearer ${token}` } }, (res) => {
+      http.get({ host: '127.0.0.1', port: cluster.port, path: urlPath, agent: false, headers: { Authorization: `Bearer ${token}` } }, (res) => {
         let n = 0;
         res.on('data', (d) => { n += d.length; });
         res.on('end', () => (res.statusCode === 200 ? resolve(n) : reject(new Error(`GET ${urlPath}: ${res.statusCode}`))));
