@@ -524,9 +524,10 @@ function table() {
     if (E.training_data_built) sqlRow('training_data built but not sent (IS NULL), in psql', E.training_data_built);
     sqlRow('export_playwright, that session, in psql', E.export_playwright);
     sqlRow('export_dataset, that session, in psql', E.export_dataset_session);
-    if (E.http_training_data) add('GET …/training-data from the worker, that session (s, median of 5)', E.http_training_data.median_s.toFixed(3), '', '', '< 1 s', E.http_training_data.median_s < 1);
-    if (E.http_playwright) add('GET …/playwright from the worker, that session (s)', E.http_playwright.median_s.toFixed(3), '', '', '< 1 s', E.http_playwright.median_s < 1);
-    if (E.http_dataset) add('GET /api/export/dataset.jsonl from the worker, that session (s)', E.http_dataset.median_s.toFixed(3), '', '', '< 1 s', E.http_dataset.median_s < 1);
+    const httpRow = (label, t) => t && add(`GET ${label} from the worker, that session (s, median of 5)`, t.median_s.toFixed(3), '', '', '< 1 s', t.median_s < 1);
+    httpRow('…/training-data', E.http_training_data);
+    httpRow('…/playwright', E.http_playwright);
+    httpRow('/api/export/dataset.jsonl', E.http_dataset);
     const a = E.dataset_stream_1;
     const b = E.dataset_stream_n;
     add(`COPY (SELECT export_dataset()) TO STDOUT: backend anon MB, 1 vs ${b.sessions} sessions`, `${f1(a.backend_anon_mb_max)} (${f1(a.output_mb)} MB out) vs ${f1(b.backend_anon_mb_max)} (${f1(b.output_mb)} MB out)`, '', '', 'flat', b.backend_anon_mb_max <= a.backend_anon_mb_max * 1.5 + 8);

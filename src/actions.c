@@ -1225,8 +1225,9 @@ training_emit(Datum *values, bool *nulls, void *arg)
  * What training_data needs before its scan: the paths of the session's
  * video and audio (NULL when none) and when the video started, as
  * codesight._media finds them for every export, and the session's event
- * count, to size the document.  Raises the exports' error for an unknown
- * session.  The paths are copied into the caller's context.
+ * count, to size the document.  For an unknown session it raises the
+ * exports' error, from codesight._export_session_check.  The paths are
+ * copied into the caller's context.
  */
 static void
 training_media(text *session_id, TrainingBuild *b, char **video_path, char **audio_path,
@@ -1243,17 +1244,20 @@ training_media(text *session_id, TrainingBuild *b, char **video_path, char **aud
 
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
-	if (SPI_execute_with_args("SELECT codesight._export_session_check($1)",
-							  1, argtypes, args, NULL, true, 0) != SPI_OK_SELECT)
-		elog(ERROR, "SPI_execute failed: %s", SPI_result_code_string(SPI_result));
 	if (SPI_execute_with_args("SELECT v.path, v.started_at, a.path, s.event_count"
 							  "  FROM codesight.sessions s,"
 							  "       codesight._media($1, 'video') v,"
 							  "       codesight._media($1, 'audio') a"
 							  " WHERE s.session_id = $1",
-							  1, argtypes, args, NULL, true, 0) != SPI_OK_SELECT ||
-		SPI_processed != 1)
-		elog(ERROR, "the media lookup did not return one row");
+							  1, argtypes, args, NULL, true, 0) != SPI_OK_SELECT)
+		elog(ERROR, "SPI_execute failed: %s", SPI_result_code_string(SPI_result));
+	if (SPI_processed == 0)
+	{
+		/* no such session: the exports' own error */
+		SPI_execute_with_args("SELECT codesight._export_session_check($1)",
+							  1, argtypes, args, NULL, true, 0);
+		elog(ERROR, "session vanished during the media lookup");
+	}
 	tup = SPI_tuptable->vals[0];
 	desc = SPI_tuptable->tupdesc;
 

@@ -9,9 +9,9 @@
  * heap's free top, so each batch or export page-faulted its memory back in:
  * at 50 connections that cost two thirds of the worker's throughput, and a
  * repeated training_data of a 100,000-event session, sent to psql, took
- * 0.5 s instead of 0.2 s (bench/README.md).  The thresholds are per process and the first call
- * sets them: the worker's at its start (so its HTTP exports keep its
- * setting), a backend's when it first runs an export.
+ * 0.5 s instead of 0.2 s (bench/README.md).  The thresholds are per
+ * process and the first call sets them: the worker's at its start (so its
+ * HTTP exports keep its setting), a backend's when it first runs an export.
  *
  *-------------------------------------------------------------------------
  */

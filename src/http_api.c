@@ -679,7 +679,8 @@ stream_step(DatasetStream *ds)
 				Datum		line = SPI_getbinval(SPI_tuptable->vals[k], SPI_tuptable->tupdesc,
 												 1, &isnull);
 
-				/* dataset_session returns no NULL lines */
+				if (isnull)
+					continue;
 				jsonb_write_text(&buf, DatumGetJsonbP(line));
 				appendStringInfoChar(&buf, '\n');
 				lines++;

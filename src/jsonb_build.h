@@ -10,7 +10,6 @@
 
 #include "postgres.h"
 
-#include "lib/stringinfo.h"
 #include "utils/jsonb.h"
 
 #include "json.h"

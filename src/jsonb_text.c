@@ -81,49 +81,43 @@ write_child(StringInfo out, JEntry je, const char *base, uint32 offset, uint32 l
 
 /*
  * Appends an array or object.  The children's data follow the JEntries in
- * their order (an object's keys, then its values); each JEntry holds the
- * child's length, or every JB_OFFSET_STRIDE'th its end offset.
+ * their order (an object's keys, then its values); JBE_ADVANCE_OFFSET
+ * steps from one child's start to the next, whether a JEntry holds a
+ * length or (every JB_OFFSET_STRIDE'th) an end offset.
  */
 static void
 write_container(StringInfo out, const JsonbContainer *c)
 {
 	uint32		count = c->header & JB_CMASK;
 	bool		object = (c->header & JB_FOBJECT) != 0;
-	uint32		nentries = object ? 2 * count : count;
-	const char *base = (const char *) &c->children[nentries];
-	uint32		key_end = 0;
+	const char *base = (const char *) &c->children[object ? 2 * count : count];
+	uint32		key_off = 0;
 	uint32		value_off = 0;
 
 	check_stack_depth();
+	/* an object's values' data begin where its keys' end */
 	if (object)
-	{
-		/* the values' data begin where the keys' end */
 		for (uint32 i = 0; i < count; i++)
-			key_end = JBE_HAS_OFF(c->children[i]) ? JBE_OFFLENFLD(c->children[i]) :
-				key_end + JBE_OFFLENFLD(c->children[i]);
-		value_off = key_end;
-	}
+			JBE_ADVANCE_OFFSET(value_off, c->children[i]);
 
 	appendStringInfoCharMacro(out, object ? '{' : '[');
-	for (uint32 i = 0, key_off = 0; i < count; i++)
+	for (uint32 i = 0; i < count; i++)
 	{
 		JEntry		je = c->children[object ? count + i : i];
-		uint32		end;
+		uint32		start = value_off;
 
 		if (i > 0)
 			appendStringInfoCharMacro(out, ',');
 		if (object)
 		{
-			JEntry		ke = c->children[i];
-			uint32		kend = JBE_HAS_OFF(ke) ? JBE_OFFLENFLD(ke) : key_off + JBE_OFFLENFLD(ke);
+			uint32		kstart = key_off;
 
-			write_string(out, base + key_off, kend - key_off);
+			JBE_ADVANCE_OFFSET(key_off, c->children[i]);
+			write_string(out, base + kstart, key_off - kstart);
 			appendStringInfoCharMacro(out, ':');
-			key_off = kend;
 		}
-		end = JBE_HAS_OFF(je) ? JBE_OFFLENFLD(je) : value_off + JBE_OFFLENFLD(je);
-		write_child(out, je, base, value_off, end - value_off);
-		value_off = end;
+		JBE_ADVANCE_OFFSET(value_off, je);
+		write_child(out, je, base, start, value_off - start);
 	}
 	appendStringInfoCharMacro(out, object ? '}' : ']');
 }
