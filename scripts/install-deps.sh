@@ -38,6 +38,18 @@ if ! node -e 'process.exit(Number(process.versions.node.split(".")[0]) >= 20 ? 0
   echo "Node.js 20 or later is needed (found $(node --version)); install it and rerun." >&2
   exit 1
 fi
+# Vite 8 does not install with npm 10, which machines of this kind keep
+# when their upgrade to npm 11 at start failed: upgrade it from the npm
+# registry, and say so plainly if that fails too.
+if [ "$(npm --version | cut -d. -f1)" -lt 11 ]; then
+  echo "upgrading npm $(npm --version) to 11"
+  $SUDO npm install -g npm@11 --no-audit --no-fund --loglevel=error || true
+  hash -r
+  if [ "$(npm --version | cut -d. -f1)" -lt 11 ]; then
+    echo "npm 11 or later is needed (found $(npm --version)); install it and rerun." >&2
+    exit 1
+  fi
+fi
 
 # The Debian postgresql package starts a cluster on 5432 that we do not use.
 if command -v pg_lsclusters >/dev/null && pg_lsclusters -h 2>/dev/null | grep -q online; then
