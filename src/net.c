@@ -1056,6 +1056,16 @@ callback(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in
 			if (lws_http_transaction_completed(wsi))
 				return -1;
 			return 0;
+		case LWS_CALLBACK_HTTP_DROP_PROTOCOL:
+
+			/*
+			 * lws frees the per-session data at the end of every HTTP
+			 * transaction (a keep-alive connection is rebound for the next
+			 * request with fresh, zeroed data) and when the socket closes.
+			 * The connection record goes with it: one left behind would
+			 * keep a pointer to a wsi that lws frees when the client
+			 * leaves.
+			 */
 		case LWS_CALLBACK_CLOSED_HTTP:
 			if (c && !c->is_ws)
 			{

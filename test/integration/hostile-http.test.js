@@ -27,8 +27,8 @@ before(async () => {
   pid = await cluster.workerPid();
 });
 
-after(() => {
-  if (cluster) cluster.destroy();
+after(async () => {
+  if (cluster) await cluster.destroy();
   fs.rmSync(staticDir, { recursive: true, force: true });
 });
 
@@ -136,4 +136,52 @@ test('garbage and half requests do not hurt the worker', async () => {
     assert.ok(!statuses(r.text).includes(500), `500 for ${JSON.stringify(c)}`);
   }
   await healthy();
+});
+
+// A keep-alive request whose client closes the socket after reading the
+// answer: the connection's record must go with it.  Left behind, records
+// filled codesight.max_connections (every WebSocket upgrade then went
+// unanswered) and stopping the worker touched their freed sockets and
+// crashed it (issue: "HTTP connections leave records behind").
+async function keepAliveThenClose(port, reqPath) {
+  return new Promise((resolve, reject) => {
+    const s = net.connect(port, '127.0.0.1');
+    let got = '';
+    const timer = setTimeout(() => { s.destroy(); reject(new Error(`no answer to ${reqPath}`)); }, 10000);
+    s.on('connect', () => s.write(`GET ${reqPath} HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n`));
+    s.on('data', (d) => {
+      got += d.toString('latin1');
+      const end = got.indexOf('\r\n\r\n');
+      const m = /content-length: *(\d+)/i.exec(got);
+      if (end >= 0 && m && got.length - end - 4 >= Number(m[1])) {
+        clearTimeout(timer);
+        s.end();
+        resolve(statuses(got)[0]);
+      }
+    });
+    s.on('error', (e) => { clearTimeout(timer); reject(e); });
+  });
+}
+
+test('keep-alive HTTP connections closed by the client leave no records, and a stop after them is clean', async () => {
+  const { Cluster } = require('../lib/cluster');
+  const c = new Cluster({ conf: { 'codesight.static_dir': `'${staticDir}'`, 'codesight.http_rate_limit': 0, 'codesight.max_connections': 50 } });
+  await c.init();
+  c.start();
+  try {
+    await c.createExtension();
+    const seen = new Set();
+    for (let i = 0; i < 120; i++) seen.add(await keepAliveThenClose(c.port, ['/health', '/', '/api/nothing-here'][i % 3]));
+    assert.deepStrictEqual([...seen].sort(), [200, 404]);
+    // 120 requests on their own connections, with max_connections 50: a
+    // WebSocket still opens once the clients have gone.
+    assert.ok(await roundTrip(c.wsUrl) < 3000);
+    const { waitFor } = require('../lib/cluster');
+    await waitFor(async () => (await c.query("SELECT (codesight.worker_status()->>'connections')::int AS n")).rows[0].n === 0,
+      { what: 'no connection records left' });
+  } finally {
+    await c.destroy();
+  }
+  // destroy() stopped the server with -m fast and found no crashed process
+  // in its log (it throws if it does).
 });
