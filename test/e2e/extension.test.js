@@ -36,7 +36,7 @@ before(async () => {
 after(async () => {
   if (browser) await browser.close();
   if (shop) await shop.close();
-  if (cluster) cluster.destroy();
+  if (cluster) await cluster.destroy();
 });
 
 // Talks to the extension the way the web page does (externally_connectable).
@@ -299,6 +299,7 @@ test('every event arrives exactly once across service worker stops, database res
   // The connection drops: the worker process is terminated and restarts.
   await waitFor(async () => (await storedCount()) >= 20, { timeoutMs: 30000, what: 'reconnected after the restart' });
   const pid = await waitFor(() => cluster.workerPid(), { what: 'worker pid' });
+  cluster.expectRestarts();
   await cluster.query('SELECT pg_terminate_backend($1)', [pid]);
   await clickTimes(10);
 

@@ -75,7 +75,7 @@ before(async () => {
   env = await exportCluster();
   if (!env.real) console.log('# codesight extension not installed: fixture replays use the SQL files in a plain cluster');
 });
-after(() => { if (env) env.cluster.destroy(); });
+after(async () => { if (env) await env.cluster.destroy(); });
 
 const results = [];
 for (const fx of listFixtures()) {

@@ -14,7 +14,7 @@ test.before(async () => {
   cluster = await startCluster();
 });
 
-test.after(() => cluster && cluster.destroy());
+test.after(async () => { if (cluster) await cluster.destroy(); });
 
 // Tables of schema codesight with a session_id column, with their primary
 // key columns and every other unique index's columns.

@@ -14,7 +14,7 @@ test.before(async () => {
   cluster = await startCluster();
 });
 
-test.after(() => cluster && cluster.destroy());
+test.after(async () => { if (cluster) await cluster.destroy(); });
 
 async function storedSeqs(sessionId) {
   const r = await cluster.query('SELECT seq::int FROM codesight.events WHERE session_id = $1 ORDER BY seq', [sessionId]);
@@ -80,6 +80,7 @@ test('pg_terminate_backend: the worker restarts and clients resume', async () =>
   ws.send({ type: 'session_start', sessionId: 'cs_terminate' });
   await ws.next('session_started');
   const seq = await stream(ws, 'cs_terminate', 0, 3);
+  cluster.expectRestarts();
   await cluster.query('SELECT pg_terminate_backend($1)', [pid]);
   const closed = await ws.waitClose();
   assert.equal(closed.code, 1001);

@@ -30,6 +30,6 @@ test('CREATE EXTENSION without preloading: a WARNING with a hint, working SQL, n
     assert.equal(await canConnect(cluster.port), false);
   } finally {
     await client.end().catch(() => {});
-    cluster.destroy();
+    await cluster.destroy();
   }
 });

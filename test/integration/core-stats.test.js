@@ -15,7 +15,7 @@ test.before(async () => {
   cluster = await startCluster();
 });
 
-test.after(() => cluster && cluster.destroy());
+test.after(async () => { if (cluster) await cluster.destroy(); });
 
 test('the rows the worker writes reach pg_stat_user_tables, and its session updates are HOT', async () => {
   const stats = async () => (await cluster.query(

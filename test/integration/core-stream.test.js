@@ -14,7 +14,7 @@ test.before(async () => {
   cluster = await startCluster();
 });
 
-test.after(() => cluster && cluster.destroy());
+test.after(async () => { if (cluster) await cluster.destroy(); });
 
 async function rows(sessionId) {
   const r = await cluster.query(

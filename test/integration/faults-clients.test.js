@@ -25,7 +25,7 @@ before(async () => {
   pid = await cluster.workerPid();
 });
 
-after(() => { if (cluster) cluster.destroy(); });
+after(async () => { if (cluster) await cluster.destroy(); });
 
 // Round trips of a control client while `during` runs; returns their times.
 async function controlWhile(during) {

@@ -48,7 +48,7 @@ before(async () => {
   cluster = await startCluster({ conf: { 'codesight.disconnect_grace': 3600 } });
 });
 
-after(() => { if (cluster) cluster.destroy(); });
+after(async () => { if (cluster) await cluster.destroy(); });
 
 // pg_ctl without blocking the event loop, so the clients see what happens.
 function pgCtl(args) {
@@ -101,6 +101,7 @@ test('kill -9 of the worker mid-stream: crash restart, clients resend, nothing a
   const pid = await cluster.workerPid();
   assert.ok(pid);
   const r = await underFault(async (clients) => {
+    cluster.expectKilled(pid);
     kill9(pid);
     dropPool();
     await waitFor(() => clients.every((c) => c.closeCodes.length > 0), { timeoutMs: 20000, what: 'every client saw the drop' });
@@ -166,6 +167,7 @@ test('pg_cancel_backend(worker) mid-stream: same worker keeps serving, nothing l
 
 test('pg_terminate_backend(worker) mid-stream: a new worker starts and serves, nothing lost', crashAware(async () => {
   const pid = await cluster.workerPid();
+  cluster.expectRestarts();
   const r = await underFault(async (clients) => {
     const q = await cluster.query('SELECT pg_terminate_backend($1) AS ok', [pid]);
     assert.strictEqual(q.rows[0].ok, true);

@@ -18,7 +18,7 @@ before(async () => {
   cluster = await startCluster({ conf: { 'codesight.disconnect_grace': 3600 } });
 });
 
-after(() => { if (cluster) cluster.destroy(); });
+after(async () => { if (cluster) await cluster.destroy(); });
 
 test(`burst: ${CONNS} connections send ${TOTAL} events as fast as they can`, async () => {
   const pid = await cluster.workerPid();

@@ -17,7 +17,7 @@ before(async () => {
   pid = await cluster.workerPid();
 });
 
-after(() => { if (cluster) cluster.destroy(); });
+after(async () => { if (cluster) await cluster.destroy(); });
 
 async function healthy() {
   assert.strictEqual(await cluster.workerPid(), pid, 'same worker pid');

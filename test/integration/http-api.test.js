@@ -100,8 +100,8 @@ test.before(async () => {
   bob = await register('Bob');
 });
 
-test.after(() => {
-  if (cluster) cluster.destroy();
+test.after(async () => {
+  if (cluster) await cluster.destroy();
   if (staticRoot) fs.rmSync(staticRoot, { recursive: true, force: true });
 });
 

@@ -23,7 +23,7 @@ before(async () => {
 
 after(async () => {
   if (client) await client.end();
-  if (cluster) cluster.destroy();
+  if (cluster) await cluster.destroy();
 });
 
 // Seeded generator, so a failing case can be reproduced.

@@ -71,7 +71,7 @@ after(async () => {
   for (const s of held) s.destroy();
   if (blackhole) blackhole.close();
   if (pageServer) pageServer.close();
-  if (cluster) cluster.destroy();
+  if (cluster) await cluster.destroy();
   if (s3) await s3.stop();
 });
 

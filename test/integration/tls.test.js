@@ -26,11 +26,10 @@ before(async () => {
   cluster.opts.conf = { 'codesight.tls_cert_file': `'${cert}'`, 'codesight.tls_key_file': `'${key}'` };
   await cluster.init();
   cluster.start();
-  await cluster.query('CREATE EXTENSION IF NOT EXISTS codesight');
-  await waitFor(() => canConnect(cluster.port), { timeoutMs: 20000, what: 'TLS worker listening' });
+  await cluster.createExtension();
 });
 
-after(() => { if (cluster) cluster.destroy(); });
+after(async () => { if (cluster) await cluster.destroy(); });
 
 test('https:// GET /health works with the certificate as CA', async () => {
   const body = await new Promise((resolve, reject) => {

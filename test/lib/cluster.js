@@ -68,6 +68,8 @@ class Cluster {
     this.datadir = path.join(this.dir, 'data');
     this.sockdir = this.dir;
     this.pools = [];
+    this.killedPids = new Set();
+    this.restartsExpected = false;
   }
 
   // Creates the data directory and writes the configuration.
@@ -102,6 +104,7 @@ class Cluster {
 
   // Stops the server: mode is smart, fast or immediate.
   stop(mode = 'fast') {
+    this.restartsExpected = true;
     for (const p of this.pools) p.end().catch(() => {});
     this.pools = [];
     this._pool = null;
@@ -142,6 +145,7 @@ class Cluster {
   async createExtension() {
     await this.query('CREATE EXTENSION IF NOT EXISTS codesight');
     await this.waitListening();
+    if (!this.pidsAtStart) await this.notePids();
   }
 
   async waitListening(timeoutMs = 20000) {
@@ -161,10 +165,61 @@ class Cluster {
   get wsUrl() { return `ws://127.0.0.1:${this.port}/extension-ws`; }
   get httpUrl() { return `http://127.0.0.1:${this.port}`; }
 
-  // Stops the server if it runs and removes its files.
-  destroy() {
-    try { this.stop('immediate'); } catch { /* already stopped */ }
+  // Declares that the test itself kills or restarts codesight processes
+  // (pids are then expected to change) and which pids it killed on purpose
+  // (their "terminated by signal" lines are not crashes).
+  expectRestarts() { this.restartsExpected = true; }
+  expectKilled(pid) { this.restartsExpected = true; this.killedPids.add(Number(pid)); }
+
+  // The pids of the codesight processes, by backend type and name.
+  async codesightPids() {
+    const r = await this.query("SELECT pid, backend_type FROM pg_stat_activity WHERE backend_type LIKE 'codesight%' ORDER BY 2, 1");
+    return r.rows.map((x) => `${x.backend_type}:${x.pid}`);
+  }
+
+  // Remembers which codesight processes run now; destroy() fails the test
+  // if any of them was replaced (a crash the postmaster quietly repaired).
+  async notePids() {
+    this.pidsAtStart = await this.codesightPids();
+  }
+
+  // Lines of the server log that show a crashed server process, leaving
+  // out the processes the test killed on purpose.
+  crashLines(text = this.log()) {
+    return text.split('\n').filter((l) => /terminated by signal|terminated by exception|PANIC/.test(l))
+      .filter((l) => {
+        const m = l.match(/\(PID (\d+)\) was terminated by signal/);
+        return !(m && this.killedPids.has(Number(m[1])));
+      });
+  }
+
+  // Stops the server (fast shutdown: the worker's own shutdown path runs),
+  // removes its files, and throws if the log shows a crashed process or a
+  // codesight process was replaced during the test; the log is then kept
+  // under test/out/.
+  async destroy() {
+    const problems = [];
+    if (this.pidsAtStart && !this.restartsExpected) {
+      try {
+        const now = await this.codesightPids();
+        if (now.join(' ') !== this.pidsAtStart.join(' ')) {
+          problems.push(`codesight processes changed during the test: ${this.pidsAtStart.join(' ')} -> ${now.join(' ')}`);
+        }
+      } catch { /* the server is not running: the log tells */ }
+    }
+    try { this.stop('fast'); } catch { /* already stopped */ }
+    try { this.stop('immediate'); } catch { /* stopped */ }
+    const crashes = this.crashLines();
+    if (crashes.length) problems.push(`the server log shows a crashed process:\n${crashes.slice(0, 10).join('\n')}`);
+    let kept = '';
+    if (problems.length) {
+      const out = path.join(__dirname, '..', 'out', 'crashed-logs');
+      fs.mkdirSync(out, { recursive: true });
+      kept = path.join(out, `${path.basename(this.dir)}.log`);
+      try { fs.copyFileSync(this.logfile, kept); } catch { kept = '(no log)'; }
+    }
     if (!process.env.KEEP_CLUSTER) fs.rmSync(this.dir, { recursive: true, force: true });
+    if (problems.length) throw new Error(`${problems.join('\n')}\n(server log kept in ${kept})`);
   }
 }
 

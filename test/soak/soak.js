@@ -87,7 +87,7 @@ async function main() {
     if (last.fds > baseline.fds + 40) fail = fail || `fds grew ${baseline.fds} -> ${last.fds}`;
   }
   await waitFor(async () => true);
-  cluster.destroy();
+  try { await cluster.destroy(); } catch (e) { fail = fail || e.message; }
   if (fail) { console.log(`SOAK FAILED: ${fail}`); process.exit(1); }
   console.log('soak ok');
   process.exit(0);

@@ -34,8 +34,7 @@ async function startStack() {
     cluster,
     adminToken,
     async stop() {
-      cluster.destroy();
-      await s3.stop();
+      try { await cluster.destroy(); } finally { await s3.stop(); }
     },
   };
 }
