@@ -177,7 +177,13 @@ check_writers(const ProtoMessage *msg, ProtoError err, const char *detail)
 	strbuf_init(&sb);
 	proto_write_error(&sb, err == PERR_OK ? PERR_INVALID_EVENT : err,
 					  detail ? detail : "accepted",
-					  msg->session_id, msg->nevents > 0 ? msg->events[0].seq : 0);
+					  msg->session_id, msg->nevents > 0 ? msg->events[0].seq : 0,
+					  msg->nevents > 0);
+	if (!sb.failed)
+		check_roundtrip(&sb);
+	strbuf_free(&sb);
+	strbuf_init(&sb);
+	proto_write_store_failed(&sb, "transient", 2000);
 	if (!sb.failed)
 		check_roundtrip(&sb);
 	strbuf_free(&sb);

@@ -11,11 +11,15 @@
  * statement.  Only after COMMIT are acks and other answers queued to the
  * connections, so an ack always means "stored".
  *
- * Per session the worker keeps, in memory, the highest seq below which
- * every seq is stored (last_seq, the value acked), the highest seq stored,
- * and the stored seqs above last_seq.  A batch works on copies of those;
- * the copies replace the cached state only when the batch commits, so a
- * failed batch leaves nothing half-applied.
+ * The table is the only truth about what is stored.  A batch locks the row
+ * of every session it names (FOR NO KEY UPDATE) when it reads their state,
+ * so no delete, stop or reuse of a session id can change them before it
+ * commits, and computes each session's new last_seq (the value acked: every
+ * seq up to it is stored or rejected) from the row, its own seqs and, only
+ * when the row says seqs above last_seq were handled before, the table's
+ * seqs above it.  Nothing in memory can make an ack claim a seq that is not
+ * in the table.  In memory the worker keeps only which connections use a
+ * session, to mark sessions disconnected.
  *
  * If a batch fails, each message is retried alone; a message that still
  * fails is answered with store_failed and its connection closed with 1011,
@@ -60,32 +64,42 @@ typedef enum SessionStatus
 
 static const char *const status_names[] = {"active", "completed", "disconnected", "abandoned"};
 
-/* What the worker remembers about a session between batches. */
+/*
+ * What the worker remembers about a session between batches: only which
+ * connections use it, for disconnect tracking.  Never used to decide what
+ * is stored.
+ */
 typedef struct SessionState
 {
 	char		session_id[PROTO_SESSION_ID_MAX + 1];	/* hash key */
-	SessionStatus status;
-	int64		worker_id;		/* 0: none */
-	int64		last_seq;		/* every seq <= last_seq is stored */
-	int64		max_seq;
-	int64		event_count;
-	int64	   *above;			/* stored seqs > last_seq, sorted (malloc) */
-	int			nabove;
+	SessionStatus status;		/* as of the last batch that named it */
 	int			nconns;			/* live connections that use the session */
 	TimestampTz unbound_since;	/* when nconns dropped to 0 */
 	TimestampTz last_used;
 } SessionState;
 
+/* A session's row as a batch read (and locked) it. */
+typedef struct SessionRow
+{
+	char		session_id[PROTO_SESSION_ID_MAX + 1];
+	SessionStatus status;
+	int64		worker_id;		/* 0: none */
+	int64		last_seq;		/* every seq <= last_seq is stored or rejected */
+	int64		max_seq;		/* highest seq stored or rejected */
+} SessionRow;
+
 /* A batch's working copy of one session. */
 typedef struct BatchSession
 {
 	char		session_id[PROTO_SESSION_ID_MAX + 1];
-	SessionState st;			/* copy; st.above is not used here */
+	SessionRow	st;				/* the row, updated as the batch goes */
 	int64		base_last_seq;	/* last_seq in the table when the batch began */
 	int64		base_max_seq;	/* max_seq in the table when the batch began */
-	int64	   *new_seqs;		/* seqs stored by this batch */
+	int64	   *new_seqs;		/* seqs stored or rejected by this batch */
 	int			nnew;
 	int			cap;
+	int64		max_new;		/* highest of new_seqs (0: none) */
+	int64		new_last_seq;	/* last_seq once the batch commits */
 	bool		touched_events;
 	int			pending_binds;	/* connections bound before the cache had it */
 	struct AckTarget *last_ack; /* the ack this batch owes for it, latest */
@@ -168,6 +182,13 @@ typedef struct Batch
 	Datum	   *r_selector;
 	bool	   *r_selector_null;
 	Datum	   *r_payload;
+	/* rejected events (rare): session, seq, code, message */
+	int			nrej;
+	int			caprej;
+	Datum	   *j_session;
+	Datum	   *j_seq;
+	Datum	   *j_code;
+	Datum	   *j_message;
 	int64		events_received;
 	int64		events_duplicate;
 	int64		rejected[PERR__COUNT];
@@ -186,12 +207,14 @@ static SPIPlanPtr lookup_plan = NULL;
  */
 static bool next_batch_checks_conflicts = false;
 static SPIPlanPtr preload_plan = NULL;
+static SPIPlanPtr probe_plan = NULL;
+static SPIPlanPtr reject_plan = NULL;
 static SPIPlanPtr start_plan = NULL;
 static SPIPlanPtr stop_plan = NULL;
 static SPIPlanPtr complete_plan = NULL;
 
 #define SESSION_CACHE_MAX 100000
-#define MAX_ABOVE 4096
+#define PROBE_CHUNK 1000
 
 /* Creates the session cache and the batch memory context. */
 void
@@ -211,14 +234,9 @@ ingest_init(void)
 void
 ingest_reset(void)
 {
-	HASH_SEQ_STATUS seq;
-	SessionState *s;
 	SPIPlanPtr *plans[] = {&insert_plan, &insert_conflict_plan, &lookup_plan, &preload_plan,
-	&start_plan, &stop_plan, &complete_plan};
+	&probe_plan, &reject_plan, &start_plan, &stop_plan, &complete_plan};
 
-	hash_seq_init(&seq, session_cache);
-	while ((s = hash_seq_search(&seq)) != NULL)
-		free(s->above);
 	hash_destroy(session_cache);
 	MemoryContextDelete(batch_context);
 	ingest_init();
@@ -302,17 +320,29 @@ reply_session(Batch *b, Conn *c, ReplyKind kind, BatchSession *bs)
 	b->reply_tail = &r->next;
 }
 
-/* Queues an error answer, counted by code. */
+/*
+ * Queues an error answer, counted by code.  A dropped event's answer is
+ * sent only after commit, with the ack that passes it: before that, its
+ * rejection is not yet recorded.
+ */
 static void
-reply_error(Batch *b, Conn *c, ProtoError err, const char *message,
-			const char *session_id, int64 seq, int close_code)
+reply_error_ex(Batch *b, Conn *c, ProtoError err, const char *message,
+			   const char *session_id, int64 seq, int close_code, bool dropped)
 {
 	StrBuf		sb;
 
 	strbuf_init(&sb);
-	proto_write_error(&sb, err, message, session_id, seq);
+	proto_write_error(&sb, err, message, session_id, seq, dropped);
 	b->rejected[err]++;
-	reply(b, c, &sb, false, close_code);
+	reply(b, c, &sb, dropped, close_code);
+}
+
+/* Queues an error answer about a message or an event that is not recorded. */
+static void
+reply_error(Batch *b, Conn *c, ProtoError err, const char *message,
+			const char *session_id, int64 seq, int close_code)
+{
+	reply_error_ex(b, c, err, message, session_id, seq, close_code, false);
 }
 
 /* Records that a connection uses a session (for disconnect tracking). */
@@ -352,9 +382,9 @@ bind_session(Conn *c, BatchSession *bs)
 	strlcpy(c->last_session, session_id, sizeof(c->last_session));
 }
 
-/* Fills st from a row of (session_id, status, worker_id, last_seq, max_seq, event_count). */
+/* Fills st from a row of (session_id, status, worker_id, last_seq, max_seq). */
 static void
-row_to_state(HeapTuple tup, TupleDesc desc, int first, SessionState *st)
+row_to_session(HeapTuple tup, TupleDesc desc, int first, SessionRow *st)
 {
 	bool		isnull;
 	char	   *status;
@@ -370,18 +400,20 @@ row_to_state(HeapTuple tup, TupleDesc desc, int first, SessionState *st)
 	st->worker_id = DatumGetInt64(SPI_getbinval(tup, desc, first + 2, &isnull));
 	st->last_seq = DatumGetInt64(SPI_getbinval(tup, desc, first + 3, &isnull));
 	st->max_seq = DatumGetInt64(SPI_getbinval(tup, desc, first + 4, &isnull));
-	st->event_count = DatumGetInt64(SPI_getbinval(tup, desc, first + 5, &isnull));
 }
 
-/* Loads a session's state from the table into st; false if it does not exist. */
+/*
+ * Loads and locks a session's row into st; false if it does not exist.
+ * The lock holds it still until the batch commits (see the file header).
+ */
 static bool
-load_session(const char *session_id, SessionState *st)
+load_session(const char *session_id, SessionRow *st)
 {
 	Oid			argtypes[1] = {TEXTOID};
 	Datum		arg = CStringGetTextDatum(session_id);
 	SPIPlanPtr	p = keep_plan(&lookup_plan,
-							  "SELECT session_id, status, coalesce(worker_id, 0), last_seq, max_seq, event_count "
-							  "FROM codesight.sessions WHERE session_id = $1",
+							  "SELECT session_id, status, coalesce(worker_id, 0), last_seq, max_seq "
+							  "FROM codesight.sessions WHERE session_id = $1 FOR NO KEY UPDATE",
 							  1, argtypes);
 	int			ret;
 
@@ -390,13 +422,13 @@ load_session(const char *session_id, SessionState *st)
 		elog(ERROR, "session lookup failed: %s", SPI_result_code_string(ret));
 	if (SPI_processed == 0)
 		return false;
-	row_to_state(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, st);
+	row_to_session(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, st);
 	return true;
 }
 
 /* Adds a batch copy of a session whose state was read from the table. */
 static BatchSession *
-add_batch_session(Batch *b, const SessionState *st)
+add_batch_session(Batch *b, const SessionRow *st)
 {
 	BatchSession *bs = palloc0(sizeof(BatchSession));
 	BatchSessionRef *ref;
@@ -416,8 +448,8 @@ add_batch_session(Batch *b, const SessionState *st)
 	ref->bs = bs;
 	strlcpy(bs->session_id, st->session_id, sizeof(bs->session_id));
 	bs->st = *st;
-	bs->st.above = NULL;
 	bs->base_last_seq = st->last_seq;
+	bs->new_last_seq = st->last_seq;
 	bs->base_max_seq = st->max_seq;
 	bs->next = b->sessions;
 	b->sessions = bs;
@@ -433,7 +465,7 @@ add_batch_session(Batch *b, const SessionState *st)
 static BatchSession *
 batch_session(Batch *b, const char *session_id)
 {
-	SessionState st;
+	SessionRow	st;
 
 	if (b->session_index)
 	{
@@ -448,24 +480,10 @@ batch_session(Batch *b, const char *session_id)
 }
 
 /*
- * The cached seqs above last_seq, if they still describe the table: they
- * do unless something else (an admin deleting and recreating the session)
- * changed last_seq behind the worker's back.
- */
-static SessionState *
-cached_above(BatchSession *bs)
-{
-	SessionState *cached = hash_search(session_cache, bs->session_id, HASH_FIND, NULL);
-
-	if (cached && cached->last_seq == bs->base_last_seq)
-		return cached;
-	return NULL;
-}
-
-/*
- * Reads the state of every session the batch's messages name, with one
- * query.  The table, not the cache, is the truth for status, owner and seq
- * marks: an admin may have stopped or deleted a session through SQL.
+ * Reads and locks the row of every session the batch's messages name, with
+ * one query, in session_id order (two batches, or a batch and housekeeping,
+ * lock common rows in the same order).  The table is the truth for status,
+ * owner and seq marks: an admin may have stopped or deleted a session.
  */
 static void
 preload_sessions(Batch *b, int nmsgs)
@@ -491,8 +509,9 @@ preload_sessions(Batch *b, int nmsgs)
 	if (nids == 0)
 		return;
 	p = keep_plan(&preload_plan,
-				  "SELECT session_id, status, coalesce(worker_id, 0), last_seq, max_seq, event_count "
-				  "FROM codesight.sessions WHERE session_id = ANY ($1)",
+				  "SELECT session_id, status, coalesce(worker_id, 0), last_seq, max_seq "
+				  "FROM codesight.sessions WHERE session_id = ANY ($1) "
+				  "ORDER BY session_id FOR NO KEY UPDATE",
 				  1, argtypes);
 	arg = PointerGetDatum(construct_array(ids, nids, TEXTOID, -1, false, TYPALIGN_INT));
 	ret = exec_plan(p, &arg, NULL, false, 0);
@@ -500,33 +519,33 @@ preload_sessions(Batch *b, int nmsgs)
 		elog(ERROR, "session preload failed: %s", SPI_result_code_string(ret));
 	for (uint64 r = 0; r < SPI_processed; r++)
 	{
-		SessionState st;
+		SessionRow	st;
 
-		row_to_state(SPI_tuptable->vals[r], SPI_tuptable->tupdesc, 1, &st);
+		row_to_session(SPI_tuptable->vals[r], SPI_tuptable->tupdesc, 1, &st);
 		add_batch_session(b, &st);
 	}
 }
 
-/* True when seq was already stored (or taken earlier in this batch). */
+/*
+ * True when seq is known to be handled: at or below the row's last_seq, or
+ * taken earlier in this batch.  A seq between last_seq and the row's
+ * max_seq may be stored too; those rows go in with ON CONFLICT DO NOTHING.
+ */
 static bool
 seq_seen(BatchSession *bs, int64 seq)
 {
-	SessionState *cached;
-
-	if (seq <= bs->st.last_seq)
+	if (seq <= bs->base_last_seq)
 		return true;
+	/* Clients send seqs in order: a seq above all of the batch's is new. */
+	if (seq > bs->max_new)
+		return false;
 	for (int i = 0; i < bs->nnew; i++)
 		if (bs->new_seqs[i] == seq)
 			return true;
-	cached = cached_above(bs);
-	if (cached)
-		for (int i = 0; i < cached->nabove; i++)
-			if (cached->above[i] == seq)
-				return true;
 	return false;
 }
 
-/* Remembers a seq this batch stores (or found already stored). */
+/* Remembers a seq this batch stores, rejects, or found already stored. */
 static void
 note_seq(BatchSession *bs, int64 seq)
 {
@@ -537,6 +556,8 @@ note_seq(BatchSession *bs, int64 seq)
 			: palloc(bs->cap * sizeof(int64));
 	}
 	bs->new_seqs[bs->nnew++] = seq;
+	if (seq > bs->max_new)
+		bs->max_new = seq;
 	if (seq > bs->st.max_seq)
 		bs->st.max_seq = seq;
 }
@@ -551,53 +572,91 @@ cmp_int64(const void *a, const void *b)
 }
 
 /*
- * Computes the session's new last_seq: the cached seqs above the old mark
- * plus this batch's, advanced while contiguous.  Leaves the rest (sorted,
- * malloc'd) in *above_out for the cache.
+ * Reads up to PROBE_CHUNK seqs above `after` that the table holds for the
+ * session, stored or rejected, in order.  Returns how many; *out is palloc'd.
+ */
+static int
+probe_handled(const char *session_id, int64 after, int64 **out)
+{
+	Oid			argtypes[3] = {TEXTOID, INT8OID, INT8OID};
+	Datum		args[3];
+	SPIPlanPtr	p = keep_plan(&probe_plan,
+							  "SELECT seq FROM codesight.events WHERE session_id = $1 AND seq > $2 "
+							  "AND seq <= $2 + $3 "
+							  "UNION SELECT seq FROM codesight.rejected_events "
+							  "WHERE session_id = $1 AND seq > $2 AND seq <= $2 + $3 "
+							  "ORDER BY 1",
+							  3, argtypes);
+	int			ret;
+	int			n;
+
+	args[0] = CStringGetTextDatum(session_id);
+	args[1] = Int64GetDatum(after);
+	args[2] = Int64GetDatum(PROBE_CHUNK);
+	ret = exec_plan(p, args, NULL, true, 0);
+	if (ret != SPI_OK_SELECT)
+		elog(ERROR, "seq probe failed: %s", SPI_result_code_string(ret));
+	n = (int) SPI_processed;
+	*out = palloc(Max(n, 1) * sizeof(int64));
+	for (int i = 0; i < n; i++)
+	{
+		bool		isnull;
+
+		(*out)[i] = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 1, &isnull));
+	}
+	return n;
+}
+
+/*
+ * Computes the session's new last_seq: from the row's last_seq, advanced
+ * while the next seq is one this batch stores or rejects, or one the table
+ * already holds.  The table is read only when its max_seq says seqs above
+ * the mark were handled before (a gap the client is filling), a window of
+ * PROBE_CHUNK seqs at a time.  Runs in the batch's transaction, with the
+ * session's row locked, before the batch's own rows go in.
  */
 static int64
-advance_mark(BatchSession *bs, int64 **above_out, int *nabove_out)
+compute_mark(BatchSession *bs)
 {
-	SessionState *cached = cached_above(bs);
-	int			ncached = cached ? cached->nabove : 0;
-	int			n = ncached + bs->nnew;
-	int64	   *all = palloc((n ? n : 1) * sizeof(int64));
-	int64		mark = bs->st.last_seq;
-	int			i = 0;
+	int64	   *seqs = NULL;
+	int64	   *probe = NULL;
+	int			n = bs->nnew;
+	int			nprobe = 0;
+	int			j = 0;
 	int			k = 0;
-	int64	   *rest;
+	int64		mark = bs->base_last_seq;
+	int64		probed_to = mark;	/* the table was read up to here */
 
-	if (ncached)
-		memcpy(all, cached->above, ncached * sizeof(int64));
-	if (bs->nnew)
-		memcpy(all + ncached, bs->new_seqs, bs->nnew * sizeof(int64));
-	qsort(all, n, sizeof(int64), cmp_int64);
-	for (; i < n; i++)
+	if (n > 0)
 	{
-		if (all[i] <= mark)
-			continue;
-		if (all[i] == mark + 1)
-			mark++;
-		else
-			break;
+		seqs = palloc(n * sizeof(int64));
+		memcpy(seqs, bs->new_seqs, n * sizeof(int64));
+		qsort(seqs, n, sizeof(int64), cmp_int64);
 	}
-	*above_out = NULL;
-	*nabove_out = 0;
-	if (i < n)
+	for (;;)
 	{
-		int			keep = Min(n - i, MAX_ABOVE);
-
-		/* Seqs dropped past MAX_ABOVE are resent by the client and found. */
-		rest = malloc(keep * sizeof(int64));
-		if (rest != NULL)
+		while (j < n && seqs[j] <= mark)
+			j++;
+		while (k < nprobe && probe[k] <= mark)
+			k++;
+		if ((j < n && seqs[j] == mark + 1) || (k < nprobe && probe[k] == mark + 1))
 		{
-			for (int j = i; j < n && k < keep; j++)
-				if (k == 0 || rest[k - 1] != all[j])
-					rest[k++] = all[j];
-			*above_out = rest;
-			*nabove_out = k;
+			mark++;
+			continue;
 		}
+		/* mark + 1 is in neither: is it in the table, not read yet? */
+		if (mark + 1 <= probed_to || mark + 1 > bs->base_max_seq)
+			break;
+		if (probe)
+			pfree(probe);
+		nprobe = probe_handled(bs->session_id, mark, &probe);
+		probed_to = mark + PROBE_CHUNK;
+		k = 0;
 	}
+	if (seqs)
+		pfree(seqs);
+	if (probe)
+		pfree(probe);
 	return mark;
 }
 
@@ -624,11 +683,24 @@ ensure_rows(Batch *b, int more)
 #undef GROW
 }
 
-/* Converts client ms since the epoch to a timestamptz. */
-static TimestampTz
-ms_to_timestamptz(double ms)
+/*
+ * Converts a client time (ms since the epoch) to a timestamptz datum; false
+ * when there is none or it lies outside timestamptz's range (the protocol
+ * takes JavaScript's whole Date range, which reaches back further).  The
+ * event's payload keeps the number as sent either way.
+ */
+static bool
+client_time(bool has, double ms, Datum *out)
 {
-	return (TimestampTz) ((ms / 1000.0 - ((POSTGRES_EPOCH_JDATE - UNIX_EPOCH_JDATE) * SECS_PER_DAY)) * USECS_PER_SEC);
+	TimestampTz ts;
+
+	if (!has)
+		return false;
+	ts = (TimestampTz) ((ms / 1000.0 - ((POSTGRES_EPOCH_JDATE - UNIX_EPOCH_JDATE) * SECS_PER_DAY)) * USECS_PER_SEC);
+	if (!IS_VALID_TIMESTAMP(ts))
+		return false;
+	*out = TimestampTzGetDatum(ts);
+	return true;
 }
 
 /* Builds the payload {type, timestamp, data} of an event as jsonb. */
@@ -681,22 +753,13 @@ add_row(Batch *b, BatchSession *bs, ProtoEvent *ev)
 	b->r_session[i] = CStringGetTextDatum(bs->session_id);
 	b->r_seq[i] = Int64GetDatum(ev->seq);
 	b->r_type[i] = CStringGetTextDatum(ev->type);
-	b->r_ts_null[i] = !ev->has_ts;
-	b->r_ts[i] = ev->has_ts ? TimestampTzGetDatum(ms_to_timestamptz(ev->ts_ms)) : (Datum) 0;
+	b->r_ts[i] = (Datum) 0;
+	b->r_ts_null[i] = !client_time(ev->has_ts, ev->ts_ms, &b->r_ts[i]);
 	b->r_url_null[i] = ev->url == NULL;
 	b->r_url[i] = ev->url ? short_text(ev->url, 2048) : (Datum) 0;
 	b->r_selector_null[i] = ev->selector == NULL;
 	b->r_selector[i] = ev->selector ? short_text(ev->selector, 2048) : (Datum) 0;
 	b->r_payload[i] = event_payload(ev);
-}
-
-/* Checks that the connection may write to the session. */
-static bool
-may_use_session(Conn *c, BatchSession *bs)
-{
-	if (c->admin || bs->st.worker_id == 0 || !c->authenticated)
-		return true;
-	return c->worker_id == bs->st.worker_id;
 }
 
 /* Registers that conn should get an ack for bs after commit. */
@@ -718,6 +781,62 @@ want_ack(Batch *b, Conn *c, BatchSession *bs, bool v1)
 	a->next = b->acks;
 	b->acks = a;
 	bs->last_ack = a;
+}
+
+/*
+ * Checks that the connection may write to the session: a session owned by
+ * a worker is written only with that worker's token (or an admin's); one
+ * without an owner by anyone allowed to connect.
+ */
+static bool
+may_use_session(Conn *c, BatchSession *bs)
+{
+	if (bs->st.worker_id == 0 || (c->authenticated && c->admin))
+		return true;
+	return c->authenticated && c->worker_id == bs->st.worker_id;
+}
+
+/* Grows the rejected-event arrays. */
+static void
+ensure_rejections(Batch *b)
+{
+	if (b->nrej < b->caprej)
+		return;
+	b->caprej = b->caprej ? b->caprej * 2 : 16;
+#define GROW(f) b->f = b->f ? repalloc(b->f, b->caprej * sizeof(Datum)) : palloc(b->caprej * sizeof(Datum))
+	GROW(j_session);
+	GROW(j_seq);
+	GROW(j_code);
+	GROW(j_message);
+#undef GROW
+}
+
+/*
+ * Records an event refused for good: its seq is handled (the ack passes
+ * it) and the client is told to drop it once that is committed.  An event
+ * without a seq (v1) is only answered.
+ */
+static void
+reject_event(Batch *b, Conn *c, BatchSession *bs, int64 seq, ProtoError err,
+			 const char *message)
+{
+	int			i;
+
+	if (seq <= 0)
+	{
+		reply_error(b, c, err, message, bs->session_id, 0, 0);
+		return;
+	}
+	ensure_rejections(b);
+	i = b->nrej++;
+	b->j_session[i] = CStringGetTextDatum(bs->session_id);
+	b->j_seq[i] = Int64GetDatum(seq);
+	b->j_code[i] = CStringGetTextDatum(proto_error_code(err));
+	b->j_message[i] = CStringGetTextDatum(message);
+	note_seq(bs, seq);
+	bs->touched_events = true;
+	want_ack(b, c, bs, false);
+	reply_error_ex(b, c, err, message, bs->session_id, seq, 0, true);
 }
 
 /* Handles interaction_event and events messages. */
@@ -746,28 +865,28 @@ handle_events(Batch *b, Conn *c, ProtoMessage *msg)
 
 		b->events_received++;
 		c->events_in++;
-		if (ev->error != PERR_OK)
-		{
-			reply_error(b, c, ev->error, "event rejected", msg->session_id, ev->seq, 0);
-			continue;
-		}
 		if (ev->seq > 0 && seq_seen(bs, ev->seq))
 		{
-			/* A resend: already stored, counts as stored for the ack. */
+			/* A resend: already handled, counts as handled for the ack. */
 			b->events_duplicate++;
 			want_ack(b, c, bs, false);
 			continue;
 		}
+		if (ev->error != PERR_OK)
+		{
+			reject_event(b, c, bs, ev->seq, ev->error, "event rejected; it will not be stored");
+			continue;
+		}
 		if (bs->st.status != SS_ACTIVE)
 		{
-			reply_error(b, c, PERR_SESSION_NOT_ACTIVE,
-						"the session is no longer active", msg->session_id, ev->seq, 0);
+			reject_event(b, c, bs, ev->seq, PERR_SESSION_NOT_ACTIVE,
+						 "the session is no longer active; the event will not be stored");
 			continue;
 		}
 		err = proto_sanitize_event(&b->arena, ev);
 		if (err != PERR_OK)
 		{
-			reply_error(b, c, err, "event could not be processed", msg->session_id, ev->seq, 0);
+			reject_event(b, c, bs, ev->seq, err, "event could not be processed; it will not be stored");
 			continue;
 		}
 		if (ev->seq == 0)
@@ -820,9 +939,7 @@ handle_session_start(Batch *b, Conn *c, ProtoMessage *msg)
 	args[1] = Int64GetDatum(c->worker_id);
 	if (!c->authenticated || c->worker_id == 0)
 		nulls[1] = 'n';
-	if (msg->has_ts)
-		args[2] = TimestampTzGetDatum(ms_to_timestamptz(msg->ts_ms));
-	else
+	if (!client_time(msg->has_ts, msg->ts_ms, &args[2]))
 		nulls[2] = 'n';
 	if (msg->user_agent)
 		args[3] = short_text(msg->user_agent, 1024);
@@ -879,9 +996,7 @@ handle_session_end(Batch *b, Conn *c, ProtoMessage *msg)
 		char		nulls[2] = {' ', ' '};
 
 		args[0] = CStringGetTextDatum(msg->session_id);
-		if (msg->has_ts)
-			args[1] = TimestampTzGetDatum(ms_to_timestamptz(msg->ts_ms));
-		else
+		if (!client_time(msg->has_ts, msg->ts_ms, &args[1]))
 			nulls[1] = 'n';
 		ret = exec_plan(p, args, nulls, false, 0);
 		if (ret != SPI_OK_UPDATE)
@@ -1027,7 +1142,32 @@ make_array(Datum *values, bool *nulls, int n, Oid elmtype, int elmlen, bool byva
 	"LEFT JOIN cnt ON cnt.session_id = u.session_id " \
 	"WHERE s.session_id = u.session_id AND s.session_id = ANY ($8)"
 
-/* Stores the batch's rows with one statement (see INSERT_EVENTS_SQL). */
+/* Records the batch's rejected events (see reject_event). */
+static void
+store_rejections(Batch *b)
+{
+	Oid			argtypes[4] = {TEXTARRAYOID, INT8ARRAYOID, TEXTARRAYOID, TEXTARRAYOID};
+	SPIPlanPtr	p = keep_plan(&reject_plan,
+							  "INSERT INTO codesight.rejected_events (session_id, seq, code, message) "
+							  "SELECT * FROM unnest($1, $2, $3, $4) ON CONFLICT DO NOTHING",
+							  4, argtypes);
+	Datum		args[4];
+	int			ret;
+
+	args[0] = make_array(b->j_session, NULL, b->nrej, TEXTOID, -1, false, TYPALIGN_INT);
+	args[1] = make_array(b->j_seq, NULL, b->nrej, INT8OID, 8, FLOAT8PASSBYVAL, TYPALIGN_DOUBLE);
+	args[2] = make_array(b->j_code, NULL, b->nrej, TEXTOID, -1, false, TYPALIGN_INT);
+	args[3] = make_array(b->j_message, NULL, b->nrej, TEXTOID, -1, false, TYPALIGN_INT);
+	ret = exec_plan(p, args, NULL, false, 0);
+	if (ret != SPI_OK_INSERT)
+		elog(ERROR, "rejected event insert failed: %s", SPI_result_code_string(ret));
+}
+
+/*
+ * Stores the batch's rows and session marks with one statement (see
+ * INSERT_EVENTS_SQL), after its rejections.  Each session's new last_seq is
+ * computed first, while the table holds only what earlier batches stored.
+ */
 static void
 store_rows(Batch *b)
 {
@@ -1055,17 +1195,16 @@ store_rows(Batch *b)
 	nsess = 0;
 	for (BatchSession *bs = b->sessions; bs; bs = bs->next)
 	{
-		int64	   *rest;
-		int			nrest;
-
 		if (!(bs->touched_events || bs->nnew > 0))
 			continue;
+		bs->new_last_seq = compute_mark(bs);
 		s_id[nsess] = CStringGetTextDatum(bs->session_id);
-		s_last[nsess] = Int64GetDatum(advance_mark(bs, &rest, &nrest));
-		free(rest);				/* recomputed at commit against the cache */
+		s_last[nsess] = Int64GetDatum(bs->new_last_seq);
 		s_max[nsess] = Int64GetDatum(bs->st.max_seq);
 		nsess++;
 	}
+	if (b->nrej > 0)
+		store_rejections(b);
 	ensure_rows(b, 1);
 	args[0] = make_array(b->r_session, NULL, b->nrows, TEXTOID, -1, false, TYPALIGN_INT);
 	args[1] = make_array(b->r_seq, NULL, b->nrows, INT8OID, 8, FLOAT8PASSBYVAL, TYPALIGN_DOUBLE);
@@ -1082,7 +1221,10 @@ store_rows(Batch *b)
 		elog(ERROR, "event insert failed: %s", SPI_result_code_string(ret));
 }
 
-/* Makes the committed batch's session states the cached ones. */
+/*
+ * After commit: the batch's sessions take their committed marks, and the
+ * connection tracking learns of sessions it had not seen.
+ */
 static void
 apply_sessions(Batch *b)
 {
@@ -1092,27 +1234,15 @@ apply_sessions(Batch *b)
 	{
 		bool		found;
 		SessionState *s = hash_search(session_cache, bs->session_id, HASH_ENTER, &found);
-		int64	   *rest = NULL;
-		int			nrest = 0;
-		int64		mark;
 
 		if (!found)
 		{
-			*s = bs->st;
-			s->above = NULL;
-			s->nabove = 0;
 			s->nconns = bs->pending_binds;
+			s->unbound_since = 0;
 		}
-		mark = advance_mark(bs, &rest, &nrest);
-		free(s->above);
-		s->above = rest;
-		s->nabove = nrest;
-		s->last_seq = mark;
-		s->max_seq = bs->st.max_seq;
 		s->status = bs->st.status;
-		s->worker_id = bs->st.worker_id;
 		s->last_used = now;
-		bs->st.last_seq = mark;
+		bs->st.last_seq = bs->new_last_seq;
 	}
 }
 
@@ -1266,8 +1396,37 @@ batch_body(void *arg)
 	preload_sessions(b, take);
 	for (int i = 0; i < take; i++)
 		handle_message(b, w->msgs[i], &b->parsed[i]);
-	if (b->nrows > 0)
+	if (b->nrows > 0 || b->nrej > 0)
 		store_rows(b);
+}
+
+/*
+ * The class of a failed store, for the client's backoff: a full disk or a
+ * read-only server take long to mend, a conflict or a passing error not.
+ */
+static const char *
+store_failure_class(int sqlerrcode, int *retry_after_ms)
+{
+	if (sqlerrcode == ERRCODE_DISK_FULL || sqlerrcode == ERRCODE_OUT_OF_MEMORY ||
+		sqlerrcode == ERRCODE_INSUFFICIENT_RESOURCES)
+	{
+		*retry_after_ms = 30000;
+		return "disk_full";
+	}
+	if (sqlerrcode == ERRCODE_READ_ONLY_SQL_TRANSACTION || sqlerrcode == ERRCODE_ADMIN_SHUTDOWN ||
+		sqlerrcode == ERRCODE_CANNOT_CONNECT_NOW)
+	{
+		*retry_after_ms = 10000;
+		return "read_only";
+	}
+	if (sqlerrcode == ERRCODE_UNIQUE_VIOLATION || sqlerrcode == ERRCODE_T_R_SERIALIZATION_FAILURE ||
+		sqlerrcode == ERRCODE_T_R_DEADLOCK_DETECTED || sqlerrcode == ERRCODE_LOCK_NOT_AVAILABLE)
+	{
+		*retry_after_ms = 1000;
+		return "conflict";
+	}
+	*retry_after_ms = 2000;
+	return "transient";
 }
 
 /*
@@ -1283,6 +1442,7 @@ run_batch(InMsg **msgs, int nmsgs, bool last_try, int64 *stored, bool *canceled,
 	BatchWork	w;
 	ErrorData  *edata;
 	bool		ok;
+	int			sqlerrcode = 0;
 	instr_time	start,
 				end;
 
@@ -1306,13 +1466,16 @@ run_batch(InMsg **msgs, int nmsgs, bool last_try, int64 *stored, bool *canceled,
 	if (!ok)
 	{
 		/*
-		 * A cancel, or a duplicate we did not expect (retried with conflict
-		 * checks), is not the messages' fault: the batch is run again.
+		 * A cancel, a deadlock with an admin's statement, or a duplicate we
+		 * did not expect (retried with conflict checks), is not the
+		 * messages' fault: the batch is run again.
 		 */
-		if (edata->sqlerrcode == ERRCODE_UNIQUE_VIOLATION)
+		sqlerrcode = edata->sqlerrcode;
+		if (sqlerrcode == ERRCODE_UNIQUE_VIOLATION)
 			next_batch_checks_conflicts = true;
-		*canceled = edata->sqlerrcode == ERRCODE_QUERY_CANCELED ||
-			edata->sqlerrcode == ERRCODE_UNIQUE_VIOLATION;
+		*canceled = sqlerrcode == ERRCODE_QUERY_CANCELED ||
+			sqlerrcode == ERRCODE_UNIQUE_VIOLATION ||
+			sqlerrcode == ERRCODE_T_R_DEADLOCK_DETECTED;
 		ereport(LOG,
 				(errmsg("codesight: a batch of %d messages was rolled back: %s",
 						w.consumed, edata->message),
@@ -1338,12 +1501,12 @@ run_batch(InMsg **msgs, int nmsgs, bool last_try, int64 *stored, bool *canceled,
 		{
 			Conn	   *c = msgs[0]->conn;
 			StrBuf		sb;
+			int			retry_ms;
+			const char *why = store_failure_class(sqlerrcode, &retry_ms);
 
 			/* The message is answered here; clients resend what was not acked. */
 			strbuf_init(&sb);
-			proto_write_error(&sb, PERR_STORE_FAILED,
-							  "the database refused this message; reconnect and resend what was not acknowledged",
-							  NULL, 0);
+			proto_write_store_failed(&sb, why, retry_ms);
 			if (!sb.failed && !c->closed)
 			{
 				net_send_text(c, sb.data, sb.len);
@@ -1518,7 +1681,6 @@ ingest_housekeeping(void)
 			 s->status != SS_ACTIVE ||
 			 TimestampDifferenceExceeds(s->unbound_since, now, cs_disconnect_grace * 1000)))
 		{
-			free(s->above);
 			hash_search(session_cache, s->session_id, HASH_REMOVE, NULL);
 		}
 	}

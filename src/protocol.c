@@ -229,8 +229,7 @@ read_timestamp(const JsonValue *v, bool *has, double *ms)
 		double		d;
 
 		json_number_to_double(v, &d);
-		/* Between 1970 and the year 5138: covers ms timestamps, rejects junk. */
-		if (!isfinite(d) || d < 0 || d > 1e14)
+		if (!isfinite(d) || fabs(d) > PROTO_MAX_ABS_TIMESTAMP_MS)
 			return false;
 		*ms = d;
 		*has = true;
@@ -238,7 +237,7 @@ read_timestamp(const JsonValue *v, bool *has, double *ms)
 	}
 	if (v->type == JV_STRING && proto_parse_iso8601(v->u.str.ptr, ms))
 	{
-		if (*ms < 0 || *ms > 1e14)
+		if (fabs(*ms) > PROTO_MAX_ABS_TIMESTAMP_MS)
 			return false;
 		*has = true;
 		return true;
@@ -725,10 +724,14 @@ proto_write_connected(StrBuf *sb, size_t max_message_bytes, bool auth_required)
 				  auth_required ? "true" : "false");
 }
 
-/* Writes an error message; session_id and seq are optional (NULL, 0). */
+/*
+ * Writes an error message; session_id and seq are optional (NULL, 0).
+ * dropped says the event was recorded as rejected: its seq counts as
+ * handled, the acks pass it, and the client must not send it again.
+ */
 void
 proto_write_error(StrBuf *sb, ProtoError err, const char *message,
-				  const char *session_id, int64_t seq)
+				  const char *session_id, int64_t seq, bool dropped)
 {
 	if (message == NULL)
 		message = proto_error_code(err);
@@ -746,6 +749,25 @@ proto_write_error(StrBuf *sb, ProtoError err, const char *message,
 	}
 	if (seq > 0)
 		strbuf_printf(sb, ",\"seq\":%lld", (long long) seq);
+	if (dropped)
+		strbuf_appends(sb, ",\"dropped\":true");
+	strbuf_append(sb, "}", 1);
+}
+
+/*
+ * Writes store_failed: the database refused a message, for a reason of a
+ * class the client can act on, and the least time to wait before trying
+ * again.
+ */
+void
+proto_write_store_failed(StrBuf *sb, const char *reason, int retry_after_ms)
+{
+	static const char message[] =
+		"the database refused this message; reconnect after retryAfterMs and resend what was not acknowledged";
+
+	strbuf_printf(sb, "{\"type\":\"error\",\"code\":\"store_failed\",\"reason\":\"%s\","
+				  "\"retryAfterMs\":%d,\"message\":", reason, retry_after_ms);
+	json_append_string(sb, message, sizeof(message) - 1);
 	strbuf_append(sb, "}", 1);
 }
 

@@ -21,6 +21,8 @@
 #define PROTO_MAX_BATCH_EVENTS 1000
 #define PROTO_SESSION_ID_MAX 64
 #define PROTO_MAX_SEQ ((int64_t) 9007199254740991)	/* 2^53 - 1 */
+/* JavaScript's Date range (ECMA-262 TimeClip): any time a browser can write. */
+#define PROTO_MAX_ABS_TIMESTAMP_MS 8.64e15
 
 typedef enum ProtoMsgType
 {
@@ -97,7 +99,8 @@ extern bool proto_parse_iso8601(const char *s, double *ms);
 /* Server-to-client messages, appended to a StrBuf as JSON text. */
 extern void proto_write_connected(StrBuf *sb, size_t max_message_bytes, bool auth_required);
 extern void proto_write_error(StrBuf *sb, ProtoError err, const char *message,
-							  const char *session_id, int64_t seq);
+							  const char *session_id, int64_t seq, bool dropped);
+extern void proto_write_store_failed(StrBuf *sb, const char *reason, int retry_after_ms);
 extern void proto_write_ack(StrBuf *sb, const char *session_id, int64_t seq);
 extern void proto_write_session_started(StrBuf *sb, const char *session_id, int64_t last_seq,
 										const char *status);

@@ -57,8 +57,8 @@ CREATE TABLE codesight.sessions (
     ended_at       timestamptz,
     user_agent     text,
     extension      jsonb,
-    last_seq       bigint NOT NULL DEFAULT 0,  -- every seq <= last_seq is stored
-    max_seq        bigint NOT NULL DEFAULT 0,  -- highest seq stored
+    last_seq       bigint NOT NULL DEFAULT 0,  -- every seq <= last_seq is stored or rejected
+    max_seq        bigint NOT NULL DEFAULT 0,  -- highest seq stored or rejected
     event_count    bigint NOT NULL DEFAULT 0,
     last_event_at  timestamptz,
     client_report  jsonb,                      -- summary sent with session_complete
@@ -86,6 +86,19 @@ CREATE TABLE codesight.events (
     page_url     text,
     selector     text,
     payload      jsonb NOT NULL,
+    PRIMARY KEY (session_id, seq)
+);
+
+-- Events the worker refused for good (bad content in a well-formed batch,
+-- or sent to a session that has ended): each seq is handled, so acks pass
+-- it and one bad event never holds back the ones after it.  What was
+-- refused is not kept, only why: it may hold what masking could not read.
+CREATE TABLE codesight.rejected_events (
+    session_id   text NOT NULL,
+    seq          bigint NOT NULL CHECK (seq > 0),
+    code         text NOT NULL,
+    message      text,
+    rejected_at  timestamptz NOT NULL DEFAULT now(),
     PRIMARY KEY (session_id, seq)
 );
 

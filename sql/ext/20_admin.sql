@@ -381,8 +381,9 @@ END
 $$;
 
 -- Marks a session completed: the web page's Stop ends sessions that had no
--- extension stream (media only), which nothing else would end.  Returns the
--- session's summary; an already ended session is left as it is.
+-- extension stream (media only), which nothing else would end, and sessions
+-- whose stream was cut (disconnected, abandoned) without a stop.  Returns
+-- the session's summary; a completed session is left as it is.
 CREATE FUNCTION codesight.stop_session(session_id text, worker_id bigint DEFAULT NULL)
 RETURNS jsonb
 LANGUAGE plpgsql AS $$
@@ -394,7 +395,8 @@ BEGIN
     END IF;
     UPDATE codesight.sessions s
        SET status = 'completed', ended_at = coalesce(s.ended_at, now()), updated_at = now()
-     WHERE s.session_id = stop_session.session_id AND s.status = 'active';
+     WHERE s.session_id = stop_session.session_id
+       AND s.status IN ('active', 'disconnected', 'abandoned');
     RETURN codesight.session_summary(session_id);
 END
 $$;
@@ -410,6 +412,7 @@ BEGIN
         RETURN false;
     END IF;
     DELETE FROM codesight.events e WHERE e.session_id = delete_session.session_id;
+    DELETE FROM codesight.rejected_events r WHERE r.session_id = delete_session.session_id;
     DELETE FROM codesight.uploads u WHERE u.session_id = delete_session.session_id;
     DELETE FROM codesight.sessions s WHERE s.session_id = delete_session.session_id;
     RETURN true;

@@ -15,7 +15,7 @@ REVOKE EXECUTE ON FUNCTION codesight._extension_created() FROM codesight_admin;
 -- The worker's ingest path: sessions and events only.
 GRANT USAGE ON SCHEMA codesight TO codesight_ingest, codesight_api;
 GRANT SELECT, INSERT, UPDATE ON codesight.sessions TO codesight_ingest;
-GRANT SELECT, INSERT ON codesight.events TO codesight_ingest;
+GRANT SELECT, INSERT ON codesight.events, codesight.rejected_events TO codesight_ingest;
 GRANT SELECT ON codesight.tokens, codesight.workers TO codesight_ingest;
 
 -- The worker's HTTP API: the data of the schema, through its functions.

@@ -192,16 +192,16 @@ test('every kind of invalid message gets its error code and stores nothing', asy
     [JSON.stringify({ type: 'events', sessionId, events: 'nope' }), 'invalid_message'],
     [JSON.stringify({ type: 'events', sessionId, events: [] , timestamp: 'yesterday' }), 'invalid_timestamp'],
     [JSON.stringify({ type: 'events', sessionId, events: Array.from({ length: 1001 }, (_, i) => ({ seq: i + 1, type: 'click', data: {} })) }), 'too_many_events'],
-    [JSON.stringify({ type: 'events', sessionId, events: [{ seq: 1, type: 'teleport', data: {} }] }), 'unknown_event_type'],
-    [JSON.stringify({ type: 'events', sessionId, events: [{ seq: 1, type: 'click', data: 'str' }] }), 'invalid_event'],
+    [JSON.stringify({ type: 'events', sessionId, events: [{ seq: 101, type: 'teleport', data: {} }] }), 'unknown_event_type'],
+    [JSON.stringify({ type: 'events', sessionId, events: [{ seq: 102, type: 'click', data: 'str' }] }), 'invalid_event'],
     [JSON.stringify({ type: 'events', sessionId, events: [7] }), 'invalid_event'],
     [JSON.stringify({ type: 'events', sessionId, events: [{ type: 'click', data: {} }] }), 'invalid_seq'],
     [JSON.stringify({ type: 'events', sessionId, events: [{ seq: 0, type: 'click', data: {} }] }), 'invalid_seq'],
     [JSON.stringify({ type: 'events', sessionId, events: [{ seq: 1.5, type: 'click', data: {} }] }), 'invalid_seq'],
     [JSON.stringify({ type: 'events', sessionId, events: [{ seq: 2 ** 60, type: 'click', data: {} }] }), 'invalid_seq'],
-    [JSON.stringify({ type: 'events', sessionId, events: [{ seq: 1, type: 'click', timestamp: -5, data: {} }] }), 'invalid_timestamp'],
+    [JSON.stringify({ type: 'events', sessionId, events: [{ seq: 103, type: 'click', timestamp: 8.64e15 + 1, data: {} }] }), 'invalid_timestamp'],
     ['{"type":"events","sessionId":"' + sessionId + '","events":[{"seq":1,"type":"click","data":{"n":1e999999}}]}', 'invalid_json'],
-    ['{"type":"events","sessionId":"' + sessionId + '","events":[{"seq":1,"type":"click","data":' + '['.repeat(40) + ']'.repeat(40) + '}]}', 'too_deep'],
+    ['{"type":"events","sessionId":"' + sessionId + '","events":[{"seq":104,"type":"click","data":' + '['.repeat(40) + ']'.repeat(40) + '}]}', 'too_deep'],
   ];
   for (const [raw, code] of cases) {
     const from = ws.messages.length;
@@ -209,7 +209,14 @@ test('every kind of invalid message gets its error code and stores nothing', asy
     const err = await ws.next('error', { from });
     assert.equal(err.code, code, `for ${raw.slice(0, 80)}`);
     assert.equal(typeof err.message, 'string');
+    // An event refused for its content, in a well-formed batch, is
+    // recorded as rejected so it never holds back the acks after it.
+    assert.equal(err.dropped === true, /^\{"type":"events","sessionId":"cs_invalid","events":\[\{"seq":10[123],/.test(raw), `dropped flag for ${raw.slice(0, 80)}`);
   }
+  const rejected = await cluster.query('SELECT seq::int, code FROM codesight.rejected_events WHERE session_id = $1 ORDER BY seq', [sessionId]);
+  assert.deepEqual(rejected.rows, [
+    { seq: 101, code: 'unknown_event_type' }, { seq: 102, code: 'invalid_event' },
+    { seq: 103, code: 'invalid_timestamp' }]);
   // A valid event after all that still works on the same connection.
   ws.send({ type: 'events', sessionId, events: [{ seq: 1, type: 'click', data: { ok: true } }] });
   await ws.next((m) => m.type === 'ack' && m.seq === 1);
@@ -219,7 +226,7 @@ test('every kind of invalid message gets its error code and stores nothing', asy
   ws.close();
 });
 
-test('a batch with some bad events stores the good ones and names the bad seqs', async () => {
+test('a batch with some bad events stores the good ones, names the bad seqs, and the ack passes them', async () => {
   const ws = await connect(cluster.wsUrl);
   const sessionId = 'cs_partial';
   ws.send({ type: 'session_start', sessionId });
@@ -232,9 +239,13 @@ test('a batch with some bad events stores the good ones and names the bad seqs',
   const err = await ws.next('error');
   assert.equal(err.code, 'unknown_event_type');
   assert.equal(err.seq, 2);
+  assert.equal(err.dropped, true);
   const ack = await ws.next('ack');
-  assert.equal(ack.seq, 1);
+  assert.equal(ack.seq, 3);
   assert.deepEqual((await rows(sessionId)).map((r) => r.seq), [1, 3]);
+  const s = await session(sessionId);
+  assert.equal(Number(s.last_seq), 3);
+  assert.equal(Number(s.event_count), 2);
   ws.close();
 });
 
