@@ -44,7 +44,6 @@
 #include "utils/varlena.h"
 
 #include "actions.h"
-#include "heap.h"
 #include "jsonb_build.h"
 
 /* Events fetched from the cursor at a time. */
@@ -857,8 +856,6 @@ actions_scan(text *session_id, ActionEmit emit, void *arg)
 	Datum		args[1];
 	int			guc_level;
 
-	/* Every export comes through here; see heap.c. */
-	heap_keep_freed_memory(HEAP_KEEP_EXPORT);
 	scancxt = AllocSetContextCreate(callercxt, "codesight actions",
 									ALLOCSET_DEFAULT_SIZES);
 	memset(&s, 0, sizeof(s));

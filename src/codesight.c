@@ -9,6 +9,7 @@
 #include "postgres.h"
 
 #include "access/xact.h"
+#include "commands/trigger.h"
 #include "fmgr.h"
 #include "miscadmin.h"
 #include "storage/ipc.h"
@@ -72,16 +73,72 @@ _PG_init(void)
 		codesight_register_worker();
 }
 
-/* Sets the worker's latch once the creating transaction commits. */
+/* What the current transaction must tell the server's processes at commit. */
+static bool wake_at_commit = false;		/* CREATE EXTENSION */
+static bool auth_changed_at_commit = false; /* a token revoked, a worker disabled */
+
+/*
+ * At commit, wakes the network process and its workers (they wait for
+ * CREATE EXTENSION) and, after a revocation, moves auth_epoch so they
+ * check the tokens of open connections.  Only for transactions that asked:
+ * the callback stays registered for the life of the backend.
+ */
 static void
-wake_worker_at_commit(XactEvent event, void *arg)
+codesight_xact_callback(XactEvent event, void *arg)
 {
-	if (event != XACT_EVENT_COMMIT || cs_shared == NULL)
+	bool		wake = wake_at_commit;
+	bool		auth = auth_changed_at_commit;
+
+	if (event != XACT_EVENT_COMMIT && event != XACT_EVENT_ABORT &&
+		event != XACT_EVENT_PARALLEL_COMMIT && event != XACT_EVENT_PARALLEL_ABORT)
 		return;
+	wake_at_commit = false;
+	auth_changed_at_commit = false;
+	if (event != XACT_EVENT_COMMIT || cs_shared == NULL || !(wake || auth))
+		return;
+	if (auth)
+		pg_atomic_fetch_add_u64(&cs_shared->auth_epoch, 1);
 	SpinLockAcquire(&cs_shared->mutex);
 	if (cs_shared->latch)
 		SetLatch(cs_shared->latch);
+	if (wake)
+		for (int i = 0; i < CS_MAX_POOL; i++)
+			if (cs_shared->pool_procs[i])
+				SetLatch(&cs_shared->pool_procs[i]->procLatch);
 	SpinLockRelease(&cs_shared->mutex);
+}
+
+/* Registers codesight_xact_callback once per backend. */
+static void
+register_xact_callback(void)
+{
+	if (!wake_registered)
+	{
+		RegisterXactCallback(codesight_xact_callback, NULL);
+		wake_registered = true;
+	}
+}
+
+PG_FUNCTION_INFO_V1(codesight_auth_changed);
+
+/*
+ * Trigger on tokens and workers: when the transaction that revoked a token
+ * or disabled (or deleted) a worker commits, open connections signed in
+ * with it are checked and closed within a second.
+ */
+Datum
+codesight_auth_changed(PG_FUNCTION_ARGS)
+{
+	if (!CALLED_AS_TRIGGER(fcinfo))
+		ereport(ERROR,
+				(errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
+				 errmsg("codesight._auth_changed() must be called as a trigger")));
+	if (cs_shared != NULL)
+	{
+		register_xact_callback();
+		auth_changed_at_commit = true;
+	}
+	return PointerGetDatum(NULL);
 }
 
 PG_FUNCTION_INFO_V1(codesight_extension_created);
@@ -100,10 +157,10 @@ codesight_extension_created(PG_FUNCTION_ARGS)
 				 errmsg("the codesight worker is not running"),
 				 errdetail("The codesight library was not loaded through shared_preload_libraries, so no background worker serves the WebSocket stream or the HTTP API."),
 				 errhint("Add codesight to shared_preload_libraries in postgresql.conf and restart the server.")));
-	else if (!wake_registered)
+	else
 	{
-		RegisterXactCallback(wake_worker_at_commit, NULL);
-		wake_registered = true;
+		register_xact_callback();
+		wake_at_commit = true;
 	}
 	PG_RETURN_VOID();
 }
@@ -154,6 +211,19 @@ codesight_worker_status(PG_FUNCTION_ARGS)
 	jsonb_push_int_pair(&st, "batchFailures", snap.batch_failures);
 	jsonb_push_string_pair(&st, "lastCommitAt", snap.last_commit_at ? timestamptz_to_str(snap.last_commit_at) : NULL);
 	jsonb_push_int_pair(&st, "queueDepth", snap.queue_depth);
+	jsonb_push_int_pair(&st, "ingestWorkers", running ? snap.ingest_workers : 0);
+	jsonb_push_int_pair(&st, "httpWorkers", running ? snap.http_workers : 0);
+	/* Per ingest worker: its pid (0 while it restarts) and what it committed. */
+	jsonb_push_key(&st, "ingest");
+	pushJsonbValue(&st, WJB_BEGIN_ARRAY, NULL);
+	for (int i = 0; running && i < snap.ingest_workers && i < CS_MAX_INGEST; i++)
+	{
+		pushJsonbValue(&st, WJB_BEGIN_OBJECT, NULL);
+		jsonb_push_int_pair(&st, "pid", snap.pool_procs[i] ? snap.pool_procs[i]->pid : 0);
+		jsonb_push_int_pair(&st, "eventsCommitted", snap.ingest_events[i]);
+		pushJsonbValue(&st, WJB_END_OBJECT, NULL);
+	}
+	pushJsonbValue(&st, WJB_END_ARRAY, NULL);
 	res = pushJsonbValue(&st, WJB_END_OBJECT, NULL);
 	PG_RETURN_JSONB_P(JsonbValueToJsonb(res));
 }

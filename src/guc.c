@@ -11,7 +11,10 @@
  */
 #include "postgres.h"
 
+#include <ctype.h>
 #include <string.h>
+#include <strings.h>
+#include <unistd.h>
 
 #include "miscadmin.h"
 #include "utils/guc.h"
@@ -24,12 +27,14 @@ char	   *cs_database = NULL;
 char	   *cs_tls_cert_file = NULL;
 char	   *cs_tls_key_file = NULL;
 int			cs_max_connections = 20000;
+int			cs_ingest_workers = 0;
+int			cs_http_workers = 2;
 
 int			cs_max_message_bytes = 1024 * 1024;
 int			cs_batch_max_events = 1000;
-int			cs_batch_max_delay_ms = 1;
 int			cs_max_queue_events = 50000;
 char	   *cs_allowed_origins = NULL;
+char	   *cs_allowed_hosts = NULL;
 int			cs_require_auth = REQUIRE_AUTH_AUTO;
 int			cs_session_idle_timeout = 1800;
 int			cs_disconnect_grace = 120;
@@ -37,7 +42,7 @@ int			cs_connection_idle_timeout = 90;
 int			cs_max_tx_bytes = 4 * 1024 * 1024;
 char	   *cs_static_dir = NULL;
 int			cs_max_http_body_bytes = 1024 * 1024;
-bool		cs_open_registration = true;
+int			cs_open_registration = REQUIRE_AUTH_AUTO;
 int			cs_http_rate_limit = 100;
 int			cs_http_statement_timeout = 5000;
 
@@ -97,6 +102,16 @@ define_postmaster_gucs(void)
 							"Most concurrent connections the worker accepts.",
 							NULL, &cs_max_connections, 20000, 10, 1000000,
 							PGC_POSTMASTER, 0, NULL, NULL, NULL);
+	DefineCustomIntVariable("codesight.ingest_workers",
+							"Processes that commit events in parallel; 0 picks one per CPU, up to 8.",
+							"A session's events always go through the same one.  Each is a background worker: see max_worker_processes.",
+							&cs_ingest_workers, 0, 0, 32,
+							PGC_POSTMASTER, 0, NULL, NULL, NULL);
+	DefineCustomIntVariable("codesight.http_workers",
+							"Processes that answer the HTTP API, run exports and call S3.",
+							"Each is a background worker: see max_worker_processes.",
+							&cs_http_workers, 2, 1, 64,
+							PGC_POSTMASTER, 0, NULL, NULL, NULL);
 }
 
 /* Parameters that take effect on reload. */
@@ -111,10 +126,6 @@ define_reloadable_gucs(void)
 							"Events committed in one transaction at most.",
 							NULL, &cs_batch_max_events, 1000, 1, 100000,
 							PGC_SIGHUP, 0, NULL, NULL, NULL);
-	DefineCustomIntVariable("codesight.batch_max_delay_ms",
-							"Longest a received event waits for the rest of its batch while more keep arriving.",
-							"A batch is committed as soon as no message is half received.", &cs_batch_max_delay_ms, 1, 0, 10000,
-							PGC_SIGHUP, GUC_UNIT_MS, NULL, NULL, NULL);
 	DefineCustomIntVariable("codesight.max_queue_events",
 							"Events received but not yet committed above which the worker stops reading from clients.",
 							NULL, &cs_max_queue_events, 50000, 100, 10000000,
@@ -123,6 +134,11 @@ define_reloadable_gucs(void)
 							   "Comma-separated browser origins allowed to connect and call the HTTP API; * allows any.",
 							   "chrome-extension:// origins and the worker's own origin are always allowed.",
 							   &cs_allowed_origins, "http://127.0.0.1:5173,http://localhost:5173",
+							   PGC_SIGHUP, 0, NULL, NULL, NULL);
+	DefineCustomStringVariable("codesight.allowed_hosts",
+							   "Comma-separated host names the HTTP API and WebSocket answer to, besides loopback names, IP addresses and the listen address; .example.com allows its subdomains, * any.",
+							   "Requests naming any other host (DNS rebinding) get 403.",
+							   &cs_allowed_hosts, "",
 							   PGC_SIGHUP, 0, NULL, NULL, NULL);
 	DefineCustomEnumVariable("codesight.require_auth",
 							 "Whether streams and API calls need a token: on, off, or auto (on unless listening on loopback).",
@@ -152,13 +168,14 @@ define_reloadable_gucs(void)
 							"Largest HTTP request body accepted.",
 							NULL, &cs_max_http_body_bytes, 1024 * 1024, 1024, 64 * 1024 * 1024,
 							PGC_SIGHUP, GUC_UNIT_BYTE, NULL, NULL, NULL);
-	DefineCustomBoolVariable("codesight.open_registration",
-							 "Whether anyone who can reach the worker may register as a worker through POST /api/workers.",
-							 NULL, &cs_open_registration, true,
+	DefineCustomEnumVariable("codesight.open_registration",
+							 "Whether anyone who can reach the worker may register as a worker through POST /api/workers: on, off, or auto (on unless authentication is required).",
+							 "With authentication required, open registration would hand a token to anyone who can reach the port.",
+							 &cs_open_registration, REQUIRE_AUTH_AUTO, require_auth_options,
 							 PGC_SIGHUP, 0, NULL, NULL, NULL);
 	DefineCustomIntVariable("codesight.http_statement_timeout",
-							"Longest an HTTP request may work in the database; ingestion waits meanwhile (0 = no limit).",
-							"Requests that take longer get 503; large sessions are read page by page through /events.",
+							"Longest an HTTP request may work in the database (0 = no limit).",
+							"Requests that take longer get 503; large sessions are read page by page through /events.  Calls to S3 have their own limit, codesight.s3_timeout.",
 							&cs_http_statement_timeout, 5000, 0, 3600 * 1000,
 							PGC_SIGHUP, GUC_UNIT_MS, NULL, NULL, NULL);
 	DefineCustomIntVariable("codesight.http_rate_limit",
@@ -186,6 +203,121 @@ codesight_auth_required(void)
 	if (cs_require_auth == REQUIRE_AUTH_OFF)
 		return false;
 	return !listening_on_loopback();
+}
+
+/* Whether anonymous registration is open, resolving "auto". */
+bool
+codesight_registration_open(void)
+{
+	if (cs_open_registration == REQUIRE_AUTH_ON)
+		return true;
+	if (cs_open_registration == REQUIRE_AUTH_OFF)
+		return false;
+	return !codesight_auth_required();
+}
+
+/* The number of ingest workers: the setting, or one per CPU (up to 8). */
+int
+codesight_ingest_worker_count(void)
+{
+	long		ncpu;
+
+	if (cs_ingest_workers > 0)
+		return cs_ingest_workers;
+	ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+	return ncpu < 1 ? 1 : ncpu > 8 ? 8 : (int) ncpu;
+}
+
+/* True when s is an IPv4 address or (bracketed) IPv6 address literal. */
+static bool
+is_ip_literal(const char *s, size_t n)
+{
+	bool		v6 = n >= 2 && s[0] == '[' && s[n - 1] == ']';
+	int			dots = 0;
+
+	if (n == 0)
+		return false;
+	for (size_t i = v6 ? 1 : 0; i < (v6 ? n - 1 : n); i++)
+	{
+		char		c = s[i];
+
+		if (v6 ? !(isxdigit((unsigned char) c) || c == ':' || c == '.') :
+			!(isdigit((unsigned char) c) || c == '.'))
+			return false;
+		dots += c == '.';
+	}
+	return v6 || dots == 3;
+}
+
+/* Case-insensitive match of host[0..n) against one allowed_hosts entry. */
+static bool
+host_matches(const char *host, size_t n, const char *pat, size_t plen)
+{
+	if (plen == 1 && pat[0] == '*')
+		return true;
+	if (plen > 1 && pat[0] == '.')
+		return (n == plen - 1 && strncasecmp(host, pat + 1, n) == 0) ||
+			(n > plen && strncasecmp(host + n - plen, pat, plen) == 0);
+	return n == plen && strncasecmp(host, pat, n) == 0;
+}
+
+/*
+ * Whether a Host header names this server, so a page on another name that
+ * resolves here (DNS rebinding) reads nothing.  Allowed, as local
+ * development servers do: IP address literals (a rebinding page always
+ * uses a name), localhost and names under .localhost, the listen address,
+ * and codesight.allowed_hosts.  The port is not compared.
+ */
+bool
+codesight_host_allowed(const char *host)
+{
+	const char *list = cs_allowed_hosts ? cs_allowed_hosts : "";
+	const char *addr = cs_listen_address ? cs_listen_address : "";
+	size_t		n;
+
+	if (host == NULL)
+		return false;
+	n = strlen(host);
+	/* Without the port: "[::1]:8787", "127.0.0.1:8787", "name:8787". */
+	if (host[0] == '[')
+	{
+		const char *close = strchr(host, ']');
+
+		if (close == NULL)
+			return false;
+		n = close - host + 1;
+	}
+	else
+	{
+		const char *colon = strchr(host, ':');
+
+		if (colon)
+			n = colon - host;
+	}
+	if (n == 0 || n > 255)
+		return false;
+	if (is_ip_literal(host, n) || host_matches(host, n, "localhost", 9) ||
+		host_matches(host, n, ".localhost", 10) ||
+		(addr[0] && host_matches(host, n, addr, strlen(addr))))
+		return true;
+	while (*list)
+	{
+		const char *end;
+		size_t		len;
+
+		while (*list == ' ' || *list == ',')
+			list++;
+		end = list;
+		while (*end && *end != ',')
+			end++;
+		len = end - list;
+		while (len > 0 && list[len - 1] == ' ')
+			len--;
+		if (len > 0 && host_matches(host, n, list, len))
+			return true;
+		list = end;
+	}
+	return false;
 }
 
 /*

@@ -25,13 +25,15 @@ extern char *cs_database;
 extern char *cs_tls_cert_file;
 extern char *cs_tls_key_file;
 extern int	cs_max_connections;
+extern int	cs_ingest_workers;
+extern int	cs_http_workers;
 
 /* Take effect on reload (SIGHUP). */
 extern int	cs_max_message_bytes;
 extern int	cs_batch_max_events;
-extern int	cs_batch_max_delay_ms;
 extern int	cs_max_queue_events;
 extern char *cs_allowed_origins;
+extern char *cs_allowed_hosts;
 extern int	cs_require_auth;
 extern int	cs_session_idle_timeout;
 extern int	cs_disconnect_grace;
@@ -39,12 +41,15 @@ extern int	cs_connection_idle_timeout;
 extern int	cs_max_tx_bytes;
 extern char *cs_static_dir;
 extern int	cs_max_http_body_bytes;
-extern bool cs_open_registration;
+extern int	cs_open_registration;
 extern int	cs_http_rate_limit;
 extern int	cs_http_statement_timeout;
 
 extern void codesight_define_gucs(void);
 extern bool codesight_auth_required(void);
+extern bool codesight_registration_open(void);
 extern bool codesight_origin_allowed(const char *origin);
+extern bool codesight_host_allowed(const char *host);
+extern int	codesight_ingest_worker_count(void);
 
 #endif							/* CODESIGHT_GUC_H */

@@ -10,8 +10,11 @@
  * at 50 connections that cost two thirds of the worker's throughput, and a
  * repeated training_data of a 100,000-event session, sent to psql, took
  * 0.5 s instead of 0.2 s (bench/README.md).  The thresholds are per
- * process and the first call sets them: the worker's at its start (so its
- * HTTP exports keep its setting), a backend's when it first runs an export.
+ * process, set once at the start of the processes that do this over and
+ * over: the ingest workers and the HTTP workers.  Not in backends: one
+ * that ran a single export for a pooled client would keep the memory for
+ * life, and not in the network process, whose messages are small and
+ * which holds every idle connection.
  *
  *-------------------------------------------------------------------------
  */

@@ -9,11 +9,10 @@
 #define CODESIGHT_HEAP_H
 
 /*
- * How much freed heap a process keeps.  The worker's batches need a few
- * MB, and its memory is what 10,000 idle connections cost, so it keeps
- * less; an export of a 100,000-event session peaks near 75 MB (its 16 MB
- * document, then PostgreSQL's jsonb_out copies of it), which a backend
- * that exports keeps for its next export.
+ * How much freed heap a process keeps.  An ingest worker's batches need a
+ * few MB; an export of a 100,000-event session peaks near 75 MB (its 16 MB
+ * document, then PostgreSQL's jsonb_out copies of it), which an HTTP
+ * worker keeps for its next export.
  */
 #define HEAP_KEEP_WORKER	(64 * 1024 * 1024)
 #define HEAP_KEEP_EXPORT	(128 * 1024 * 1024)

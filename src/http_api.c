@@ -1,13 +1,15 @@
 /*-------------------------------------------------------------------------
  *
  * http_api.c
- *	  Routes of the HTTP API (docs/http-api.md), run by the worker outside
- *	  libwebsockets callbacks, one transaction per request.
+ *	  Routes of the HTTP API (docs/http-api.md), run by the HTTP workers
+ *	  (http_worker.c), one request at a time, each in its own transaction.
  *
  * Each route authenticates the bearer token, turns path, query and JSON
  * body into arguments, and calls the SQL function of the same meaning;
  * there is no second implementation of any behaviour here.  SQL errors
- * become JSON errors with a status chosen from their SQLSTATE.
+ * become JSON errors with a status chosen from their SQLSTATE.  What needs
+ * no database (preflights, refused hosts and origins, rate limits,
+ * /health) the network process answers before a request gets here.
  *
  *-------------------------------------------------------------------------
  */
@@ -26,19 +28,22 @@
 #include "utils/builtins.h"
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
+#include "utils/json.h"
 #include "utils/snapmgr.h"
+#include "utils/timeout.h"
 #include "utils/timestamp.h"
 
 #include "auth.h"
 #include "guc.h"
 #include "http_api.h"
+#include "http_util.h"
 #include "json.h"
 #include "jsonb_text.h"
 #include "metrics.h"
 #include "protocol.h"
-#include "xact.h"
-#include "ratelimit.h"
+#include "s3.h"
 #include "shmem.h"
+#include "xact.h"
 
 typedef enum RouteAuth
 {
@@ -47,11 +52,17 @@ typedef enum RouteAuth
 	RA_ADMIN					/* admin token */
 } RouteAuth;
 
+/* Route properties. */
+#define RF_SESSION		0x01	/* {id} is a session the caller must own */
+#define RF_LOOPBACK_OK	0x02	/* admin route open to loopback clients (/metrics) */
+#define RF_S3			0x04	/* calls S3: the request may also take codesight.s3_timeout */
+#define RF_NETWORK		0x08	/* answered by the network process, never here */
+
 /* What a handler gets. */
 typedef struct Request
 {
-	Conn	   *conn;
 	HttpRequest *http;
+	bool		peer_loopback;
 	const char *id;				/* the {id} path segment, if any */
 	const struct Route *route;
 	AuthInfo	auth;
@@ -75,15 +86,26 @@ typedef struct Route
 	HttpMethod	method;
 	const char *pattern;		/* "{id}" matches one path segment */
 	RouteAuth	auth;
-	bool		session_scoped; /* {id} is a session the caller must own */
+	int			flags;			/* RF_* */
 	RouteHandler handler;
 	const char *sql;			/* for h_session_sql: the call, $1 = {id} */
 } Route;
 
+/*
+ * The status and code of the client error being raised: set by HTTP_ERROR
+ * right before its ereport and read by the request's error boundary, so a
+ * handler's 4xx is carried as data, never parsed back out of message text.
+ */
+static int	error_status = 0;
+static const char *error_code = NULL;
+
 /* Raised inside handlers for client errors, caught in http_api_handle. */
 #define HTTP_ERROR(status, code, ...) \
-	ereport(ERROR, (errcode(ERRCODE_INVALID_PARAMETER_VALUE), \
-					errmsg(__VA_ARGS__), errdetail_internal("http:%d:%s", status, code)))
+	do { \
+		error_status = (status); \
+		error_code = (code); \
+		ereport(ERROR, (errcode(ERRCODE_INVALID_PARAMETER_VALUE), errmsg(__VA_ARGS__))); \
+	} while (0)
 
 /* Runs a query returning one json/jsonb/text value; NULL if no row. */
 static char *
@@ -189,52 +211,18 @@ respond_sql(Response *resp, const char *sql, int nargs, Oid *types, Datum *value
 		appendStringInfoString(&resp->body, "null");
 }
 
-/* Reads a query-string parameter (URL-decoded into a palloc'd string). */
-static char *
+/* A query parameter's value (decoded once, by libwebsockets), or NULL. */
+static const char *
 query_param(Request *req, const char *name)
 {
-	const char *q = req->http->query;
-	size_t		nlen = strlen(name);
-
-	while (q && *q)
-	{
-		const char *amp = strchr(q, '&');
-		const char *end = amp ? amp : q + strlen(q);
-
-		if ((size_t) (end - q) > nlen && strncmp(q, name, nlen) == 0 && q[nlen] == '=')
-		{
-			const char *v = q + nlen + 1;
-			StringInfoData out;
-
-			initStringInfo(&out);
-			while (v < end)
-			{
-				if (*v == '%' && end - v >= 3 && isxdigit((unsigned char) v[1]) &&
-					isxdigit((unsigned char) v[2]))
-				{
-					char		hex[3] = {v[1], v[2], 0};
-
-					appendStringInfoChar(&out, (char) strtol(hex, NULL, 16));
-					v += 3;
-				}
-				else
-				{
-					appendStringInfoChar(&out, *v == '+' ? ' ' : *v);
-					v++;
-				}
-			}
-			return out.data;
-		}
-		q = amp ? amp + 1 : NULL;
-	}
-	return NULL;
+	return http_query_param(req->http->query, req->http->query_len, name);
 }
 
 /* Reads an integer query parameter with a default and bounds. */
 static int
 query_int(Request *req, const char *name, int dflt, int min, int max)
 {
-	char	   *s = query_param(req, name);
+	const char *s = query_param(req, name);
 	char	   *end;
 	long		v;
 
@@ -300,13 +288,6 @@ owner_arg(Request *req, char *null_flag)
 	return Int64GetDatum(req->auth.worker_id);
 }
 
-/* GET /health: public liveness. */
-static void
-h_health_public(Request *req, Response *resp)
-{
-	appendStringInfoString(&resp->body, "{\"status\":\"ok\"}");
-}
-
 /* GET /api/health */
 static void
 h_health(Request *req, Response *resp)
@@ -340,7 +321,7 @@ h_register(Request *req, Response *resp)
 	char		n[3] = "  ";
 	const char *name = body_string(req, "displayName");
 
-	if (!cs_open_registration && !req->auth.admin)
+	if (!codesight_registration_open() && !req->auth.admin)
 		HTTP_ERROR(403, "forbidden", "registration is closed; ask an admin for a worker token");
 	if (name == NULL)
 		HTTP_ERROR(400, "bad_request", "displayName is required");
@@ -396,7 +377,7 @@ h_list_sessions(Request *req, Response *resp)
 	Oid			t[4] = {TEXTOID, INT4OID, INT4OID, INT8OID};
 	Datum		v[4];
 	char		n[5] = "    ";
-	char	   *status = query_param(req, "status");
+	const char *status = query_param(req, "status");
 
 	v[0] = text_or_null(status && *status ? status : NULL, &n[0]);
 	v[1] = Int32GetDatum(query_int(req, "limit", 100, 1, 1000));
@@ -502,8 +483,13 @@ check_session_owner(Request *req, const char *session_id)
 	if (SPI_processed == 0)
 		HTTP_ERROR(404, "not_found", "no session %s", session_id);
 	owner = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
-	if (req->auth.admin || owner == 0 || owner == req->auth.worker_id)
+	if (req->auth.admin || (owner != 0 && owner == req->auth.worker_id))
 		return;
+	/* A session without an owner: anyone's while no token is required, else an admin's. */
+	if (owner == 0 && !codesight_auth_required())
+		return;
+	if (owner == 0)
+		HTTP_ERROR(403, "forbidden", "session %s has no owner; only an admin may use it", session_id);
 	HTTP_ERROR(403, "forbidden", "session %s belongs to another worker", session_id);
 }
 
@@ -558,36 +544,45 @@ h_upload_complete(Request *req, Response *resp)
 	respond_sql(resp, "SELECT codesight.complete_upload($1::uuid, $2::jsonb)", 2, t, v, n);
 }
 
+
 /*
- * A dataset export streamed over several turns of the worker's loop: each
- * turn reads the next sessions (keyset on started_at, session_id) in a
- * short transaction, so a large export neither sits whole in memory nor
- * holds back ingestion.
+ * A dataset export, streamed: the sessions (keyset on started_at,
+ * session_id) are read a few at a time, each turn in a short transaction
+ * of its own, and their lines are sent between turns, so a large export
+ * neither sits whole in memory nor holds one transaction open for its
+ * whole length.
  */
 typedef struct DatasetStream
 {
-	Conn	   *conn;
 	bool		has_since;
 	TimestampTz since;
 	char	   *status;			/* NULL: any status */
 	bool		started;		/* a key below is set */
 	TimestampTz last_started_at;
 	char		last_session_id[PROTO_SESSION_ID_MAX + 1];
-	struct DatasetStream *next;
+	char		done_session_id[PROTO_SESSION_ID_MAX + 1];	/* last one sent whole */
+	char		buffered_done[PROTO_SESSION_ID_MAX + 1];	/* ... whole in `out` */
+	StringInfoData out;			/* lines of this turn not yet sent */
+	bool		cancelled;		/* the client went away */
 } DatasetStream;
 
-static DatasetStream *streams = NULL;
-
-#define STREAM_MAX_PENDING (512 * 1024)
 #define STREAM_LINES_PER_TURN 5000
+#define STREAM_FLUSH_BYTES (1024 * 1024)
+#define STREAM_SESSIONS_PER_TURN 50
 
-/* GET /api/export/dataset.jsonl: validates, then streams after commit. */
+/*
+ * GET /api/export/dataset.jsonl?status=&since=&after=: validates, then
+ * streams after commit.  after names the last session a broken stream
+ * delivered whole (its error line says which): the export goes on from the
+ * next one.
+ */
 static void
 h_dataset(Request *req, Response *resp)
 {
-	char	   *since = query_param(req, "since");
-	char	   *status = query_param(req, "status");
-	DatasetStream *ds = MemoryContextAllocZero(TopMemoryContext, sizeof(DatasetStream));
+	const char *since = query_param(req, "since");
+	const char *status = query_param(req, "status");
+	const char *after = query_param(req, "after");
+	DatasetStream *ds = palloc0(sizeof(DatasetStream));
 
 	if (since && *since)
 	{
@@ -602,28 +597,59 @@ h_dataset(Request *req, Response *resp)
 	{
 		if (strcmp(status, "active") != 0 && strcmp(status, "completed") != 0 &&
 			strcmp(status, "disconnected") != 0 && strcmp(status, "abandoned") != 0)
-		{
-			pfree(ds);
 			HTTP_ERROR(400, "bad_request", "status must be active, completed, disconnected, abandoned or any");
-		}
-		ds->status = MemoryContextStrdup(TopMemoryContext, status);
+		ds->status = pstrdup(status);
 	}
+	if (after && *after)
+	{
+		Oid			t[1] = {TEXTOID};
+		Datum		v[1] = {CStringGetTextDatum(after)};
+		bool		isnull;
+
+		if (!proto_valid_session_id(after, strlen(after)))
+			HTTP_ERROR(400, "bad_request", "after must be a session id");
+		if (SPI_execute_with_args("SELECT started_at FROM codesight.sessions WHERE session_id = $1",
+								  1, t, v, NULL, true, 1) != SPI_OK_SELECT)
+			elog(ERROR, "session lookup failed");
+		if (SPI_processed == 0)
+			HTTP_ERROR(404, "not_found", "no session %s to resume after", after);
+		ds->started = true;
+		ds->last_started_at = DatumGetTimestampTz(SPI_getbinval(SPI_tuptable->vals[0],
+																SPI_tuptable->tupdesc, 1, &isnull));
+		strlcpy(ds->last_session_id, after, sizeof(ds->last_session_id));
+		strlcpy(ds->done_session_id, after, sizeof(ds->done_session_id));
+		strlcpy(ds->buffered_done, after, sizeof(ds->buffered_done));
+	}
+	initStringInfo(&ds->out);
 	resp->stream = ds;
 	resp->content_type = "application/x-ndjson";
 }
 
-/* Frees a stream's state. */
+/*
+ * Sends the lines gathered so far.  Inside a turn's transaction the
+ * statement timeout is held while the client takes them: it bounds the
+ * database's work, not the client's speed (a client that takes nothing is
+ * dropped by the network process).
+ */
 static void
-stream_free(DatasetStream *ds)
+stream_flush(DatasetStream *ds, bool in_xact)
 {
-	if (ds->status)
-		pfree(ds->status);
-	pfree(ds);
+	if (ds->out.len == 0 || ds->cancelled)
+		return;
+	if (in_xact && cs_http_statement_timeout > 0)
+		disable_timeout(STATEMENT_TIMEOUT, false);
+	if (!http_out_body(ds->out.data, ds->out.len))
+		ds->cancelled = true;
+	else
+		strlcpy(ds->done_session_id, ds->buffered_done, sizeof(ds->done_session_id));
+	if (in_xact && cs_http_statement_timeout > 0)
+		enable_timeout_after(STATEMENT_TIMEOUT, cs_http_statement_timeout);
+	resetStringInfo(&ds->out);
 }
 
 /*
- * Produces the next part of one stream; returns true when it is finished.
- * Runs inside a transaction as codesight_api.
+ * Produces the next sessions of one stream; returns true when it is
+ * finished.  Runs inside a transaction as codesight_api.
  */
 static bool
 stream_step(DatasetStream *ds)
@@ -650,12 +676,12 @@ stream_step(DatasetStream *ds)
 							  "WHERE (NOT $1 OR (started_at, session_id) > ($2, $3)) "
 							  "AND ($4::timestamptz IS NULL OR started_at >= $4) "
 							  "AND ($5::text IS NULL OR status = $5) "
-							  "ORDER BY started_at, session_id LIMIT 50",
+							  "ORDER BY started_at, session_id LIMIT " CppAsString2(STREAM_SESSIONS_PER_TURN),
 							  5, t, v, n, true, 0) != SPI_OK_SELECT)
 		elog(ERROR, "dataset session listing failed");
 	sessions = SPI_tuptable;
 	nsessions = SPI_processed;
-	for (uint64 i = 0; i < nsessions && lines < STREAM_LINES_PER_TURN; i++)
+	for (uint64 i = 0; i < nsessions && lines < STREAM_LINES_PER_TURN && !ds->cancelled; i++)
 	{
 		bool		isnull;
 		char	   *sid = SPI_getvalue(sessions->vals[i], sessions->tupdesc, 1);
@@ -665,15 +691,12 @@ stream_step(DatasetStream *ds)
 		Portal		portal = SPI_cursor_open_with_args(NULL,
 													   "SELECT codesight.dataset_session($1)",
 													   1, st, sv, NULL, true, 0);
-		StringInfoData buf;
 
-		initStringInfo(&buf);
 		for (;;)
 		{
 			SPI_cursor_fetch(portal, true, 1000);
 			if (SPI_processed == 0)
 				break;
-			resetStringInfo(&buf);
 			for (uint64 k = 0; k < SPI_processed; k++)
 			{
 				Datum		line = SPI_getbinval(SPI_tuptable->vals[k], SPI_tuptable->tupdesc,
@@ -681,32 +704,23 @@ stream_step(DatasetStream *ds)
 
 				if (isnull)
 					continue;
-				jsonb_write_text(&buf, DatumGetJsonbP(line));
-				appendStringInfoChar(&buf, '\n');
+				jsonb_write_text(&ds->out, DatumGetJsonbP(line));
+				appendStringInfoChar(&ds->out, '\n');
 				lines++;
 			}
-			net_http_stream_write(ds->conn, buf.data, buf.len);
 			SPI_freetuptable(SPI_tuptable);
+			if (ds->out.len >= STREAM_FLUSH_BYTES)
+				stream_flush(ds, true);
 		}
-		pfree(buf.data);
 		SPI_cursor_close(portal);
+		strlcpy(ds->buffered_done, sid, sizeof(ds->buffered_done));
 		ds->started = true;
 		ds->last_started_at = DatumGetTimestampTz(started);
 		strlcpy(ds->last_session_id, sid, sizeof(ds->last_session_id));
-		if (i + 1 == nsessions && nsessions < 50)
+		if (i + 1 == nsessions && nsessions < STREAM_SESSIONS_PER_TURN)
 			return true;
 	}
 	return nsessions == 0;
-}
-
-/* True while some dataset stream can make progress without waiting. */
-bool
-http_api_streams_ready(void)
-{
-	for (DatasetStream *ds = streams; ds; ds = ds->next)
-		if (ds->conn->closed || net_http_stream_pending(ds->conn) < STREAM_MAX_PENDING)
-			return true;
-	return false;
 }
 
 /* What one turn of a stream works on. */
@@ -726,59 +740,54 @@ stream_body(void *arg)
 }
 
 /*
- * Runs one turn of a stream in its own transaction; returns true when the
- * stream is finished (or failed and was cut short).
+ * Runs a stream to its end, a turn at a time, after its head went out.
+ * A turn that fails ends the body with a line saying why and where to
+ * resume, and the response is cut (no last chunk), so a client that only
+ * checks the status still sees a broken transfer (docs/http-api.md).
  */
-static bool
-stream_turn(DatasetStream *ds)
+static void
+run_stream(DatasetStream *ds)
 {
-	StreamWork	w = {ds, false};
-	ErrorData  *edata;
-
-	if (!run_in_xact("codesight: streaming the dataset export", "codesight_api",
-					 cs_http_statement_timeout, stream_body, &w, &edata))
+	for (;;)
 	{
-		ereport(LOG, (errmsg("codesight: dataset export stopped: %s", edata->message)));
-		FreeErrorData(edata);
-		/* Headers are out: the only way to say "failed" is to cut it short. */
-		net_kill(ds->conn);
-		return true;
-	}
-	if (w.finished)
-		net_http_stream_end(ds->conn);
-	return w.finished;
-}
+		StreamWork	w = {ds, false};
+		ErrorData  *edata;
+		bool		ok = run_in_xact("codesight: streaming the dataset export", "codesight_api",
+									 cs_http_statement_timeout, stream_body, &w, &edata);
 
-/* Advances every stream whose client has taken what was sent so far. */
-void
-http_api_stream_step(void)
-{
-	DatasetStream **link = &streams;
-
-	if (streams == NULL)
-		return;
-	while (*link)
-	{
-		DatasetStream *ds = *link;
-		bool		finished = ds->conn->closed;
-
-		if (!finished && net_http_stream_pending(ds->conn) >= STREAM_MAX_PENDING)
+		if (!ok)
 		{
-			link = &ds->next;
-			continue;
+			StringInfoData line;
+
+			initStringInfo(&line);
+			appendStringInfoString(&line, "{\"error\":{\"code\":\"export_incomplete\",\"message\":");
+			escape_json(&line, edata->message);
+			appendStringInfoString(&line, ",\"resumeAfter\":");
+			if (ds->done_session_id[0])
+				escape_json(&line, ds->done_session_id);
+			else
+				appendStringInfoString(&line, "null");
+			appendStringInfoString(&line, "}}\n");
+			xact_log_error("codesight: dataset export cut short", edata);
+			/* What the failed turn gathered is dropped: it resumes there. */
+			resetStringInfo(&ds->out);
+			appendBinaryStringInfo(&ds->out, line.data, line.len);
+			stream_flush(ds, false);
+			http_out_end(true);
+			return;
 		}
-		if (!finished)
-			finished = stream_turn(ds);
-		if (finished)
+		stream_flush(ds, false);
+		if (ds->cancelled)
 		{
-			*link = ds->next;
-			net_conn_release(ds->conn);
-			stream_free(ds);
-			continue;
+			http_out_end(true);
+			return;
 		}
-		link = &ds->next;
+		if (w.finished)
+		{
+			http_out_end(false);
+			return;
+		}
 	}
-	pgstat_report_activity(STATE_IDLE, "codesight: serving");
 }
 
 /* GET /metrics: Prometheus text format. */
@@ -793,32 +802,32 @@ h_metrics(Request *req, Response *resp)
 static int	current_route = -1;
 
 static const Route routes[] = {
-	{HTTP_M_GET, "/health", RA_NONE, false, h_health_public},
-	{HTTP_M_GET, "/api/health", RA_NONE, false, h_health},
-	{HTTP_M_GET, "/api/debug/counts", RA_ADMIN, false, h_counts},
-	{HTTP_M_GET, "/api/admin/recent", RA_ADMIN, false, h_recent},
-	{HTTP_M_POST, "/api/workers", RA_NONE, false, h_register},
-	{HTTP_M_GET, "/api/me", RA_WORKER, false, h_me},
-	{HTTP_M_POST, "/api/sessions", RA_WORKER, false, h_create_session},
-	{HTTP_M_GET, "/api/sessions", RA_WORKER, false, h_list_sessions},
-	{HTTP_M_DELETE, "/api/sessions/{id}", RA_WORKER, true, h_delete_session},
-	{HTTP_M_POST, "/api/sessions/{id}/stop", RA_WORKER, true, h_stop_session},
-	{HTTP_M_POST, "/api/sessions/{id}/events/delete", RA_WORKER, true, h_delete_events},
-	{HTTP_M_GET, "/api/sessions/{id}/media", RA_WORKER, true, h_session_sql,
+	{HTTP_M_GET, "/health", RA_NONE, RF_NETWORK, NULL},
+	{HTTP_M_GET, "/api/health", RA_NONE, 0, h_health},
+	{HTTP_M_GET, "/api/debug/counts", RA_ADMIN, 0, h_counts},
+	{HTTP_M_GET, "/api/admin/recent", RA_ADMIN, 0, h_recent},
+	{HTTP_M_POST, "/api/workers", RA_NONE, 0, h_register},
+	{HTTP_M_GET, "/api/me", RA_WORKER, 0, h_me},
+	{HTTP_M_POST, "/api/sessions", RA_WORKER, 0, h_create_session},
+	{HTTP_M_GET, "/api/sessions", RA_WORKER, 0, h_list_sessions},
+	{HTTP_M_DELETE, "/api/sessions/{id}", RA_WORKER, RF_SESSION, h_delete_session},
+	{HTTP_M_POST, "/api/sessions/{id}/stop", RA_WORKER, RF_SESSION, h_stop_session},
+	{HTTP_M_POST, "/api/sessions/{id}/events/delete", RA_WORKER, RF_SESSION, h_delete_events},
+	{HTTP_M_GET, "/api/sessions/{id}/media", RA_WORKER, RF_SESSION, h_session_sql,
 	"SELECT codesight.media_urls($1)"},
-	{HTTP_M_GET, "/api/extension/sessions", RA_ADMIN, false, h_list_sessions},
-	{HTTP_M_GET, "/api/extension/sessions/{id}/data", RA_WORKER, true, h_session_sql,
+	{HTTP_M_GET, "/api/extension/sessions", RA_ADMIN, 0, h_list_sessions},
+	{HTTP_M_GET, "/api/extension/sessions/{id}/data", RA_WORKER, RF_SESSION, h_session_sql,
 	"SELECT codesight.session_data($1)"},
-	{HTTP_M_GET, "/api/extension/sessions/{id}/summary", RA_WORKER, true, h_session_sql,
+	{HTTP_M_GET, "/api/extension/sessions/{id}/summary", RA_WORKER, RF_SESSION, h_session_sql,
 	"SELECT codesight.session_summary($1)"},
-	{HTTP_M_GET, "/api/extension/sessions/{id}/events", RA_WORKER, true, h_session_events},
-	{HTTP_M_GET, "/api/extension/sessions/{id}/training-data", RA_WORKER, true, h_session_sql,
+	{HTTP_M_GET, "/api/extension/sessions/{id}/events", RA_WORKER, RF_SESSION, h_session_events},
+	{HTTP_M_GET, "/api/extension/sessions/{id}/training-data", RA_WORKER, RF_SESSION, h_session_sql,
 	"SELECT codesight.training_data($1)"},
-	{HTTP_M_GET, "/api/extension/sessions/{id}/playwright", RA_WORKER, true, h_playwright},
-	{HTTP_M_GET, "/api/export/dataset.jsonl", RA_ADMIN, false, h_dataset},
-	{HTTP_M_POST, "/api/upload/url", RA_WORKER, false, h_upload_url},
-	{HTTP_M_POST, "/api/upload/complete", RA_WORKER, false, h_upload_complete},
-	{HTTP_M_GET, "/metrics", RA_ADMIN, false, h_metrics},
+	{HTTP_M_GET, "/api/extension/sessions/{id}/playwright", RA_WORKER, RF_SESSION, h_playwright},
+	{HTTP_M_GET, "/api/export/dataset.jsonl", RA_ADMIN, 0, h_dataset},
+	{HTTP_M_POST, "/api/upload/url", RA_WORKER, RF_S3, h_upload_url},
+	{HTTP_M_POST, "/api/upload/complete", RA_WORKER, RF_S3, h_upload_complete},
+	{HTTP_M_GET, "/metrics", RA_ADMIN, RF_LOOPBACK_OK, h_metrics},
 };
 
 /*
@@ -851,6 +860,22 @@ match_route(const char *pattern, const char *path, char **id)
 	return *pattern == '\0' && *path == '\0';
 }
 
+/*
+ * The index of the route a request names (for the per-route counters of
+ * what the network process answers itself), or -1.
+ */
+int
+http_api_route_of(const char *path, HttpMethod method)
+{
+	char	   *id;
+
+	for (size_t i = 0; i < lengthof(routes); i++)
+		if (match_route(routes[i].pattern, path, &id) &&
+			(routes[i].method == method || (method == HTTP_M_HEAD && routes[i].method == HTTP_M_GET)))
+			return (int) i;
+	return -1;
+}
+
 /* The status for a SQL error, from its SQLSTATE. */
 static int
 status_for_sqlstate(int sqlerrcode, const char **code)
@@ -881,6 +906,9 @@ status_for_sqlstate(int sqlerrcode, const char **code)
 		case ERRCODE_QUERY_CANCELED:
 			*code = "unavailable";
 			return 503;
+		case ERRCODE_CS_S3_TIMEOUT:
+			*code = "s3_timeout";
+			return 504;
 	}
 	switch (ERRCODE_TO_CATEGORY(sqlerrcode))
 	{
@@ -904,97 +932,32 @@ status_for_sqlstate(int sqlerrcode, const char **code)
 	return 500;
 }
 
-/* Appends a JSON error body. */
+/* Sends a whole response: head, body in pieces, end. */
 static void
-error_body(StringInfo out, const char *code, const char *message)
-{
-	StrBuf		sb;
-
-	strbuf_init(&sb);
-	strbuf_appends(&sb, "{\"error\":{\"code\":");
-	json_append_string(&sb, code, strlen(code));
-	strbuf_appends(&sb, ",\"message\":");
-	json_append_string(&sb, message, strlen(message));
-	strbuf_appends(&sb, "}}");
-	if (!sb.failed)
-		appendBinaryStringInfo(out, sb.data, sb.len);
-	strbuf_free(&sb);
-}
-
-/*
- * True when the Origin is the worker's own (the page it serves).  It is
- * compared with the address and port the worker listens on, never with
- * the request's Host header: a DNS-rebinding page chooses that header.
- */
-static bool
-same_origin(HttpRequest *r)
-{
-	const char *o = r->origin;
-	const char *addr = cs_listen_address ? cs_listen_address : "";
-	char		own[300];
-	bool		loopback = strncmp(addr, "127.", 4) == 0 || strcmp(addr, "localhost") == 0;
-
-	if (o == NULL)
-		return false;
-	if (strncmp(o, "http://", 7) == 0)
-		o += 7;
-	else if (strncmp(o, "https://", 8) == 0)
-		o += 8;
-	else
-		return false;
-	snprintf(own, sizeof(own), "%s:%d", addr, cs_port);
-	if (strcmp(o, own) == 0)
-		return true;
-	if (loopback)
-	{
-		snprintf(own, sizeof(own), "localhost:%d", cs_port);
-		if (strcmp(o, own) == 0)
-			return true;
-		snprintf(own, sizeof(own), "127.0.0.1:%d", cs_port);
-		if (strcmp(o, own) == 0)
-			return true;
-	}
-	return false;
-}
-
-/* Headers for CORS when the Origin is allowed ("" otherwise). */
-static void
-cors_headers(HttpRequest *r, StringInfo h, bool preflight)
-{
-	if (r->origin == NULL || (!codesight_origin_allowed(r->origin) && !same_origin(r)))
-		return;
-	appendStringInfo(h, "Access-Control-Allow-Origin: %s\r\nVary: Origin\r\n", r->origin);
-	if (preflight)
-		appendStringInfoString(h,
-							   "Access-Control-Allow-Methods: GET, POST, DELETE, OPTIONS\r\n"
-							   "Access-Control-Allow-Headers: Authorization, Content-Type\r\n"
-							   "Access-Control-Max-Age: 600\r\n");
-}
-
-/* Sends a response with the standard headers. */
-static void
-send_response(Conn *c, int status, const char *content_type, const char *body, size_t len,
-			  bool preflight)
+send_response(Request *req, int status, const char *content_type, const char *body, size_t len)
 {
 	StringInfoData h;
 
 	initStringInfo(&h);
-	cors_headers(c->http_req, &h, preflight);
-	appendStringInfoString(&h, "Cache-Control: no-store\r\nX-Content-Type-Options: nosniff\r\n");
-	net_http_respond(c, status, content_type, h.data, body, len);
+	http_cors_headers(req->http->origin, &h, false);
+	appendStringInfoString(&h, HTTP_STD_HEADERS);
+	http_out_head(status, content_type, h.data, (int64) len);
+	if (len > 0)
+		(void) http_out_body(body, len);
+	http_out_end(false);
 	metrics_count_http(current_route, status);
 	pfree(h.data);
 }
 
 /* Sends a JSON error. */
 static void
-send_error(Conn *c, int status, const char *code, const char *message)
+send_error(Request *req, int status, const char *code, const char *message)
 {
 	StringInfoData b;
 
 	initStringInfo(&b);
-	error_body(&b, code, message);
-	send_response(c, status, "application/json", b.data, b.len, false);
+	http_error_body(&b, code, message);
+	send_response(req, status, "application/json", b.data, b.len);
 	pfree(b.data);
 }
 
@@ -1013,14 +976,6 @@ authenticate(Request *req)
 		a++;
 	if (!auth_verify_token(a, &req->auth))
 		HTTP_ERROR(401, "unauthorized", "the token was not accepted; it may be revoked or mistyped");
-}
-
-/* True when the peer address is loopback. */
-static bool
-peer_is_loopback(Conn *c)
-{
-	return strncmp(c->peer, "127.", 4) == 0 || strcmp(c->peer, "::1") == 0 ||
-		strncmp(c->peer, "::ffff:127.", 11) == 0;
 }
 
 /*
@@ -1066,74 +1021,41 @@ request_body(void *arg)
 	const Route *route = w->route;
 
 	authenticate(req);
-	if (req->auth.valid)
-	{
-		char		key[48];
-
-		/* A token is limited on its own too: it may come from many addresses. */
-		snprintf(key, sizeof(key), "token:%s", req->auth.token_id);
-		if (!ratelimit_allow(key, cs_http_rate_limit))
-			HTTP_ERROR(429, "rate_limited", "too many requests with this token; slow down and retry in a second");
-	}
 	if (route->auth == RA_ADMIN && !req->auth.admin &&
-		!(route->handler == h_metrics && peer_is_loopback(req->conn)))
+		!((route->flags & RF_LOOPBACK_OK) && req->peer_loopback))
 		HTTP_ERROR(req->auth.valid ? 403 : 401, req->auth.valid ? "forbidden" : "unauthorized",
 				   "this route needs an admin token");
 	if (route->auth == RA_WORKER && !req->auth.valid && codesight_auth_required())
 		HTTP_ERROR(401, "unauthorized", "this route needs a worker token");
-	if (route->session_scoped)
+	if (route->flags & RF_SESSION)
 		check_session_owner(req, req->id);
 	route->handler(req, w->resp);
 }
 
 /*
- * Answers the connection's pending HTTP request.  All database work runs
- * in one transaction inside an error boundary: any error becomes a JSON
- * error response and the worker goes on.
+ * Answers one request.  All database work runs in one transaction inside
+ * an error boundary, limited to codesight.http_statement_timeout (plus
+ * codesight.s3_timeout twice for routes that call S3): any error becomes
+ * a JSON error response and the worker goes on.  Runs in the caller's
+ * memory context, which the caller deletes afterwards.
  */
 void
-http_api_handle(Conn *c)
+http_api_handle(HttpRequest *r, bool peer_loopback)
 {
-	HttpRequest *r = c->http_req;
-	MemoryContext cxt;
-	MemoryContext old;
 	const Route *route = NULL;
 	bool		path_known = false;
 	char	   *id = NULL;
 	Request		req;
 	Response	resp;
-	bool		ok;
-	int			err_status = 500;
-	char	   *err_code = NULL;
-	char	   *err_msg = NULL;
 	RequestWork w;
 	ErrorData  *edata;
+	int			timeout;
 
-	if (c->closed || r == NULL)
-		return;
-	cxt = AllocSetContextCreate(TopMemoryContext, "codesight http", ALLOCSET_DEFAULT_SIZES);
-	old = MemoryContextSwitchTo(cxt);
 	current_route = -1;
 	init_route_names();
-
-	if (!ratelimit_allow(c->peer, cs_http_rate_limit))
-	{
-		send_error(c, 429, "rate_limited", "too many requests from this address; slow down and retry in a second");
-		goto done;
-	}
-	if (r->method == HTTP_M_OPTIONS)
-	{
-		if (r->origin && !codesight_origin_allowed(r->origin) && !same_origin(r))
-			send_error(c, 403, "forbidden", "this origin is not in codesight.allowed_origins");
-		else
-			send_response(c, 204, "text/plain", "", 0, true);
-		goto done;
-	}
-	if (r->origin && !codesight_origin_allowed(r->origin) && !same_origin(r))
-	{
-		send_error(c, 403, "forbidden", "this origin is not in codesight.allowed_origins");
-		goto done;
-	}
+	memset(&req, 0, sizeof(req));
+	req.http = r;
+	req.peer_loopback = peer_loopback;
 	for (size_t i = 0; i < lengthof(routes); i++)
 	{
 		if (!match_route(routes[i].pattern, r->path, &id))
@@ -1147,30 +1069,20 @@ http_api_handle(Conn *c)
 			break;
 		}
 	}
-	if (route == NULL)
+	if (route == NULL || (route->flags & RF_NETWORK))
 	{
 		if (path_known)
-			send_error(c, 405, "method_not_allowed", "this route does not take that method");
+			send_error(&req, 405, "method_not_allowed", "this route does not take that method");
 		else
-			send_error(c, 404, "not_found", "no such route");
-		goto done;
+			send_error(&req, 404, "not_found", "no such route");
+		return;
 	}
 	if (r->body_too_large)
 	{
-		send_error(c, 413, "payload_too_large", "the request body is larger than codesight.max_http_body_bytes");
-		goto done;
+		send_error(&req, 413, "payload_too_large", "the request body is larger than codesight.max_http_body_bytes");
+		return;
 	}
 
-	/* Liveness must not depend on the database being healthy. */
-	if (route->handler == h_health_public)
-	{
-		send_response(c, 200, "application/json", "{\"status\":\"ok\"}", 15, false);
-		goto done;
-	}
-
-	memset(&req, 0, sizeof(req));
-	req.conn = c;
-	req.http = r;
 	req.id = id;
 	req.route = route;
 	json_arena_init(&req.arena);
@@ -1182,8 +1094,8 @@ http_api_handle(Conn *c)
 			req.body->type != JV_OBJECT)
 		{
 			json_arena_free(&req.arena);
-			send_error(c, 400, "invalid_json", "the request body must be a JSON object");
-			goto done;
+			send_error(&req, 400, "invalid_json", "the request body must be a JSON object");
+			return;
 		}
 	}
 	resp.status = 200;
@@ -1194,56 +1106,41 @@ http_api_handle(Conn *c)
 	w.req = &req;
 	w.resp = &resp;
 	w.route = route;
-	ok = run_in_xact(r->path, "codesight_api", cs_http_statement_timeout,
-					 request_body, &w, &edata);
-	if (!ok)
+	error_status = 0;
+	error_code = NULL;
+	timeout = cs_http_statement_timeout;
+	if (timeout > 0 && (route->flags & RF_S3))
+		timeout += 2 * s3_timeout_ms;
+	if (!run_in_xact(r->path, "codesight_api", timeout, request_body, &w, &edata))
 	{
-		const char *code;
+		const char *code = error_code;
+		int			status = error_status;
+		const char *message;
 
-		if (edata->detail && strncmp(edata->detail, "http:", 5) == 0)
-		{
-			char	   *colon;
-
-			err_status = atoi(edata->detail + 5);
-			colon = strchr(edata->detail + 5, ':');
-			err_code = pstrdup(colon ? colon + 1 : "bad_request");
-		}
-		else
-		{
-			err_status = status_for_sqlstate(edata->sqlerrcode, &code);
-			err_code = pstrdup(code);
-			if (err_status >= 500)
-				ereport(LOG,
-						(errmsg("codesight: HTTP %s failed: %s", r->path, edata->message)));
-		}
+		json_arena_free(&req.arena);
+		if (status == 0)
+			status = status_for_sqlstate(edata->sqlerrcode, &code);
 		/* Internal errors keep their details in the server log only. */
-		err_msg = pstrdup(err_status == 500 ? "internal error; see the server log" : edata->message);
+		message = status == 500 ? "internal error; see the server log" : pstrdup(edata->message);
+		if (error_status == 0 && status >= 500)
+			xact_log_error(psprintf("codesight: HTTP %s failed", r->path), edata);
+		else
+			FreeErrorData(edata);
+		send_error(&req, status, code, message);
+		return;
 	}
-
-	MemoryContextSwitchTo(cxt);
 	json_arena_free(&req.arena);
-	if (ok && resp.stream)
+	if (resp.stream)
 	{
 		StringInfoData h;
 
 		initStringInfo(&h);
-		cors_headers(r, &h, false);
-		appendStringInfoString(&h, "Cache-Control: no-store\r\nX-Content-Type-Options: nosniff\r\n");
-		net_http_stream_begin(c, 200, resp.content_type, h.data);
+		http_cors_headers(r->origin, &h, false);
+		appendStringInfoString(&h, HTTP_STD_HEADERS);
+		http_out_head(200, resp.content_type, h.data, -1);
 		metrics_count_http(current_route, 200);
-		/* The stream keeps the connection until it is finished. */
-		c->refs++;
-		resp.stream->conn = c;
-		resp.stream->next = streams;
-		streams = resp.stream;
+		run_stream(resp.stream);
+		return;
 	}
-	else if (ok)
-		send_response(c, resp.status, resp.content_type, resp.body.data, resp.body.len, false);
-	else
-		send_error(c, err_status, err_code, err_msg);
-
-done:
-	MemoryContextSwitchTo(old);
-	MemoryContextDelete(cxt);
-	pgstat_report_activity(STATE_IDLE, "codesight: serving");
+	send_response(&req, resp.status, resp.content_type, resp.body.data, resp.body.len);
 }

@@ -25,6 +25,11 @@
  * fails is answered with store_failed and its connection closed with 1011,
  * so the client reconnects and resends what was not acked.
  *
+ * Each ingest worker runs this for the sessions routed to it (a session
+ * always goes to the same worker: pool_ingest_for_session), so no two
+ * batches ever work on one session at the same time.  Answers go to the
+ * network process through ingest_send (ingest_worker.c).
+ *
  *-------------------------------------------------------------------------
  */
 #include "postgres.h"
@@ -50,9 +55,10 @@
 #include "guc.h"
 #include "ingest.h"
 #include "jsonb_build.h"
-#include "xact.h"
+#include "pool.h"
 #include "protocol.h"
 #include "shmem.h"
+#include "xact.h"
 
 typedef enum SessionStatus
 {
@@ -109,6 +115,8 @@ typedef struct BatchSession
 typedef enum ReplyKind
 {
 	REPLY_TEXT,					/* text is ready */
+	REPLY_AUTH_OK,				/* text is ready: a hello was accepted */
+	REPLY_AUTH_FAILED,			/* text is ready: a hello was refused */
 	REPLY_SESSION_STARTED,		/* written after commit from bs */
 	REPLY_SESSION_STOPPED,
 	REPLY_SESSION_COMPLETE
@@ -118,7 +126,7 @@ typedef enum ReplyKind
 typedef struct Reply
 {
 	ReplyKind	kind;
-	Conn	   *conn;
+	IngestConn *conn;
 	struct BatchSession *bs;
 	char	   *text;
 	size_t		len;
@@ -130,7 +138,7 @@ typedef struct Reply
 /* A connection's pending ack for a session. */
 typedef struct AckTarget
 {
-	Conn	   *conn;
+	IngestConn *conn;
 	BatchSession *bs;
 	bool		v1;				/* answer event_received instead of ack */
 	struct AckTarget *next;
@@ -195,7 +203,10 @@ typedef struct Batch
 } Batch;
 
 static HTAB *session_cache = NULL;
+static HTAB *conn_table = NULL;
 static MemoryContext batch_context = NULL;
+static int	my_index = 0;
+static int	nworkers = 1;
 static SPIPlanPtr insert_plan = NULL;
 static SPIPlanPtr insert_conflict_plan = NULL;
 static SPIPlanPtr lookup_plan = NULL;
@@ -216,18 +227,73 @@ static SPIPlanPtr complete_plan = NULL;
 #define SESSION_CACHE_MAX 100000
 #define PROBE_CHUNK 1000
 
-/* Creates the session cache and the batch memory context. */
+/*
+ * Creates the session cache, the connection table and the batch memory
+ * context.  This worker is worker_index of workers: the sessions it owns.
+ */
 void
-ingest_init(void)
+ingest_init(int worker_index, int workers)
 {
 	HASHCTL		ctl;
 
+	my_index = worker_index;
+	nworkers = workers;
 	memset(&ctl, 0, sizeof(ctl));
 	ctl.keysize = PROTO_SESSION_ID_MAX + 1;
 	ctl.entrysize = sizeof(SessionState);
 	session_cache = hash_create("codesight sessions", 1024, &ctl, HASH_ELEM | HASH_STRINGS);
+	memset(&ctl, 0, sizeof(ctl));
+	ctl.keysize = sizeof(uint64);
+	ctl.entrysize = sizeof(IngestConn);
+	conn_table = hash_create("codesight connections", 1024, &ctl, HASH_ELEM | HASH_BLOBS);
 	batch_context = AllocSetContextCreate(TopMemoryContext, "codesight batch",
 										  ALLOCSET_DEFAULT_SIZES);
+}
+
+/* The record of a connection; created on its first message if create. */
+IngestConn *
+ingest_conn(uint64 id, bool create)
+{
+	bool		found;
+	IngestConn *c = hash_search(conn_table, &id, create ? HASH_ENTER : HASH_FIND, &found);
+
+	if (c != NULL && !found)
+	{
+		memset(c, 0, sizeof(*c));
+		c->id = id;
+	}
+	return c;
+}
+
+static void free_bound(IngestConn *c);
+static void check_tokens(IngestConn **conns, int n, uint64 epoch);
+
+/* Logs a failed unit of work with its SQLSTATE, detail and context. */
+static void
+log_failure(const char *what, ErrorData *edata)
+{
+	xact_log_error(what, edata);
+}
+
+/*
+ * Tells a connection whose token was revoked (or whose worker was
+ * disabled) that it is signed out; the network process closes it.
+ */
+static void
+send_revoked(IngestConn *c)
+{
+	StrBuf		sb;
+
+	if (c->told_revoked)
+		return;
+	c->told_revoked = true;
+	strbuf_init(&sb);
+	proto_write_error(&sb, PERR_UNAUTHORIZED,
+					  "the token was revoked or its worker disabled; sign in again with a valid token",
+					  NULL, 0, false);
+	if (!sb.failed)
+		ingest_send(c, sb.data, sb.len, 1008);
+	strbuf_free(&sb);
 }
 
 /* Forgets cached sessions and plans, e.g. after DROP EXTENSION. */
@@ -236,10 +302,16 @@ ingest_reset(void)
 {
 	SPIPlanPtr *plans[] = {&insert_plan, &insert_conflict_plan, &lookup_plan, &preload_plan,
 	&probe_plan, &reject_plan, &start_plan, &stop_plan, &complete_plan};
+	HASH_SEQ_STATUS seq;
+	IngestConn *c;
 
+	hash_seq_init(&seq, conn_table);
+	while ((c = hash_seq_search(&seq)) != NULL)
+		free_bound(c);
 	hash_destroy(session_cache);
+	hash_destroy(conn_table);
 	MemoryContextDelete(batch_context);
-	ingest_init();
+	ingest_init(my_index, nworkers);
 	for (size_t i = 0; i < lengthof(plans); i++)
 	{
 		if (*plans[i])
@@ -284,8 +356,8 @@ exec_plan(SPIPlanPtr p, Datum *args, const char *nulls, bool read_only, long cou
 }
 
 /* Queues an answer to a connection, in order. */
-static void
-reply(Batch *b, Conn *c, StrBuf *sb, bool after_commit, int close_code)
+static Reply *
+reply(Batch *b, IngestConn *c, StrBuf *sb, bool after_commit, int close_code)
 {
 	Reply	   *r = palloc(sizeof(Reply));
 
@@ -304,11 +376,12 @@ reply(Batch *b, Conn *c, StrBuf *sb, bool after_commit, int close_code)
 	*b->reply_tail = r;
 	b->reply_tail = &r->next;
 	strbuf_free(sb);
+	return r;
 }
 
 /* Queues an answer written after commit from the session's committed state. */
 static void
-reply_session(Batch *b, Conn *c, ReplyKind kind, BatchSession *bs)
+reply_session(Batch *b, IngestConn *c, ReplyKind kind, BatchSession *bs)
 {
 	Reply	   *r = palloc0(sizeof(Reply));
 
@@ -326,7 +399,7 @@ reply_session(Batch *b, Conn *c, ReplyKind kind, BatchSession *bs)
  * rejection is not yet recorded.
  */
 static void
-reply_error_ex(Batch *b, Conn *c, ProtoError err, const char *message,
+reply_error_ex(Batch *b, IngestConn *c, ProtoError err, const char *message,
 			   const char *session_id, int64 seq, int close_code, bool dropped)
 {
 	StrBuf		sb;
@@ -339,7 +412,7 @@ reply_error_ex(Batch *b, Conn *c, ProtoError err, const char *message,
 
 /* Queues an error answer about a message or an event that is not recorded. */
 static void
-reply_error(Batch *b, Conn *c, ProtoError err, const char *message,
+reply_error(Batch *b, IngestConn *c, ProtoError err, const char *message,
 			const char *session_id, int64 seq, int close_code)
 {
 	reply_error_ex(b, c, err, message, session_id, seq, close_code, false);
@@ -347,7 +420,7 @@ reply_error(Batch *b, Conn *c, ProtoError err, const char *message,
 
 /* Records that a connection uses a session (for disconnect tracking). */
 static void
-bind_session(Conn *c, BatchSession *bs)
+bind_session(IngestConn *c, BatchSession *bs)
 {
 	const char *session_id = bs->session_id;
 	ConnSessions *cs = c->bound_sessions;
@@ -764,7 +837,7 @@ add_row(Batch *b, BatchSession *bs, ProtoEvent *ev)
 
 /* Registers that conn should get an ack for bs after commit. */
 static void
-want_ack(Batch *b, Conn *c, BatchSession *bs, bool v1)
+want_ack(Batch *b, IngestConn *c, BatchSession *bs, bool v1)
 {
 	AckTarget  *a = bs->last_ack;
 
@@ -789,7 +862,7 @@ want_ack(Batch *b, Conn *c, BatchSession *bs, bool v1)
  * without an owner by anyone allowed to connect.
  */
 static bool
-may_use_session(Conn *c, BatchSession *bs)
+may_use_session(IngestConn *c, BatchSession *bs)
 {
 	if (bs->st.worker_id == 0 || (c->authenticated && c->admin))
 		return true;
@@ -817,7 +890,7 @@ ensure_rejections(Batch *b)
  * without a seq (v1) is only answered.
  */
 static void
-reject_event(Batch *b, Conn *c, BatchSession *bs, int64 seq, ProtoError err,
+reject_event(Batch *b, IngestConn *c, BatchSession *bs, int64 seq, ProtoError err,
 			 const char *message)
 {
 	int			i;
@@ -841,7 +914,7 @@ reject_event(Batch *b, Conn *c, BatchSession *bs, int64 seq, ProtoError err,
 
 /* Handles interaction_event and events messages. */
 static void
-handle_events(Batch *b, Conn *c, ProtoMessage *msg)
+handle_events(Batch *b, IngestConn *c, ProtoMessage *msg)
 {
 	BatchSession *bs = batch_session(b, msg->session_id);
 
@@ -906,7 +979,7 @@ handle_events(Batch *b, Conn *c, ProtoMessage *msg)
 
 /* Handles session_start: creates the session or resumes it. */
 static void
-handle_session_start(Batch *b, Conn *c, ProtoMessage *msg)
+handle_session_start(Batch *b, IngestConn *c, ProtoMessage *msg)
 {
 	Oid			argtypes[5] = {TEXTOID, INT8OID, TIMESTAMPTZOID, TEXTOID, JSONBOID};
 	SPIPlanPtr	p = keep_plan(&start_plan,
@@ -968,7 +1041,7 @@ handle_session_start(Batch *b, Conn *c, ProtoMessage *msg)
 
 /* Handles session_stop and session_complete: the session is completed. */
 static void
-handle_session_end(Batch *b, Conn *c, ProtoMessage *msg)
+handle_session_end(Batch *b, IngestConn *c, ProtoMessage *msg)
 {
 	BatchSession *bs = batch_session(b, msg->session_id);
 	int			ret;
@@ -1036,37 +1109,84 @@ handle_session_end(Batch *b, Conn *c, ProtoMessage *msg)
 
 /* Handles hello: authenticates the connection with a worker or admin token. */
 static void
-handle_hello(Batch *b, Conn *c, ProtoMessage *msg)
+handle_hello(Batch *b, IngestConn *c, ProtoMessage *msg)
 {
 	AuthInfo	ai;
 	StrBuf		sb;
+	Reply	   *r;
 
+	strbuf_init(&sb);
 	if (!auth_verify_token(msg->token, &ai))
 	{
-		reply_error(b, c, PERR_UNAUTHORIZED, "the token was not accepted", NULL, 0,
-					codesight_auth_required() ? 1008 : 0);
+		proto_write_error(&sb, PERR_UNAUTHORIZED, "the token was not accepted", NULL, 0, false);
+		b->rejected[PERR_UNAUTHORIZED]++;
+		r = reply(b, c, &sb, false, codesight_auth_required() ? 1008 : 0);
+		r->kind = REPLY_AUTH_FAILED;
 		return;
 	}
+	/*
+	 * The network process holds the connection's later messages until it
+	 * has this answer, and stamps them with what it says.
+	 */
 	c->authenticated = true;
 	c->admin = ai.admin;
 	c->worker_id = ai.worker_id;
-	strbuf_init(&sb);
+	strlcpy(c->token_id, ai.token_id, sizeof(c->token_id));
+	c->validated_epoch = cs_shared ? pg_atomic_read_u64(&cs_shared->auth_epoch) : 0;
 	proto_write_hello_ok(&sb, ai.worker_id);
-	reply(b, c, &sb, false, 0);
+	r = reply(b, c, &sb, false, 0);
+	r->kind = REPLY_AUTH_OK;
 }
 
 /* Handles one parsed WebSocket message. */
 static void
-handle_message(Batch *b, InMsg *m, Parsed *p)
+handle_message(Batch *b, IngestMsg *m, Parsed *p)
 {
-	Conn	   *c = m->conn;
+	IngestConn *c = m->conn;
 	ProtoMessage msg = p->msg;
 
 	if (c->closed)
 		return;					/* nobody to answer; v2 clients resend */
+	if (c->revoked)
+	{
+		/* Nothing a signed-out connection sends is stored. */
+		send_revoked(c);
+		return;
+	}
+
+	/*
+	 * The network process holds the connection's next messages until a
+	 * hello is answered with its outcome: a "hello" the parser refuses
+	 * still gets one.
+	 */
+	if (m->hello && (p->err != PERR_OK || msg.type != MSG_HELLO))
+	{
+		StrBuf		sb;
+		ProtoError	err = p->err != PERR_OK ? p->err : PERR_INVALID_MESSAGE;
+
+		strbuf_init(&sb);
+		proto_write_error(&sb, err, p->detail ? p->detail : proto_error_code(err), NULL, 0, false);
+		b->rejected[err]++;
+		reply(b, c, &sb, false, 0)->kind = REPLY_AUTH_FAILED;
+		return;
+	}
 	if (p->err != PERR_OK)
 	{
 		reply_error(b, c, p->err, p->detail ? p->detail : proto_error_code(p->err), NULL, 0, 0);
+		return;
+	}
+
+	/*
+	 * The network process routed the message by the sessionId it found; a
+	 * message whose parsed session belongs to another worker (a sessionId
+	 * written twice with two values) is refused, so a session is only ever
+	 * written by its own worker.
+	 */
+	if (msg.session_id != NULL &&
+		pool_ingest_for_session(msg.session_id, strlen(msg.session_id), nworkers) != my_index)
+	{
+		reply_error(b, c, PERR_INVALID_MESSAGE, "sessionId must appear once in a message",
+					msg.session_id, 0, 0);
 		return;
 	}
 	if (codesight_auth_required() && !c->authenticated &&
@@ -1082,15 +1202,8 @@ handle_message(Batch *b, InMsg *m, Parsed *p)
 			handle_hello(b, c, &msg);
 			break;
 		case MSG_PING:
-			{
-				StrBuf		sb;
-
-				strbuf_init(&sb);
-				proto_write_ping(&sb, m->received_ms, true);
-				reply(b, c, &sb, false, 0);
-				break;
-			}
 		case MSG_PONG:
+			/* The network process answers these itself. */
 			break;
 		case MSG_SESSION_START:
 			handle_session_start(b, c, &msg);
@@ -1267,13 +1380,15 @@ write_session_reply(Reply *r)
 			proto_write_session_complete_ack(&sb, bs->session_id, bs->st.max_seq);
 			break;
 		case REPLY_TEXT:
+		case REPLY_AUTH_OK:
+		case REPLY_AUTH_FAILED:
 			break;
 	}
 	if (r->kind == REPLY_SESSION_STOPPED || r->kind == REPLY_SESSION_COMPLETE)
 		ereport(LOG,
-				(errmsg("codesight: session %s completed with %lld events stored (connection %llu from %s)",
+				(errmsg("codesight: session %s completed with %lld events stored (connection %llu)",
 						bs->session_id, (long long) bs->st.max_seq,
-						(unsigned long long) r->conn->id, r->conn->peer)));
+						(unsigned long long) r->conn->id)));
 	if (sb.failed)
 		elog(ERROR, "out of memory building a reply");
 	r->text = pstrdup(sb.data);
@@ -1291,11 +1406,14 @@ send_replies(Batch *b, bool committed)
 			continue;
 		if (r->conn->closed)
 			continue;
+		if (r->kind == REPLY_AUTH_OK || r->kind == REPLY_AUTH_FAILED)
+		{
+			ingest_send_auth(r->conn, r->kind == REPLY_AUTH_OK, r->text, r->len, r->close_code);
+			continue;
+		}
 		if (r->kind != REPLY_TEXT)
 			write_session_reply(r);
-		net_send_text(r->conn, r->text, r->len);
-		if (r->close_code)
-			net_close(r->conn, r->close_code, "policy violation");
+		ingest_send(r->conn, r->text, r->len, r->close_code);
 	}
 	if (!committed)
 		return;
@@ -1311,7 +1429,7 @@ send_replies(Batch *b, bool committed)
 		else
 			proto_write_ack(&sb, a->bs->session_id, a->bs->st.last_seq);
 		if (!sb.failed)
-			net_send_text(a->conn, sb.data, sb.len);
+			ingest_send(a->conn, sb.data, sb.len, 0);
 		a->conn->events_acked = a->bs->st.last_seq;
 		strbuf_free(&sb);
 	}
@@ -1331,6 +1449,8 @@ publish_stats(Batch *b, bool committed, double commit_ms, int64 stored)
 	if (committed)
 	{
 		cs_shared->events_committed += stored;
+		if (my_index < CS_MAX_INGEST)
+			cs_shared->ingest_events[my_index] += stored;
 		cs_shared->batches++;
 		cs_shared->last_commit_at = GetCurrentTimestamp();
 		cs_shared->batch_size_buckets[cs_histogram_bucket(cs_batch_bucket_bounds, CS_BATCH_BUCKETS,
@@ -1349,10 +1469,29 @@ publish_stats(Batch *b, bool committed, double commit_ms, int64 stored)
 typedef struct BatchWork
 {
 	Batch	   *b;
-	InMsg	  **msgs;
+	IngestMsg	  **msgs;
 	int			nmsgs;
 	int			consumed;
 } BatchWork;
+
+/*
+ * Once a token was revoked or a worker disabled (auth_epoch moved), checks
+ * the tokens of the batch's connections before anything of theirs is
+ * stored: a revoked one stores nothing from then on.
+ */
+static void
+check_batch_tokens(IngestMsg **msgs, int n)
+{
+	uint64		epoch = cs_shared ? pg_atomic_read_u64(&cs_shared->auth_epoch) : 0;
+	IngestConn **conns;
+
+	if (epoch == 0)
+		return;
+	conns = palloc(sizeof(IngestConn *) * n);
+	for (int i = 0; i < n; i++)
+		conns[i] = msgs[i]->conn;
+	check_tokens(conns, n, epoch);
+}
 
 /*
  * The transaction body of a batch: parses messages until they hold
@@ -1393,6 +1532,7 @@ batch_body(void *arg)
 		take++;
 	}
 	w->consumed = take;
+	check_batch_tokens(w->msgs, take);
 	preload_sessions(b, take);
 	for (int i = 0; i < take; i++)
 		handle_message(b, w->msgs[i], &b->parsed[i]);
@@ -1436,7 +1576,7 @@ store_failure_class(int sqlerrcode, int *retry_after_ms)
  * a retryable failure will not be retried, so it must be answered.
  */
 static bool
-run_batch(InMsg **msgs, int nmsgs, bool last_try, int64 *stored, bool *canceled, int *consumed)
+run_batch(IngestMsg **msgs, int nmsgs, bool last_try, int64 *stored, bool *canceled, int *consumed)
 {
 	MemoryContext oldcxt = CurrentMemoryContext;
 	BatchWork	w;
@@ -1499,7 +1639,7 @@ run_batch(InMsg **msgs, int nmsgs, bool last_try, int64 *stored, bool *canceled,
 		send_replies(w.b, ok);
 		if (!ok)
 		{
-			Conn	   *c = msgs[0]->conn;
+			IngestConn *c = msgs[0]->conn;
 			StrBuf		sb;
 			int			retry_ms;
 			const char *why = store_failure_class(sqlerrcode, &retry_ms);
@@ -1508,10 +1648,7 @@ run_batch(InMsg **msgs, int nmsgs, bool last_try, int64 *stored, bool *canceled,
 			strbuf_init(&sb);
 			proto_write_store_failed(&sb, why, retry_ms);
 			if (!sb.failed && !c->closed)
-			{
-				net_send_text(c, sb.data, sb.len);
-				net_close(c, 1011, "store failed");
-			}
+				ingest_send(c, sb.data, sb.len, 1011);
 			strbuf_free(&sb);
 		}
 		publish_stats(w.b, ok, INSTR_TIME_GET_MILLISEC(end), *stored);
@@ -1528,7 +1665,7 @@ run_batch(InMsg **msgs, int nmsgs, bool last_try, int64 *stored, bool *canceled,
  * Returns the number of event rows committed.
  */
 int64
-ingest_process_batch(InMsg **msgs, int nmsgs)
+ingest_process_batch(IngestMsg **msgs, int nmsgs)
 {
 	int64		total = 0;
 	int			done = 0;
@@ -1571,21 +1708,13 @@ ingest_process_batch(InMsg **msgs, int nmsgs)
 	return total;
 }
 
-/* Unbinds a closed connection's sessions and logs the connection. */
-void
-ingest_conn_closed(Conn *c)
+/* Unbinds a connection's sessions, for disconnect tracking. */
+static void
+free_bound(IngestConn *c)
 {
 	ConnSessions *cs = c->bound_sessions;
 	TimestampTz now = GetCurrentTimestamp();
 
-	if (c->is_ws)
-		ereport(LOG,
-				(errmsg("codesight: connection %llu from %s closed with code %d: session %s, %lld events received, acked up to %lld, open %.1f s",
-						(unsigned long long) c->id, c->peer,
-						c->close_code ? c->close_code : (c->peer_close_code ? c->peer_close_code : 1006),
-						c->last_session[0] ? c->last_session : "(none)",
-						(long long) c->events_in, (long long) c->events_acked,
-						(net_now_ms() - c->opened_ms) / 1000.0)));
 	if (cs == NULL)
 		return;
 	for (int i = 0; i < cs->n; i++)
@@ -1603,14 +1732,36 @@ ingest_conn_closed(Conn *c)
 	c->bound_sessions = NULL;
 }
 
+/*
+ * Forgets a connection the network process closed, logging what it did
+ * here; messages of it still in a batch are skipped (its client resends).
+ */
+void
+ingest_conn_closed(uint64 id)
+{
+	IngestConn *c = ingest_conn(id, false);
+
+	if (c == NULL)
+		return;
+	if (c->events_in > 0)
+		ereport(LOG,
+				(errmsg("codesight: connection %llu closed: session %s, %lld events received, acked up to %lld",
+						(unsigned long long) c->id,
+						c->last_session[0] ? c->last_session : "(none)",
+						(long long) c->events_in, (long long) c->events_acked)));
+	free_bound(c);
+	hash_search(conn_table, &id, HASH_REMOVE, NULL);
+}
+
 /* What a housekeeping pass works on. */
 typedef struct HousekeepingWork
 {
 	Datum	   *ids;			/* sessions to mark disconnected */
 	int			nids;
+	bool		global;			/* also mark every worker's idle sessions */
 } HousekeepingWork;
 
-/* The transaction body of housekeeping: the two status updates. */
+/* The transaction body of housekeeping: the status updates. */
 static void
 housekeeping_body(void *arg)
 {
@@ -1627,6 +1778,7 @@ housekeeping_body(void *arg)
 							  "WHERE session_id = ANY ($1) AND status = 'active'",
 							  1, argtypes, &ids, NULL, false, 0);
 	}
+	if (w->global)
 	{
 		Oid			argtypes[1] = {INT4OID};
 		Datum		idle = Int32GetDatum(cs_session_idle_timeout);
@@ -1640,12 +1792,14 @@ housekeeping_body(void *arg)
 }
 
 /*
- * Marks sessions disconnected (no connection for disconnect_grace, no stop)
- * or abandoned (no event for session_idle_timeout), and trims the cache.
- * Runs in its own transaction; errors are logged, never fatal.
+ * Marks this worker's sessions disconnected (no connection for
+ * disconnect_grace, no stop) and, if global, every session abandoned that
+ * had no event for session_idle_timeout (one worker does that for all);
+ * trims the cache.  Runs in its own transaction; errors are logged, never
+ * fatal.  Allocates in the caller's context, which the loop resets.
  */
 void
-ingest_housekeeping(void)
+ingest_housekeeping(bool global)
 {
 	TimestampTz now = GetCurrentTimestamp();
 	HASH_SEQ_STATUS seq;
@@ -1656,6 +1810,7 @@ ingest_housekeeping(void)
 
 	w.ids = palloc(sizeof(Datum) * Max(nentries, 1));
 	w.nids = 0;
+	w.global = global;
 	hash_seq_init(&seq, session_cache);
 	while ((s = hash_seq_search(&seq)) != NULL)
 	{
@@ -1666,9 +1821,7 @@ ingest_housekeeping(void)
 	if (!run_in_xact("codesight: marking idle sessions", "codesight_ingest", 0,
 					 housekeeping_body, &w, &edata))
 	{
-		ereport(LOG, (errmsg("codesight: housekeeping failed: %s", edata->message)));
-		FreeErrorData(edata);
-		pfree(w.ids);
+		log_failure("codesight: housekeeping failed", edata);
 		return;
 	}
 
@@ -1684,5 +1837,126 @@ ingest_housekeeping(void)
 			hash_search(session_cache, s->session_id, HASH_REMOVE, NULL);
 		}
 	}
-	pfree(w.ids);
+}
+
+/*
+ * Which of these token ids are still good: not revoked, the worker not
+ * disabled.  Runs inside a transaction; returns a palloc'd flag per id.
+ */
+static bool *
+tokens_still_valid(Datum *token_ids, int n)
+{
+	static SPIPlanPtr plan = NULL;
+	Oid			argtypes[1] = {TEXTARRAYOID};
+	SPIPlanPtr	p = keep_plan(&plan,
+							  "SELECT t.token_id FROM codesight.tokens t "
+							  "LEFT JOIN codesight.workers w ON w.worker_id = t.worker_id "
+							  "WHERE t.token_id = ANY ($1) AND t.revoked_at IS NULL "
+							  "AND w.disabled_at IS NULL",
+							  1, argtypes);
+	Datum		arg = PointerGetDatum(construct_array(token_ids, n, TEXTOID, -1, false, TYPALIGN_INT));
+	bool	   *ok = palloc0(sizeof(bool) * Max(n, 1));
+	int			ret = exec_plan(p, &arg, NULL, true, 0);
+
+	if (ret != SPI_OK_SELECT)
+		elog(ERROR, "token check failed: %s", SPI_result_code_string(ret));
+	for (uint64 r = 0; r < SPI_processed; r++)
+	{
+		char	   *id = SPI_getvalue(SPI_tuptable->vals[r], SPI_tuptable->tupdesc, 1);
+
+		for (int i = 0; i < n; i++)
+			if (strcmp(TextDatumGetCString(token_ids[i]), id) == 0)
+				ok[i] = true;
+	}
+	return ok;
+}
+
+/*
+ * Checks the tokens of authenticated connections against the table, after
+ * a token was revoked or a worker disabled (auth_epoch moved): a
+ * connection whose token is no longer good is marked revoked, and from
+ * then on nothing it sends is stored.  Runs inside a transaction.
+ */
+static void
+check_tokens(IngestConn **conns, int n, uint64 epoch)
+{
+	Datum	   *ids = palloc(sizeof(Datum) * Max(n, 1));
+	IngestConn **asked = palloc(sizeof(IngestConn *) * Max(n, 1));
+	int			nasked = 0;
+	bool	   *ok;
+
+	for (int i = 0; i < n; i++)
+	{
+		IngestConn *c = conns[i];
+		bool		seen = false;
+
+		if (!c->authenticated || c->revoked || c->validated_epoch >= epoch)
+			continue;
+		/* A batch's messages come from few connections. */
+		for (int k = nasked - 1; k >= 0 && !seen; k--)
+			seen = asked[k] == c;
+		if (seen)
+			continue;
+		ids[nasked] = CStringGetTextDatum(c->token_id);
+		asked[nasked++] = c;
+	}
+	if (nasked == 0)
+		return;
+	ok = tokens_still_valid(ids, nasked);
+	for (int i = 0; i < nasked; i++)
+	{
+		if (ok[i])
+			asked[i]->validated_epoch = epoch;
+		else
+			asked[i]->revoked = true;
+	}
+}
+
+/* The transaction body of a recheck. */
+typedef struct RecheckWork
+{
+	IngestConn **conns;
+	int			n;
+	uint64		epoch;
+} RecheckWork;
+
+static void
+recheck_body(void *arg)
+{
+	RecheckWork *w = arg;
+
+	check_tokens(w->conns, w->n, w->epoch);
+}
+
+/*
+ * The network process asks, after a revocation, whether these connections
+ * may go on: each one whose token is no longer good is told so and closed
+ * with 1008.  Allocates in the caller's context, which the loop resets.
+ */
+void
+ingest_recheck_tokens(uint64 *conn_ids, int n)
+{
+	RecheckWork w;
+	ErrorData  *edata;
+
+	w.conns = palloc(sizeof(IngestConn *) * Max(n, 1));
+	w.n = 0;
+	w.epoch = cs_shared ? pg_atomic_read_u64(&cs_shared->auth_epoch) : 0;
+	for (int i = 0; i < n; i++)
+	{
+		IngestConn *c = ingest_conn(conn_ids[i], false);
+
+		if (c && c->authenticated)
+			w.conns[w.n++] = c;
+	}
+	if (w.n == 0)
+		return;
+	if (!run_in_xact("codesight: checking tokens", "codesight_ingest", 0, recheck_body, &w, &edata))
+	{
+		log_failure("codesight: token check failed", edata);
+		return;
+	}
+	for (int i = 0; i < w.n; i++)
+		if (w.conns[i]->revoked)
+			send_revoked(w.conns[i]);
 }

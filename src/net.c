@@ -1,7 +1,7 @@
 /*-------------------------------------------------------------------------
  *
  * net.c
- *	  libwebsockets server on the worker's libuv loop: WebSocket stream,
+ *	  libwebsockets server on the network process's libuv loop: WebSocket stream,
  *	  HTTP requests and static files on one port.
  *
  * No PostgreSQL calls here (see net.h).  Memory is malloc'd; allocation
@@ -15,7 +15,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <sys/resource.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <time.h>
 
@@ -24,6 +27,7 @@
 
 #include "guc.h"
 #include "net.h"
+#include "protocol.h"
 #include "static_files.h"
 
 struct TxItem
@@ -60,8 +64,10 @@ static InMsg *in_tail = NULL;
 static int64_t queued_messages = 0;
 static int64_t queued_bytes = 0;
 static bool backpressure = false;
-static int	nreceiving = 0;		/* connections holding part of a message */
 static bool shutting_down = false;
+static int	npaused = 0;		/* connections with reading paused */
+
+static void set_paused(Conn *c, bool on);
 static int	max_connections = 1000;
 
 /* Wall-clock milliseconds since the epoch. */
@@ -142,13 +148,13 @@ conn_free_if_unused(Conn *c)
 		return;
 	tx_clear(c);
 	free(c->rx_msg);
-	free(c->http_resp);
+	free(c->http_head);
 	free(c->sbuf);
 	http_req_free(c->http_req);
 	free(c);
 }
 
-/* Appends a message to the worker's inbound queue (takes a conn ref). */
+/* Appends a message to the inbound queue (takes a conn ref). */
 static void
 enqueue(InMsg *m)
 {
@@ -163,7 +169,7 @@ enqueue(InMsg *m)
 	queued_bytes += (int64_t) m->len;
 }
 
-/* Queues a notice about the connection (opened or closed) for the worker. */
+/* Queues a notice about the connection (opened or closed) for the network process. */
 static void
 enqueue_notice(Conn *c, InMsgKind kind)
 {
@@ -196,25 +202,19 @@ conn_closed(Conn *c)
 		c->next->prev = c->prev;
 	c->prev = c->next = NULL;
 	nconns--;
+	if (c->rx_paused)
+	{
+		c->rx_paused = false;
+		npaused--;
+	}
 	if (c->rx_msg != NULL)
 	{
 		free(c->rx_msg);
 		c->rx_msg = NULL;
 		c->rx_cap = 0;
-		nreceiving--;
 	}
 	enqueue_notice(c, IN_CLOSED);
 	conn_free_if_unused(c);
-}
-
-/*
- * Whether some connection has received part of a message: more of the
- * batch is on its way, so committing now would split it.
- */
-bool
-net_receiving(void)
-{
-	return nreceiving > 0;
 }
 
 /* Takes the whole inbound queue; the caller frees each with net_free_message. */
@@ -351,7 +351,7 @@ ws_writeable(Conn *c)
 
 /*
  * Appends a received fragment to the message being assembled, which is
- * already the InMsg the worker will get: completing a message hands it
+ * already the InMsg the network process gets: completing a message hands it
  * over without another copy.  The first allocation is sized for the rest
  * of the frame, so a single-frame message costs one malloc.  False when
  * the message grows past the limit or memory runs out.
@@ -376,10 +376,7 @@ rx_append(Conn *c, const void *in, size_t len, size_t frame_remaining)
 		if (nm == NULL)
 			return false;
 		if (c->rx_msg == NULL)
-		{
 			nm->len = 0;
-			nreceiving++;
-		}
 		c->rx_msg = nm;
 		c->rx_cap = ncap;
 	}
@@ -388,7 +385,7 @@ rx_append(Conn *c, const void *in, size_t len, size_t frame_remaining)
 	return true;
 }
 
-/* Hands a complete text message to the worker. */
+/* Hands a complete text message to the network process's loop. */
 static void
 rx_complete(Conn *c)
 {
@@ -397,47 +394,39 @@ rx_complete(Conn *c)
 	/* Idle connections hold no buffer: most of them are idle. */
 	c->rx_msg = NULL;
 	c->rx_cap = 0;
-	nreceiving--;
 	m->kind = IN_WS_TEXT;
 	m->conn = c;
 	m->received_ms = c->last_msg_ms = net_now_ms();
 	m->data[m->len] = '\0';
 	enqueue(m);
-	if ((backpressure || queued_bytes > MAX_QUEUED_BYTES) && !c->rx_paused)
-	{
-		lws_rx_flow_control(c->wsi, 0);
-		c->rx_paused = true;
-	}
+	if (backpressure || queued_bytes > MAX_QUEUED_BYTES)
+		set_paused(c, true);
 }
 
-/* Queues a synthetic hello carrying a token from the upgrade request. */
+/*
+ * Queues a hello carrying the token of the upgrade request, as if the
+ * client had sent it first.
+ */
 static void
 queue_header_token(Conn *c, const char *token)
 {
-	static const char prefix[] = "{\"type\":\"hello\",\"token\":\"";
-	size_t		tlen = strlen(token);
+	StrBuf		sb;
 	InMsg	   *m;
-	char	   *w;
 
-	/* Tokens are [A-Za-z0-9_]; anything else can not be valid. */
-	for (size_t i = 0; i < tlen; i++)
-		if (!isalnum((unsigned char) token[i]) && token[i] != '_')
-			return;
-	m = malloc(sizeof(InMsg) + sizeof(prefix) + tlen + 3);
-	if (m == NULL)
-		return;
-	w = m->data;
-	memcpy(w, prefix, sizeof(prefix) - 1);
-	w += sizeof(prefix) - 1;
-	memcpy(w, token, tlen);
-	w += tlen;
-	memcpy(w, "\"}", 3);
-	m->kind = IN_WS_TEXT;
-	m->conn = c;
-	m->len = strlen(m->data);
-	m->received_ms = net_now_ms();
-	c->auth_from_header = true;
-	enqueue(m);
+	strbuf_init(&sb);
+	proto_write_hello(&sb, token);
+	m = sb.failed ? NULL : malloc(sizeof(InMsg) + sb.len + 1);
+	if (m != NULL)
+	{
+		memcpy(m->data, sb.data, sb.len + 1);
+		m->kind = IN_WS_TEXT;
+		m->conn = c;
+		m->len = sb.len;
+		m->received_ms = net_now_ms();
+		c->auth_from_header = true;
+		enqueue(m);
+	}
+	strbuf_free(&sb);
 }
 
 /* Copies a header into a malloc'd string, or NULL if absent. */
@@ -473,14 +462,35 @@ bearer_token(const char *auth)
 }
 
 /*
+ * Whether the request's Origin and Host may reach us.  Checks fail closed:
+ * a header that is present but can not be read whole is refused, as is a
+ * missing Host.
+ */
+static bool
+origin_and_host_allowed(struct lws *wsi)
+{
+	char	   *origin = NULL;
+	char	   *host = header_dup(wsi, WSI_TOKEN_HOST);
+	bool		ok = host != NULL && codesight_host_allowed(host);
+
+	if (ok && lws_hdr_total_length(wsi, WSI_TOKEN_ORIGIN) > 0)
+	{
+		origin = header_dup(wsi, WSI_TOKEN_ORIGIN);
+		ok = origin != NULL && codesight_origin_allowed(origin);
+	}
+	free(origin);
+	free(host);
+	return ok;
+}
+
+/*
  * Decides on a WebSocket upgrade before it is accepted: the path must be
- * /extension-ws, the Origin allowed, and there must be room.
+ * /extension-ws, the Origin and Host allowed, and there must be room.
  */
 static int
 ws_filter(struct lws *wsi)
 {
 	char		uri[256];
-	char		origin[256];
 	int			n;
 
 	if (shutting_down || nconns >= max_connections)
@@ -488,8 +498,7 @@ ws_filter(struct lws *wsi)
 	n = lws_hdr_copy(wsi, uri, sizeof(uri), WSI_TOKEN_GET_URI);
 	if (n <= 0 || strcmp(uri, "/extension-ws") != 0)
 		return 1;
-	if (lws_hdr_copy(wsi, origin, sizeof(origin), WSI_TOKEN_ORIGIN) > 0 &&
-		!codesight_origin_allowed(origin))
+	if (!origin_and_host_allowed(wsi))
 		return 1;
 	return 0;
 }
@@ -517,13 +526,17 @@ ws_established(struct lws *wsi, Pss *pss)
 		queue_header_token(c, token);
 	free(auth);
 	{
-		char		greet[256];
+		StrBuf		sb;
 
-		snprintf(greet, sizeof(greet),
-				 "{\"type\":\"connected\",\"protocol\":2,\"maxMessageBytes\":%d,"
-				 "\"maxBatchEvents\":1000,\"authRequired\":%s}",
-				 cs_max_message_bytes, codesight_auth_required() ? "true" : "false");
-		net_send_text(c, greet, strlen(greet));
+		strbuf_init(&sb);
+		proto_write_connected(&sb, (size_t) cs_max_message_bytes, codesight_auth_required());
+		if (sb.failed)
+		{
+			strbuf_free(&sb);
+			return -1;
+		}
+		net_send_text(c, sb.data, sb.len);
+		strbuf_free(&sb);
 	}
 	return 0;
 }
@@ -579,7 +592,7 @@ http_method(struct lws *wsi, enum lws_token_indexes *tok)
 }
 
 /*
- * Queues a finished HTTP request for the worker, once: lws may report the
+ * Queues a finished HTTP request for the network process, once: lws may report the
  * end of a body that was empty or already complete (a zero Content-Length,
  * malformed Transfer-Encoding headers), and answering each report again
  * would loop.
@@ -604,7 +617,7 @@ http_dispatch(Conn *c)
 	return 0;
 }
 
-/* True for paths the worker answers (API), false for static files. */
+/* True for paths the network process or its HTTP workers answer (API), false for static files. */
 static bool
 is_api_path(const char *path)
 {
@@ -641,7 +654,7 @@ http_filter(struct lws *wsi)
 	return 0;
 }
 
-/* Starts handling an HTTP request: static file now, API via the worker. */
+/* Starts handling an HTTP request: static file now, API via the network process. */
 static int
 http_request(struct lws *wsi, Pss *pss, const char *uri)
 {
@@ -657,7 +670,7 @@ http_request(struct lws *wsi, Pss *pss, const char *uri)
 			return -1;
 		pss->conn = c;
 	}
-	if (c->http_req != NULL || c->http_resp != NULL)
+	if (c->http_req != NULL || c->http_head != NULL)
 		return -1;				/* pipelining is not supported */
 	r = calloc(1, sizeof(HttpRequest));
 	if (r == NULL)
@@ -669,28 +682,34 @@ http_request(struct lws *wsi, Pss *pss, const char *uri)
 	qlen = lws_hdr_total_length(wsi, WSI_TOKEN_HTTP_URI_ARGS);
 	if (qlen > 0)
 	{
-		/* lws keeps args as fragments; rebuild the a=1&b=2 form. */
-		size_t		cap = (size_t) qlen * 2 + 16;
+		/*
+		 * lws splits the query at its literal & and ; into fragments and
+		 * decodes each once (%xx, + as space).  They are kept as they are,
+		 * one after the other, each ending in a NUL, the list ending in an
+		 * empty one: rebuilding "a=1&b=2" would let a decoded %26 start a
+		 * new parameter, and decoding again would turn a decoded %2B into
+		 * a space.
+		 */
+		size_t		cap = (size_t) qlen + 64;
+		size_t		pos = 0;
 
 		r->query = malloc(cap);
-		if (r->query)
+		if (r->query == NULL)
+			return -1;
+		for (int i = 0;; i++)
 		{
-			size_t		pos = 0;
+			int			flen = lws_hdr_fragment_length(wsi, WSI_TOKEN_HTTP_URI_ARGS, i);
+			int			n;
 
-			for (int i = 0;; i++)
-			{
-				char		frag[1024];
-				int			n = lws_hdr_copy_fragment(wsi, frag, sizeof(frag), WSI_TOKEN_HTTP_URI_ARGS, i);
-
-				if (n <= 0 || pos + (size_t) n + 2 > cap)
-					break;
-				if (pos)
-					r->query[pos++] = '&';
-				memcpy(r->query + pos, frag, n);
-				pos += n;
-			}
-			r->query[pos] = '\0';
+			if (flen <= 0 || pos + (size_t) flen + 2 > cap)
+				break;
+			n = lws_hdr_copy_fragment(wsi, r->query + pos, flen + 1, WSI_TOKEN_HTTP_URI_ARGS, i);
+			if (n < 0)
+				break;
+			pos += (size_t) n + 1;
 		}
+		r->query[pos] = '\0';
+		r->query_len = pos + 1;
 	}
 	r->origin = header_dup(wsi, WSI_TOKEN_ORIGIN);
 	r->authorization = header_dup(wsi, WSI_TOKEN_HTTP_AUTHORIZATION);
@@ -701,6 +720,14 @@ http_request(struct lws *wsi, Pss *pss, const char *uri)
 	if (!is_api_path(r->path) && (r->method == HTTP_M_GET || r->method == HTTP_M_HEAD))
 	{
 		c->http_static = true;
+		/* The page too answers only to this server's names (DNS rebinding). */
+		if (r->host == NULL || !codesight_host_allowed(r->host))
+		{
+			if (lws_return_http_status(wsi, HTTP_STATUS_FORBIDDEN, "host not allowed") ||
+				lws_http_transaction_completed(wsi))
+				return -1;
+			return 0;
+		}
 		return static_serve(wsi, r->path, cs_static_dir);
 	}
 	/*
@@ -745,39 +772,157 @@ http_body(Conn *c, const void *in, size_t len)
 }
 
 /*
- * Stores a response for the connection's current request; sent when the
- * socket is writable.  extra_headers is "Name: value\r\n" lines.
+ * Starts the response to the connection's current request: the status and
+ * headers now, the body through net_http_write as it comes.  A
+ * content_length of -1 sends the body in chunks (Transfer-Encoding:
+ * chunked); otherwise exactly that many bytes must follow.  extra_headers
+ * is "Name: value\r\n" lines.
  */
 void
-net_http_respond(Conn *c, int status, const char *content_type,
-				 const char *extra_headers, const char *body, size_t len)
+net_http_begin(Conn *c, int status, const char *content_type,
+			   const char *extra_headers, int64_t content_length)
 {
-	size_t		hlen;
-	char	   *buf;
+	size_t		clen = strlen(content_type) + 1;
+	size_t		elen = (extra_headers ? strlen(extra_headers) : 0) + 1;
+	char	   *head;
 
 	if (c->closed || c->wsi == NULL)
 		return;
-	hlen = strlen(content_type) + 1 + (extra_headers ? strlen(extra_headers) : 0) + 1;
-	buf = malloc(hlen + len + 1);
-	if (buf == NULL)
+	head = malloc(clen + elen);
+	if (head == NULL)
 	{
 		net_kill(c);
 		return;
 	}
-	/* Layout: content type NUL extra headers NUL body. */
-	memcpy(buf, content_type, strlen(content_type) + 1);
-	memcpy(buf + strlen(content_type) + 1, extra_headers ? extra_headers : "",
-		   (extra_headers ? strlen(extra_headers) : 0) + 1);
-	memcpy(buf + hlen, body, len);
-	free(c->http_resp);
-	c->http_resp = buf;
-	c->http_resp_len = hlen + len;
-	c->http_resp_sent = 0;
+	/* Layout: content type NUL extra headers NUL. */
+	memcpy(head, content_type, clen);
+	memcpy(head + clen, extra_headers ? extra_headers : "", elen);
+	free(c->http_head);
+	c->http_head = head;
 	c->http_status = status;
+	c->http_head_sent = false;
+	c->http_chunked = content_length < 0;
+	c->http_length = content_length;
+	c->http_written = 0;
+	c->http_ended = false;
+	c->slen = c->ssent = 0;
+	c->http_progress_ms = net_now_ms();
 	lws_callback_on_writable(c->wsi);
 }
 
-/* Writes the status line and headers of the stored response. */
+/* Makes room for need more bytes in the unsent body buffer. */
+static bool
+sbuf_reserve(Conn *c, size_t need)
+{
+	size_t		ncap;
+	char	   *nb;
+
+	if (c->slen + need <= c->scap)
+		return true;
+	/* Reuse the sent front before growing. */
+	if (c->ssent > 0)
+	{
+		memmove(c->sbuf, c->sbuf + c->ssent, c->slen - c->ssent);
+		c->slen -= c->ssent;
+		c->ssent = 0;
+		if (c->slen + need <= c->scap)
+			return true;
+	}
+	ncap = c->scap ? c->scap : 65536;
+	while (ncap < c->slen + need)
+		ncap *= 2;
+	nb = realloc(c->sbuf, ncap);
+	if (nb == NULL)
+		return false;
+	c->sbuf = nb;
+	c->scap = ncap;
+	return true;
+}
+
+/*
+ * Appends a piece of the body.  The caller bounds what is unsent
+ * (net_http_pending): the network process stops reading a worker's
+ * response while its client has not taken what came before.
+ */
+void
+net_http_write(Conn *c, const char *data, size_t len)
+{
+	char		head[24];
+	int			hlen = 0;
+
+	if (c->closed || c->wsi == NULL || c->http_head == NULL || c->http_ended || len == 0)
+		return;
+	if (c->http_chunked)
+		hlen = snprintf(head, sizeof(head), "%zx\r\n", len);
+	if (!sbuf_reserve(c, hlen + len + 2))
+	{
+		net_kill(c);
+		return;
+	}
+	memcpy(c->sbuf + c->slen, head, hlen);
+	memcpy(c->sbuf + c->slen + hlen, data, len);
+	c->slen += hlen + len;
+	if (c->http_chunked)
+	{
+		memcpy(c->sbuf + c->slen, "\r\n", 2);
+		c->slen += 2;
+	}
+	lws_callback_on_writable(c->wsi);
+}
+
+/* Queues the end of the body (the last chunk, when chunked). */
+void
+net_http_end(Conn *c)
+{
+	if (c->closed || c->wsi == NULL || c->http_head == NULL || c->http_ended)
+		return;
+	if (c->http_chunked)
+	{
+		if (!sbuf_reserve(c, 5))
+		{
+			net_kill(c);
+			return;
+		}
+		memcpy(c->sbuf + c->slen, "0\r\n\r\n", 5);
+		c->slen += 5;
+	}
+	c->http_ended = true;
+	lws_callback_on_writable(c->wsi);
+}
+
+/*
+ * Ends a response that failed after its head went out: what was queued is
+ * still written, then the connection is dropped without the last chunk,
+ * so every HTTP client sees the body as incomplete.
+ */
+void
+net_http_abort(Conn *c)
+{
+	if (c->closed || c->wsi == NULL)
+		return;
+	c->http_ended = true;
+	c->http_aborted = true;		/* ended by closing, once the queue is written */
+	lws_callback_on_writable(c->wsi);
+}
+
+/* Stores and starts sending a whole response (headers and body). */
+void
+net_http_respond(Conn *c, int status, const char *content_type,
+				 const char *extra_headers, const char *body, size_t len)
+{
+	net_http_begin(c, status, content_type, extra_headers, (int64_t) len);
+	net_http_write(c, body, len);
+	net_http_end(c);
+}
+
+/* Bytes of the response queued but not yet written. */
+size_t
+net_http_pending(Conn *c)
+{
+	return c->slen - c->ssent;
+}
+
+/* Writes the status line and headers of the current response. */
 static int
 http_write_headers(Conn *c)
 {
@@ -785,16 +930,14 @@ http_write_headers(Conn *c)
 	unsigned char *start = hbuf + LWS_PRE,
 			   *p = start,
 			   *end = hbuf + sizeof(hbuf) - 1;
-	const char *ctype = c->http_resp;
+	const char *ctype = c->http_head;
 	const char *extra = ctype + strlen(ctype) + 1;
-	size_t		hlen = strlen(ctype) + 1 + strlen(extra) + 1;
-	size_t		body_len = c->http_resp_len - hlen;
 
 	if (lws_add_http_common_headers(c->wsi, (unsigned int) c->http_status, ctype,
-									c->http_streaming ? LWS_ILLEGAL_HTTP_CONTENT_LEN : (lws_filepos_t) body_len,
+									c->http_chunked ? LWS_ILLEGAL_HTTP_CONTENT_LEN : (lws_filepos_t) c->http_length,
 									&p, end))
 		return -1;
-	if (c->http_streaming &&
+	if (c->http_chunked &&
 		lws_add_http_header_by_name(c->wsi, (unsigned char *) "transfer-encoding:",
 									(unsigned char *) "chunked", 7, &p, end))
 		return -1;
@@ -824,7 +967,7 @@ http_write_headers(Conn *c)
 	}
 	if (lws_finalize_write_http_header(c->wsi, start, &p, end))
 		return -1;
-	c->http_resp_sent = hlen;
+	c->http_head_sent = true;
 	return 0;
 }
 
@@ -832,13 +975,10 @@ http_write_headers(Conn *c)
 static int
 http_done(Conn *c)
 {
-	free(c->http_resp);
-	c->http_resp = NULL;
-	free(c->sbuf);
-	c->sbuf = NULL;
-	c->slen = c->scap = c->ssent = 0;
-	c->http_streaming = false;
-	c->stream_ended = false;
+	free(c->http_head);
+	c->http_head = NULL;
+	c->slen = c->ssent = 0;
+	c->http_ended = false;
 	http_req_free(c->http_req);
 	c->http_req = NULL;
 	if (lws_http_transaction_completed(c->wsi))
@@ -846,155 +986,197 @@ http_done(Conn *c)
 	return 0;
 }
 
-/* Writes the next piece of a streamed body as the worker produces it. */
-static int
-http_stream_writeable(Conn *c)
-{
-	unsigned char buf[LWS_PRE + HTTP_CHUNK];
-	size_t		n;
-	bool		last;
-
-	if (c->http_resp_sent == 0)
-	{
-		if (http_write_headers(c) < 0)
-			return -1;
-		lws_callback_on_writable(c->wsi);
-		return 0;
-	}
-	n = c->slen - c->ssent;
-	if (n == 0)
-		return 0;				/* the worker will add more and ask again */
-	if (n > HTTP_CHUNK)
-		n = HTTP_CHUNK;
-	last = c->stream_ended && c->ssent + n == c->slen;
-	memcpy(buf + LWS_PRE, c->sbuf + c->ssent, n);
-	if (lws_write(c->wsi, buf + LWS_PRE, n, last ? LWS_WRITE_HTTP_FINAL : LWS_WRITE_HTTP) != (int) n)
-		return -1;
-	c->ssent += n;
-	if (last)
-		return http_done(c);
-	if (c->ssent > c->scap / 2)
-	{
-		memmove(c->sbuf, c->sbuf + c->ssent, c->slen - c->ssent);
-		c->slen -= c->ssent;
-		c->ssent = 0;
-	}
-	if (c->ssent < c->slen)
-		lws_callback_on_writable(c->wsi);
-	return 0;
-}
-
-/* Starts a streamed response: headers now, the body in chunks later. */
-void
-net_http_stream_begin(Conn *c, int status, const char *content_type, const char *extra_headers)
-{
-	net_http_respond(c, status, content_type, extra_headers, "", 0);
-	c->http_streaming = true;
-}
-
-/* Appends a chunk (framed for chunked transfer encoding) to a streamed body. */
-void
-net_http_stream_write(Conn *c, const char *data, size_t len)
-{
-	char		head[24];
-	int			hlen;
-	size_t		need;
-
-	if (c->closed || c->wsi == NULL || !c->http_streaming || len == 0)
-		return;
-	hlen = snprintf(head, sizeof(head), "%zx\r\n", len);
-	need = c->slen + hlen + len + 2;
-	if (need > c->scap)
-	{
-		size_t		ncap = c->scap ? c->scap : 65536;
-		char	   *nb;
-
-		while (ncap < need)
-			ncap *= 2;
-		nb = realloc(c->sbuf, ncap);
-		if (nb == NULL)
-		{
-			net_kill(c);
-			return;
-		}
-		c->sbuf = nb;
-		c->scap = ncap;
-	}
-	memcpy(c->sbuf + c->slen, head, hlen);
-	memcpy(c->sbuf + c->slen + hlen, data, len);
-	memcpy(c->sbuf + c->slen + hlen + len, "\r\n", 2);
-	c->slen = need;
-	lws_callback_on_writable(c->wsi);
-}
-
-/* Queues the last chunk of a streamed body. */
-void
-net_http_stream_end(Conn *c)
-{
-	if (c->closed || c->wsi == NULL || !c->http_streaming)
-		return;
-	if (c->scap < c->slen + 5)
-	{
-		char	   *nb = realloc(c->sbuf, c->slen + 5);
-
-		if (nb == NULL)
-		{
-			net_kill(c);
-			return;
-		}
-		c->sbuf = nb;
-		c->scap = c->slen + 5;
-	}
-	memcpy(c->sbuf + c->slen, "0\r\n\r\n", 5);
-	c->slen += 5;
-	c->stream_ended = true;
-	lws_callback_on_writable(c->wsi);
-}
-
-/* Bytes of a streamed body produced but not yet written. */
-size_t
-net_http_stream_pending(Conn *c)
-{
-	return c->slen - c->ssent;
-}
-
-/* Sends the stored response in chunks; completes the transaction at the end. */
+/*
+ * Writes the next piece of the response: the head, then the body as it
+ * was queued; completes the transaction once the whole body is written.
+ *
+ * Until the network process knows the response is complete (net_http_end),
+ * the client must not be able to see it complete: a keep-alive client then
+ * sends its next request at once, lws buffers it while the transaction is
+ * still open, and completing the transaction later, outside the write that
+ * ended the body, left lws 4.1 looping over that buffered request.  So the
+ * last byte of a body of known length (or, with none, the head) is held
+ * back until the end is known, and is written with LWS_WRITE_HTTP_FINAL in
+ * the same callback that completes the transaction.
+ */
 static int
 http_writeable(Conn *c)
 {
 	unsigned char buf[LWS_PRE + HTTP_CHUNK];
-	size_t		remaining;
 	size_t		n;
 	bool		last;
+	bool		head_only = c->http_req != NULL && c->http_req->method == HTTP_M_HEAD;
 
-	if (c->http_resp == NULL)
+	if (c->http_head == NULL)
 		return 0;
-	if (c->http_streaming)
-		return http_stream_writeable(c);
-	if (c->http_resp_sent == 0)
+	if (!c->http_head_sent)
 	{
+		bool		head_completes = head_only || (!c->http_chunked && c->http_length == 0);
+
+		if (head_completes && !c->http_ended)
+			return 0;			/* asked again once the end is known */
 		if (http_write_headers(c) < 0)
 			return -1;
-		if (c->http_resp_sent == c->http_resp_len || c->http_req == NULL ||
-			c->http_req->method == HTTP_M_HEAD)
-			goto done;
+		if (head_completes)
+			return http_done(c);
 		lws_callback_on_writable(c->wsi);
 		return 0;
 	}
-	remaining = c->http_resp_len - c->http_resp_sent;
-	n = remaining > HTTP_CHUNK ? HTTP_CHUNK : remaining;
-	last = (n == remaining);
-	memcpy(buf + LWS_PRE, c->http_resp + c->http_resp_sent, n);
+	n = c->slen - c->ssent;
+	if (!c->http_chunked && !c->http_ended && c->http_written + (int64_t) n >= c->http_length)
+		n = c->http_length - c->http_written - 1;	/* hold the last byte */
+	if (n == 0)
+	{
+		if (!c->http_ended)
+			return 0;			/* the network process queues more and asks again */
+		/* An aborted response (or one short of its length) ends here. */
+		return -1;
+	}
+	if (n > HTTP_CHUNK)
+		n = HTTP_CHUNK;
+	last = c->http_ended && !c->http_aborted && c->ssent + n == c->slen;
+	memcpy(buf + LWS_PRE, c->sbuf + c->ssent, n);
 	if (lws_write(c->wsi, buf + LWS_PRE, n, last ? LWS_WRITE_HTTP_FINAL : LWS_WRITE_HTTP) != (int) n)
 		return -1;
-	c->http_resp_sent += n;
-	if (!last)
-	{
+	c->ssent += n;
+	c->http_written += n;
+	c->http_progress_ms = net_now_ms();
+	if (last)
+		return http_done(c);
+	if (c->ssent < c->slen || (c->http_ended && c->http_aborted))
 		lws_callback_on_writable(c->wsi);
-		return 0;
+	return 0;
+}
+
+/*
+ * Unfinished handshakes per client address.  A socket counts from its
+ * accept until its first request's headers are complete (or it is gone).
+ * Once UNFINISHED_PRESSURE of them are open in all, an address holding
+ * MAX_UNFINISHED_PER_ADDRESS is refused more, so a slowloris from one host
+ * can not take libwebsockets' header buffers from everyone else (more than
+ * 256 such sockets once delayed every handshake by 9 s), while a burst of
+ * connections from one benign host (a load test, a proxy) opens freely on
+ * a quiet server.  Sockets are found by fd: a new socket on an fd still
+ * counted means the old one closed before finishing; the sweep drops
+ * counts older than any lws timeout.  Runs in callbacks: malloc only.
+ */
+#define MAX_UNFINISHED_PER_ADDRESS 64
+#define UNFINISHED_PRESSURE 1024
+#define UNFINISHED_STALE_MS 30000.0
+#define ADDR_BUCKETS 1024
+
+typedef struct AddrCount
+{
+	struct AddrCount *next;
+	int			n;
+	char		addr[64];
+} AddrCount;
+
+typedef struct Unfinished
+{
+	AddrCount  *addr;			/* NULL: the fd is not counted */
+	double		since;
+} Unfinished;
+
+static AddrCount *addr_buckets[ADDR_BUCKETS];
+static Unfinished *unfinished = NULL;	/* indexed by fd */
+static int	unfinished_len = 0;
+static int	unfinished_total = 0;
+
+/* The count record of an address, created when create. */
+static AddrCount *
+addr_count(const char *addr, bool create)
+{
+	uint32_t	h = 2166136261u;
+	AddrCount  *a;
+
+	for (const char *p = addr; *p; p++)
+		h = (h ^ (unsigned char) *p) * 16777619u;
+	h %= ADDR_BUCKETS;
+	for (a = addr_buckets[h]; a; a = a->next)
+		if (strcmp(a->addr, addr) == 0)
+			return a;
+	if (!create || (a = calloc(1, sizeof(AddrCount))) == NULL)
+		return NULL;
+	snprintf(a->addr, sizeof(a->addr), "%s", addr);
+	a->next = addr_buckets[h];
+	addr_buckets[h] = a;
+	return a;
+}
+
+/* Stops counting the socket on fd. */
+static void
+unfinished_release(int fd)
+{
+	AddrCount  *a;
+
+	if (fd < 0 || fd >= unfinished_len || (a = unfinished[fd].addr) == NULL)
+		return;
+	unfinished[fd].addr = NULL;
+	unfinished_total--;
+	if (--a->n == 0)
+	{
+		uint32_t	h = 2166136261u;
+		AddrCount **link;
+
+		for (const char *p = a->addr; *p; p++)
+			h = (h ^ (unsigned char) *p) * 16777619u;
+		for (link = &addr_buckets[h % ADDR_BUCKETS]; *link != a; link = &(*link)->next)
+			;
+		*link = a->next;
+		free(a);
 	}
-done:
-	return http_done(c);
+}
+
+/*
+ * A socket was accepted: counts it against its address, or refuses it
+ * (nonzero) when the address holds too many unfinished handshakes.
+ */
+static int
+unfinished_admit(int fd)
+{
+	struct sockaddr_storage ss;
+	socklen_t	sl = sizeof(ss);
+	char		addr[64];
+	AddrCount  *a;
+
+	if (fd < 0 || fd >= unfinished_len)
+		return 0;				/* beyond the fd limit lws refuses it anyway */
+	unfinished_release(fd);		/* a socket that closed before finishing */
+	if (getpeername(fd, (struct sockaddr *) &ss, &sl) != 0)
+		return 1;
+	if (ss.ss_family == AF_INET)
+		inet_ntop(AF_INET, &((struct sockaddr_in *) &ss)->sin_addr, addr, sizeof(addr));
+	else if (ss.ss_family == AF_INET6)
+		inet_ntop(AF_INET6, &((struct sockaddr_in6 *) &ss)->sin6_addr, addr, sizeof(addr));
+	else
+		return 0;
+	a = addr_count(addr, true);
+	if (a == NULL)
+		return 1;				/* fail closed */
+	if (a->n >= MAX_UNFINISHED_PER_ADDRESS && unfinished_total >= UNFINISHED_PRESSURE)
+		return 1;
+	a->n++;
+	unfinished_total++;
+	unfinished[fd].addr = a;
+	unfinished[fd].since = net_now_ms();
+	return 0;
+}
+
+/* The first request's headers are in: the socket no longer counts. */
+static void
+unfinished_done(struct lws *wsi)
+{
+	unfinished_release((int) lws_get_socket_fd(wsi));
+}
+
+/* Drops counts older than any lws timeout (their sockets are gone). */
+static void
+unfinished_sweep(double now_ms)
+{
+	for (int fd = 0; fd < unfinished_len; fd++)
+		if (unfinished[fd].addr && now_ms - unfinished[fd].since > UNFINISHED_STALE_MS)
+			unfinished_release(fd);
 }
 
 /* The one protocol callback: WebSocket and HTTP on the same vhost. */
@@ -1006,7 +1188,10 @@ callback(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in
 
 	switch (reason)
 	{
+		case LWS_CALLBACK_FILTER_NETWORK_CONNECTION:
+			return unfinished_admit((int) (intptr_t) in);
 		case LWS_CALLBACK_FILTER_PROTOCOL_CONNECTION:
+			unfinished_done(wsi);
 			return ws_filter(wsi);
 		case LWS_CALLBACK_ESTABLISHED:
 			return ws_established(wsi, pss);
@@ -1028,6 +1213,7 @@ callback(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in
 			return 0;
 
 		case LWS_CALLBACK_FILTER_HTTP_CONNECTION:
+			unfinished_done(wsi);
 			if (http_filter(wsi) == 0)
 				return 0;
 			lws_return_http_status(wsi, HTTP_STATUS_BAD_REQUEST,
@@ -1135,9 +1321,18 @@ net_start(struct uv_loop_s *loop, const char *address, int port,
 	if (address && strchr(address, ':') == NULL)
 		info.options |= LWS_SERVER_OPTION_DISABLE_IPV6;
 	info.fd_limit_per_thread = (unsigned int) max_conns + 128;
-	info.timeout_secs = 20;
+	/* Silent sockets (TLS handshakes, request bodies) are dropped after 10 s. */
+	info.timeout_secs = 10;
 	info.max_http_header_data = 8192;
-	info.max_http_header_pool = 256;
+
+	/*
+	 * Header buffers are allocated as sockets need them; the default pool
+	 * of 256 let that many sockets with unfinished headers delay every
+	 * new handshake.  With up to 4096, a short wait for headers and the
+	 * per-address limit above, they do not.
+	 */
+	info.max_http_header_pool2 = 4096;
+	info.timeout_secs_ah_idle = 5;
 	info.pt_serv_buf_size = 65536;
 	info.keepalive_timeout = 30;
 	if (cert && *cert)
@@ -1145,12 +1340,23 @@ net_start(struct uv_loop_s *loop, const char *address, int port,
 		info.options |= LWS_SERVER_OPTION_DO_SSL_GLOBAL_INIT;
 		info.ssl_cert_filepath = cert;
 		info.ssl_private_key_filepath = key;
+		/* TLS 1.2 with forward-secret AEAD ciphers only, and TLS 1.3. */
+		info.ssl_cipher_list = "ECDHE+AESGCM:ECDHE+CHACHA20";
+		info.ssl_options_set = SSL_OP_NO_SSLv3 | SSL_OP_NO_TLSv1 | SSL_OP_NO_TLSv1_1;
+	}
+	free(unfinished);
+	unfinished_len = (int) info.fd_limit_per_thread + 64;
+	unfinished = calloc(unfinished_len, sizeof(Unfinished));
+	if (unfinished == NULL)
+	{
+		snprintf(err, errlen, "out of memory");
+		return false;
 	}
 	raise_fd_limit(max_conns);
 	max_connections = max_conns;
 	shutting_down = false;
 	backpressure = false;
-	nreceiving = 0;
+	npaused = 0;
 	context = lws_create_context(&info);
 	if (context == NULL)
 	{
@@ -1158,13 +1364,6 @@ net_start(struct uv_loop_s *loop, const char *address, int port,
 		return false;
 	}
 	return true;
-}
-
-/* True while the context exists. */
-bool
-net_running(void)
-{
-	return context != NULL;
 }
 
 /* Asks every connection to close (WebSocket with code) and refuses new ones. */
@@ -1176,7 +1375,7 @@ net_begin_shutdown(int code, const char *reason)
 	{
 		if (c->is_ws)
 			net_close(c, code, reason);
-		else if (c->http_resp == NULL && c->http_req == NULL)
+		else if (c->http_head == NULL && c->http_req == NULL)
 			net_kill(c);
 	}
 }
@@ -1199,6 +1398,12 @@ net_destroy(void)
 	/* Any connection lws did not report closed is gone with the context. */
 	while (conns)
 		conn_closed(conns);
+	for (int fd = 0; fd < unfinished_len; fd++)
+		unfinished_release(fd);
+	free(unfinished);
+	unfinished = NULL;
+	unfinished_len = 0;
+	unfinished_total = 0;
 }
 
 /*
@@ -1208,9 +1413,13 @@ net_destroy(void)
 void
 net_sweep(double now_ms, double idle_ms, bool send_ping)
 {
-	char		ping[64];
-	size_t		plen = (size_t) snprintf(ping, sizeof(ping),
-										 "{\"type\":\"ping\",\"timestamp\":%.0f}", now_ms);
+	StrBuf		ping;
+
+	unfinished_sweep(now_ms);
+	strbuf_init(&ping);
+	proto_write_ping(&ping, now_ms, false);
+	if (ping.failed)
+		send_ping = false;
 
 	for (Conn *c = conns; c; c = c->next)
 	{
@@ -1222,23 +1431,54 @@ net_sweep(double now_ms, double idle_ms, bool send_ping)
 			continue;
 		}
 		if (send_ping)
-			net_send_text(c, ping, plen);
+			net_send_text(c, ping.data, ping.len);
 	}
+	strbuf_free(&ping);
 }
 
-/* Turns backpressure on (stop reading while the queue is full) or off. */
+/* Stops or resumes reading from one client. */
+static void
+set_paused(Conn *c, bool on)
+{
+	if (c->rx_paused == on || c->wsi == NULL)
+		return;
+	lws_rx_flow_control(c->wsi, on ? 0 : 1);
+	c->rx_paused = on;
+	npaused += on ? 1 : -1;
+}
+
+/*
+ * Turns backpressure on (stop reading while the queue is full) or off.
+ * Called every turn: costs nothing while no client is paused.
+ */
 void
 net_set_backpressure(bool on)
 {
 	backpressure = on;
-	if (on)
+	if (on || npaused == 0)
 		return;
 	for (Conn *c = conns; c; c = c->next)
-		if (c->rx_paused && c->wsi)
-		{
-			lws_rx_flow_control(c->wsi, 1);
-			c->rx_paused = false;
-		}
+		if (c->rx_paused && !c->hold_paused)
+			set_paused(c, false);
+}
+
+/* Stops reading one client (its messages are held) or lets it go on. */
+void
+net_pause(Conn *c, bool on)
+{
+	c->hold_paused = on;
+	if (on)
+		set_paused(c, true);
+	else if (!backpressure)
+		set_paused(c, false);
+}
+
+/* True when the client's address is loopback. */
+bool
+net_peer_is_loopback(Conn *c)
+{
+	return strncmp(c->peer, "127.", 4) == 0 || strcmp(c->peer, "::1") == 0 ||
+		strncmp(c->peer, "::ffff:127.", 11) == 0;
 }
 
 /* Figures for health and metrics. */

@@ -825,9 +825,203 @@ proto_write_ping(StrBuf *sb, double now_ms, bool pong)
 	strbuf_printf(sb, "{\"type\":\"%s\",\"timestamp\":%.0f}", pong ? "pong" : "ping", now_ms);
 }
 
+/* Writes a hello (the network process's stand-in for a header token). */
+void
+proto_write_hello(StrBuf *sb, const char *token)
+{
+	strbuf_appends(sb, "{\"type\":\"hello\",\"token\":");
+	json_append_string(sb, token, strlen(token));
+	strbuf_append(sb, "}", 1);
+}
+
 /* Writes the answer to a valid hello. */
 void
 proto_write_hello_ok(StrBuf *sb, int64_t worker_id)
 {
 	strbuf_printf(sb, "{\"type\":\"hello_ok\",\"workerId\":%lld}", (long long) worker_id);
+}
+
+/*
+ * The peek: a scan of a message's top level that finds its type and its
+ * sessionId without building anything, so the network process can route
+ * each message to the ingest worker of its session (and answer ping and
+ * pong itself) without parsing it.  It is only a hint: the ingest worker
+ * parses the message fully and refuses it if its session belongs to
+ * another worker.  Values written with escapes are not taken.
+ */
+typedef struct PeekScan
+{
+	const char *p;
+	const char *end;
+} PeekScan;
+
+/* Skips JSON whitespace. */
+static void
+peek_ws(PeekScan *s)
+{
+	while (s->p < s->end && (*s->p == ' ' || *s->p == '\t' || *s->p == '\n' || *s->p == '\r'))
+		s->p++;
+}
+
+/*
+ * Reads a string at s->p (on its opening quote).  *raw and *rawlen get its
+ * bytes when it holds no escape (else *raw is NULL).  False if unterminated.
+ */
+static bool
+peek_string(PeekScan *s, const char **raw, size_t *rawlen)
+{
+	const char *start = ++s->p;
+	bool		escaped = false;
+
+	while (s->p < s->end && *s->p != '"')
+	{
+		if (*s->p == '\\')
+		{
+			escaped = true;
+			s->p++;
+		}
+		s->p++;
+	}
+	if (s->p >= s->end)
+		return false;
+	*raw = escaped ? NULL : start;
+	*rawlen = s->p - start;
+	s->p++;
+	return true;
+}
+
+/* Skips one value of any kind; false on malformed input or deep nesting. */
+static bool
+peek_skip(PeekScan *s)
+{
+	int			depth = 0;
+
+	do
+	{
+		const char *raw;
+		size_t		rawlen;
+
+		peek_ws(s);
+		if (s->p >= s->end)
+			return false;
+		switch (*s->p)
+		{
+			case '"':
+				if (!peek_string(s, &raw, &rawlen))
+					return false;
+				break;
+			case '{':
+			case '[':
+				if (++depth > PROTO_MAX_DEPTH)
+					return false;
+				s->p++;
+				break;
+			case '}':
+			case ']':
+				depth--;
+				s->p++;
+				break;
+			case ',':
+			case ':':
+				s->p++;
+				break;
+			default:
+				/* numbers, true, false, null */
+				while (s->p < s->end && strchr(",:}] \t\r\n", *s->p) == NULL)
+					s->p++;
+				break;
+		}
+	} while (depth > 0);
+	return true;
+}
+
+/*
+ * Scans one object's members for "type" and "sessionId"; with `nested`,
+ * also looks inside an "event" object for a sessionId (the original
+ * extension's interaction_event may carry it only there).
+ */
+static void
+peek_object(PeekScan *s, ProtoPeek *out, bool nested)
+{
+	peek_ws(s);
+	if (s->p >= s->end || *s->p != '{')
+		return;
+	s->p++;
+	for (;;)
+	{
+		const char *key;
+		size_t		keylen;
+
+		peek_ws(s);
+		if (s->p >= s->end || *s->p != '"' || !peek_string(s, &key, &keylen))
+			return;
+		peek_ws(s);
+		if (s->p >= s->end || *s->p != ':')
+			return;
+		s->p++;
+		peek_ws(s);
+		if (s->p >= s->end)
+			return;
+		if (key && *s->p == '"' &&
+			((keylen == 4 && memcmp(key, "type", 4) == 0 && out->type[0] == '\0') ||
+			 (keylen == 9 && memcmp(key, "sessionId", 9) == 0)))
+		{
+			const char *v;
+			size_t		vlen;
+
+			if (!peek_string(s, &v, &vlen))
+				return;
+			if (keylen == 4 && v && vlen < sizeof(out->type))
+			{
+				memcpy(out->type, v, vlen);
+				out->type[vlen] = '\0';
+			}
+			else if (keylen == 9 && v && proto_valid_session_id(v, vlen))
+			{
+				/* Two different sessionIds: no hint (the parser decides). */
+				if (out->session_id[0] &&
+					(strlen(out->session_id) != vlen || memcmp(out->session_id, v, vlen) != 0))
+					out->ambiguous = true;
+				memcpy(out->session_id, v, vlen);
+				out->session_id[vlen] = '\0';
+			}
+		}
+		else if (nested && key && keylen == 5 && memcmp(key, "event", 5) == 0 && *s->p == '{')
+		{
+			PeekScan	inner = *s;
+			ProtoPeek	ev;
+
+			memset(&ev, 0, sizeof(ev));
+			peek_object(&inner, &ev, false);
+			if (ev.session_id[0])
+				memcpy(out->event_session_id, ev.session_id, sizeof(ev.session_id));
+			if (!peek_skip(s))
+				return;
+		}
+		else if (!peek_skip(s))
+			return;
+		peek_ws(s);
+		if (s->p >= s->end || *s->p != ',')
+			return;
+		s->p++;
+	}
+}
+
+/*
+ * Fills *out with the message's type and the sessionId to route it by
+ * (empty when there is none or it is ambiguous).  Never fails: a message
+ * it can not read is routed by its connection, and the ingest worker
+ * answers it with the parser's error.
+ */
+void
+proto_peek(const char *buf, size_t len, ProtoPeek *out)
+{
+	PeekScan	s = {buf, buf + len};
+
+	memset(out, 0, sizeof(*out));
+	peek_object(&s, out, true);
+	if (out->session_id[0] == '\0' && out->event_session_id[0] != '\0')
+		memcpy(out->session_id, out->event_session_id, sizeof(out->session_id));
+	if (out->ambiguous)
+		out->session_id[0] = '\0';
 }

@@ -87,6 +87,16 @@ typedef struct ProtoMessage
 	size_t		nevents;
 } ProtoMessage;
 
+/* What proto_peek finds at a message's top level (see protocol.c). */
+typedef struct ProtoPeek
+{
+	char		type[24];		/* "" when absent, escaped or too long */
+	char		session_id[PROTO_SESSION_ID_MAX + 1];	/* "" when none */
+	char		event_session_id[PROTO_SESSION_ID_MAX + 1];
+	bool		ambiguous;		/* two different sessionIds */
+} ProtoPeek;
+
+extern void proto_peek(const char *buf, size_t len, ProtoPeek *out);
 extern ProtoError proto_parse_message(const char *buf, size_t len, JsonArena *arena,
 									  ProtoMessage *msg, const char **detail);
 extern ProtoError proto_sanitize_event(JsonArena *arena, ProtoEvent *ev);
@@ -109,5 +119,6 @@ extern void proto_write_session_complete_ack(StrBuf *sb, const char *session_id,
 extern void proto_write_event_received(StrBuf *sb, int64_t event_count);
 extern void proto_write_ping(StrBuf *sb, double now_ms, bool pong);
 extern void proto_write_hello_ok(StrBuf *sb, int64_t worker_id);
+extern void proto_write_hello(StrBuf *sb, const char *token);
 
 #endif							/* CODESIGHT_PROTOCOL_H */

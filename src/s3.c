@@ -67,7 +67,7 @@ static int	s3_part_size_mb = 16;
 static int	s3_max_upload_size_mb = 10240;
 static int	s3_upload_expires_s = 3600;
 static int	s3_connect_timeout_ms = 10000;
-static int	s3_timeout_ms = 60000;
+int			s3_timeout_ms = 10000;
 static bool s3_verify_tls = true;
 
 /* Everything one request needs, resolved from settings and environment. */
@@ -209,7 +209,8 @@ s3_define_gucs(void)
 							PGC_SUSET, GUC_UNIT_MS, NULL, NULL, NULL);
 	DefineCustomIntVariable("codesight.s3_timeout",
 							"Time allowed for a whole S3 request made by the server.",
-							NULL, &s3_timeout_ms, 60000, 100, 3600000,
+							"A store that does not answer in time gets the caller a 504; the HTTP API's other requests and the event stream never wait for it.",
+							&s3_timeout_ms, 10000, 100, 3600000,
 							PGC_SUSET, GUC_UNIT_MS, NULL, NULL, NULL);
 	DefineCustomBoolVariable("codesight.s3_verify_tls",
 							 "Verify the S3 endpoint's TLS certificate.",
@@ -543,13 +544,20 @@ s3_request(const s3_config *cfg, const char *method, const char *key,
 		ereport(ERROR,
 				(errcode(ERRCODE_QUERY_CANCELED),
 				 errmsg("S3 %s was interrupted", what)));
+	if (rc == CURLE_OPERATION_TIMEDOUT)
+		ereport(ERROR,
+				(errcode(ERRCODE_CS_S3_TIMEOUT),
+				 errmsg("the storage service did not answer S3 %s in bucket \"%s\" within %d ms",
+						what, cfg->bucket, s3_timeout_ms),
+				 errdetail("%s", errbuf[0] ? errbuf : curl_easy_strerror(rc)),
+				 errhint("Check that codesight.s3_endpoint (\"%s\") is up; the limits are codesight.s3_timeout and codesight.s3_connect_timeout.",
+						 *cfg->endpoint ? cfg->endpoint : "AWS")));
 	if (rc != CURLE_OK)
 		ereport(ERROR,
 				(errcode(ERRCODE_CONNECTION_FAILURE),
-				 errmsg("S3 %s in bucket \"%s\" failed", what, cfg->bucket),
+				 errmsg("the storage service could not be reached for S3 %s in bucket \"%s\"",
+						what, cfg->bucket),
 				 errdetail("%s", errbuf[0] ? errbuf : curl_easy_strerror(rc)),
-				 rc == CURLE_OPERATION_TIMEDOUT ?
-				 errhint("The request took longer than codesight.s3_timeout or codesight.s3_connect_timeout.") :
 				 errhint("Check that codesight.s3_endpoint (\"%s\") is reachable from the database server.",
 						 *cfg->endpoint ? cfg->endpoint : "AWS")));
 }

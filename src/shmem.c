@@ -1,11 +1,13 @@
 /*-------------------------------------------------------------------------
  *
  * shmem.c
- *	  Shared memory for the worker's health and metrics.
+ *	  Shared memory for the server's health and metrics, and for waking its
+ *	  processes.
  *
- * The worker is the only writer; readers take the spinlock for a consistent
- * copy.  The area exists only when the library is preloaded; without it,
- * health() reports the worker as not running.
+ * The network process and the pool workers write their own figures and
+ * add to the counters under the spinlock; readers take it for a
+ * consistent copy.  The area exists only when the library is preloaded;
+ * without it, health() reports the worker as not running.
  *
  *-------------------------------------------------------------------------
  */
@@ -53,6 +55,7 @@ codesight_shmem_startup(void)
 	{
 		memset(cs_shared, 0, sizeof(CodesightShared));
 		SpinLockInit(&cs_shared->mutex);
+		pg_atomic_init_u64(&cs_shared->auth_epoch, 0);
 	}
 	LWLockRelease(AddinShmemInitLock);
 }

@@ -1,8 +1,9 @@
 /*-------------------------------------------------------------------------
  *
  * shmem.h
- *	  The worker's state in shared memory: only what health(), counts()
- *	  and /metrics must read from other processes.
+ *	  The server's state in shared memory: what health(), counts() and
+ *	  /metrics read from other processes, and what wakes the network
+ *	  process and its pool of workers.
  *
  *-------------------------------------------------------------------------
  */
@@ -11,7 +12,9 @@
 
 #include "postgres.h"
 
+#include "port/atomics.h"
 #include "storage/latch.h"
+#include "storage/proc.h"
 #include "storage/spin.h"
 #include "utils/timestamp.h"
 
@@ -21,17 +24,28 @@
 #define CS_LATENCY_BUCKETS 9	/* commit ms: 1, 2, 5, 10, 25, 50, 100, 250, +Inf */
 #define CS_MAX_ROUTES 32
 #define CS_S3_OUTCOMES 4		/* ok, http_error, network_error, interrupted */
+#define CS_MAX_POOL 96			/* ingest + HTTP workers */
+#define CS_MAX_INGEST 32
 
+/*
+ * Counters are added to by the process that counts (the network process,
+ * any ingest or HTTP worker) under the spinlock; readers copy the whole
+ * struct under it.
+ */
 typedef struct CodesightShared
 {
 	slock_t		mutex;
-	pid_t		pid;			/* 0 when the worker is not running */
-	Latch	   *latch;			/* set to wake the worker */
+	pid_t		pid;			/* the network process; 0 when not running */
+	Latch	   *latch;			/* set to wake the network process */
+	PGPROC	   *pool_procs[CS_MAX_POOL];	/* running pool workers, to wake */
+	int			ingest_workers; /* running, as the network process started them */
+	int			http_workers;
+	int64		ingest_events[CS_MAX_INGEST];	/* events committed, per ingest worker */
+	pg_atomic_uint64 auth_epoch;	/* moves when a token or worker is revoked */
 	bool		listening;
 	int			port;
 	TimestampTz started_at;
 	int64		connections;
-	int64		connections_total;
 	int64		events_received;
 	int64		events_committed;
 	int64		events_duplicate;
@@ -46,7 +60,6 @@ typedef struct CodesightShared
 	double		commit_ms_sum;
 	int64		http_requests[CS_MAX_ROUTES + 1][6];	/* by route (last: none), by status class */
 	int64		s3_calls[CS_S3_OUTCOMES];	/* by outcome, from any process */
-	int64		ws_rx_paused;	/* times backpressure paused a client */
 } CodesightShared;
 
 extern CodesightShared *cs_shared;

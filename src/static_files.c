@@ -59,7 +59,11 @@ mime_for(const char *name)
 	return "application/octet-stream";
 }
 
-/* True when path has a "." or ".." segment, a backslash or a control char. */
+/*
+ * True when path has a segment starting with a dot (".", "..", and the
+ * dotfiles and folders a build may leave behind: .env, .git), a backslash
+ * or a control character.
+ */
 static bool
 unsafe_path(const char *p)
 {
@@ -69,9 +73,7 @@ unsafe_path(const char *p)
 	{
 		if (*q == '/' || *q == '\0')
 		{
-			size_t		n = q - seg;
-
-			if ((n == 1 && seg[0] == '.') || (n == 2 && seg[0] == '.' && seg[1] == '.'))
+			if (q > seg && seg[0] == '.')
 				return true;
 			if (*q == '\0')
 				return false;

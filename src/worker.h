@@ -1,7 +1,9 @@
 /*-------------------------------------------------------------------------
  *
  * worker.h
- *	  The codesight background worker.
+ *	  The codesight server's processes: the network process (network.c),
+ *	  registered at server start, and the ingest and HTTP workers it starts
+ *	  (ingest_worker.c, http_worker.c; pool.c).
  *
  *-------------------------------------------------------------------------
  */
@@ -11,6 +13,5 @@
 #include "postgres.h"
 
 extern void codesight_register_worker(void);
-extern void codesight_worker_exit(int code, Datum arg);
 
 #endif							/* CODESIGHT_WORKER_H */

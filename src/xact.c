@@ -15,6 +15,7 @@
 #include "postgres.h"
 
 #include "access/xact.h"
+#include "commands/extension.h"
 #include "executor/spi.h"
 #include "miscadmin.h"
 #include "pgstat.h"
@@ -24,6 +25,43 @@
 
 #include "privilege.h"
 #include "xact.h"
+
+/*
+ * Logs a unit of work's error at LOG with everything it carries: the
+ * message prefixed with what failed and its SQLSTATE, and its detail, hint
+ * and context lines, as the client of a backend would have seen it.  Frees
+ * edata.
+ */
+void
+xact_log_error(const char *what, ErrorData *edata)
+{
+	char	   *message = edata->message;
+
+	edata->message = psprintf("%s: %s (SQLSTATE %s)", what, message,
+							  unpack_sql_state(edata->sqlerrcode));
+	pfree(message);
+	edata->elevel = LOG;
+	edata->output_to_client = false;
+	edata->output_to_server = true;
+	ThrowErrorData(edata);
+	FreeErrorData(edata);
+}
+
+/*
+ * True when the codesight extension exists in the database, read in a
+ * short transaction of its own.
+ */
+bool
+xact_extension_exists(void)
+{
+	bool		exists;
+
+	SetCurrentStatementStartTimestamp();
+	StartTransactionCommand();
+	exists = OidIsValid(get_extension_oid("codesight", true));
+	CommitTransactionCommand();
+	return exists;
+}
 
 /*
  * Runs work(arg) and commits; returns true if it committed.  On error

@@ -15,5 +15,7 @@ typedef void (*XactWork) (void *arg);
 
 extern bool run_in_xact(const char *activity, const char *rolname, int timeout_ms,
 						XactWork work, void *arg, ErrorData **error);
+extern void xact_log_error(const char *what, ErrorData *edata);
+extern bool xact_extension_exists(void);
 
 #endif							/* CODESIGHT_XACT_H */

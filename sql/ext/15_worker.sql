@@ -25,3 +25,15 @@ CREATE FUNCTION codesight._extension_created() RETURNS void
 
 -- Warns when not preloaded; otherwise wakes the worker at commit.
 SELECT codesight._extension_created();
+
+-- When a transaction that revoked a token or disabled or deleted a worker
+-- commits, the server checks the tokens of its open WebSocket connections
+-- and closes those that are no longer good (docs/security.md).
+CREATE FUNCTION codesight._auth_changed() RETURNS trigger
+    LANGUAGE c VOLATILE AS 'MODULE_PATHNAME', 'codesight_auth_changed';
+CREATE TRIGGER tokens_auth_changed
+    AFTER UPDATE OF revoked_at OR DELETE ON codesight.tokens
+    FOR EACH STATEMENT EXECUTE FUNCTION codesight._auth_changed();
+CREATE TRIGGER workers_auth_changed
+    AFTER UPDATE OF disabled_at OR DELETE ON codesight.workers
+    FOR EACH STATEMENT EXECUTE FUNCTION codesight._auth_changed();

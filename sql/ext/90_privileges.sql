@@ -10,7 +10,7 @@ REVOKE ALL ON ALL FUNCTIONS IN SCHEMA codesight FROM PUBLIC;
 GRANT SELECT ON ALL TABLES IN SCHEMA codesight TO codesight_admin;
 GRANT EXECUTE ON ALL FUNCTIONS IN SCHEMA codesight TO codesight_admin;
 -- Internal helpers stay with the owner.
-REVOKE EXECUTE ON FUNCTION codesight._extension_created() FROM codesight_admin;
+REVOKE EXECUTE ON FUNCTION codesight._extension_created(), codesight._auth_changed() FROM codesight_admin;
 
 -- The worker's ingest path: sessions and events only.
 GRANT USAGE ON SCHEMA codesight TO codesight_ingest, codesight_api;
@@ -22,7 +22,7 @@ GRANT SELECT ON codesight.tokens, codesight.workers TO codesight_ingest;
 GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA codesight TO codesight_api;
 GRANT USAGE ON ALL SEQUENCES IN SCHEMA codesight TO codesight_api;
 GRANT EXECUTE ON ALL FUNCTIONS IN SCHEMA codesight TO codesight_api;
-REVOKE EXECUTE ON FUNCTION codesight._extension_created() FROM codesight_api;
+REVOKE EXECUTE ON FUNCTION codesight._extension_created(), codesight._auth_changed() FROM codesight_api;
 
 -- s3_presign can sign any method on any key of any bucket the credentials
 -- reach: superusers only.  presign_upload() and media_urls() sign what they

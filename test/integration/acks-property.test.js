@@ -155,6 +155,7 @@ test(`acks never cover a seq that is not in the table (seed ${SEED}, ${SECONDS} 
       cluster.expectRestarts();
       await cluster.query('SELECT pg_terminate_backend($1)', [pid]);
       await waitFor(async () => { const p = await cluster.workerPid(); return p && p !== pid; }, { what: 'a new worker' });
+      await waitFor(() => canConnect(cluster.port), { what: 'the new worker listening' });
       ws = null;
       counts.restarts++;
     } else {

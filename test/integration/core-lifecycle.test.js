@@ -31,11 +31,19 @@ async function stream(ws, sessionId, fromSeq, batches) {
   return seq;
 }
 
-test('pg_stat_activity shows the worker and what it does', async () => {
-  const r = await cluster.query("SELECT application_name, backend_type, query FROM pg_stat_activity WHERE backend_type = 'codesight worker'");
-  assert.equal(r.rows.length, 1);
-  assert.equal(r.rows[0].application_name, 'codesight worker');
-  assert.match(r.rows[0].query, /^codesight: /);
+test('pg_stat_activity shows the network process and its workers, and what they do', async () => {
+  const r = await cluster.query("SELECT application_name, backend_type, query FROM pg_stat_activity WHERE backend_type LIKE 'codesight %' ORDER BY backend_type");
+  const types = r.rows.map((x) => x.backend_type);
+  const status = (await cluster.query('SELECT codesight.worker_status() AS s')).rows[0].s;
+  assert.ok(status.ingestWorkers >= 1 && status.httpWorkers >= 1, JSON.stringify(status));
+  assert.deepEqual(types, [
+    ...Array(status.httpWorkers).fill('codesight http'),
+    ...Array(status.ingestWorkers).fill('codesight ingest'),
+    'codesight network']);
+  for (const row of r.rows) {
+    assert.equal(row.application_name, row.backend_type);
+    assert.match(row.query, /^codesight: /);
+  }
 });
 
 test('SIGHUP: a lower max_message_bytes applies without a restart', async () => {

@@ -1,7 +1,8 @@
 'use strict';
-// Process faults while 50 durable clients stream: kill -9 of the worker,
-// fast restart, immediate stop + start, pg_cancel_backend and
-// pg_terminate_backend.  Invariant each time (docs/reliability.md): every
+// Process faults while 50 durable clients stream: kill -9 of the network
+// process, of an ingest worker and of an HTTP worker, fast restart,
+// immediate stop + start, pg_cancel_backend and pg_terminate_backend of the
+// network process and of an ingest worker.  Invariant each time (docs/reliability.md): every
 // event that was ever acknowledged is stored exactly once, nothing is stored
 // twice, the session counters match the rows, and every client finishes.
 
@@ -110,7 +111,7 @@ test('kill -9 of the worker mid-stream: crash restart, clients resend, nothing a
   });
   assert.notStrictEqual(r.npid, pid);
   assert.ok(r.clients.every((c) => c.connects >= 2), 'every client reconnected');
-  const exits = cluster.log().split('\n').filter((l) => /was terminated by signal|exited with exit code|codesight worker.*(ERROR|FATAL)/.test(l));
+  const exits = cluster.log().split('\n').filter((l) => /was terminated by signal|exited with exit code|codesight (network|ingest|http).*(ERROR|FATAL)/.test(l));
   assert.ok(exits.some((l) => l.includes(`(PID ${pid}) was terminated by signal 9`)), `postmaster saw the worker killed by us; worker exits:\n${exits.join('\n')}`);
   assert.ok(!exits.some((l) => /signal (11|6|7)/.test(l)), `no worker crash:\n${exits.join('\n')}`);
 }));
@@ -177,6 +178,55 @@ test('pg_terminate_backend(worker) mid-stream: a new worker starts and serves, n
   assert.notStrictEqual(r.npid, pid);
   assert.ok(r.clients.every((c) => c.connects >= 2), 'every client reconnected');
   console.log(`# terminate: first close codes ${JSON.stringify([...new Set(r.codes)])}`);
+  assert.ok(await roundTrip() < 5000);
+}));
+
+// The pid of a pool worker of a kind ('ingest' or 'http').
+async function poolPid(kind) {
+  const r = await cluster.query("SELECT pid FROM pg_stat_activity WHERE backend_type = $1 ORDER BY pid LIMIT 1", [`codesight ${kind}`]);
+  return r.rows.length ? r.rows[0].pid : null;
+}
+
+for (const kind of ['ingest', 'http']) {
+  test(`kill -9 of an ${kind} worker mid-stream: crash restart, nothing acked lost or doubled`, crashAware(async () => {
+    const pid = await poolPid(kind);
+    assert.ok(pid, `an ${kind} worker runs`);
+    // An HTTP request in flight when it dies: the client gets an answer or a
+    // closed connection, never a hang.
+    const { api } = require('../lib/http');
+    const inflight = kind === 'http'
+      ? api(cluster.httpUrl, 'GET', '/api/health').then((r) => r.status, (e) => e.message)
+      : null;
+    const r = await underFault(async (clients) => {
+      cluster.expectKilled(pid);
+      kill9(pid);
+      dropPool();
+      await waitFor(() => clients.every((c) => c.closeCodes.length > 0), { timeoutMs: 20000, what: 'every client saw the crash restart' });
+      await workerBack(null);
+      return {};
+    });
+    assert.ok(r.clients.every((c) => c.connects >= 2), 'every client reconnected');
+    if (inflight) console.log(`# request in flight when the http worker died: ${await inflight}`);
+    const exits = cluster.log().split('\n').filter((l) => l.includes(`(PID ${pid}) was terminated by signal 9`));
+    assert.equal(exits.length, 1, `postmaster saw the ${kind} worker killed by us`);
+    assert.ok(await roundTrip() < 5000);
+  }));
+}
+
+test('pg_terminate_backend(ingest worker) mid-stream: the network process starts another, clients resend, nothing lost', crashAware(async () => {
+  const pid = await poolPid('ingest');
+  const npid = await cluster.workerPid();
+  cluster.expectRestarts();
+  const r = await underFault(async (clients) => {
+    assert.strictEqual((await cluster.query('SELECT pg_terminate_backend($1) AS ok', [pid])).rows[0].ok, true);
+    await waitFor(async () => (await cluster.query("SELECT count(*)::int AS n FROM pg_stat_activity WHERE backend_type = 'codesight ingest' AND pid <> $1", [pid])).rows[0].n >= 2,
+      { timeoutMs: 20000, what: 'a new ingest worker' });
+    return { codes: clients.map((c) => c.closeCodes[0]).filter(Boolean) };
+  });
+  // No crash cycle: the network process kept its pid and its other clients.
+  assert.strictEqual(await cluster.workerPid(), npid);
+  console.log(`# ingest worker terminated: close codes ${JSON.stringify([...new Set(r.codes)])}`);
+  assert.ok(r.codes.every((c) => c === 1011), `clients of the stopped worker were closed with 1011: ${JSON.stringify([...new Set(r.codes)])}`);
   assert.ok(await roundTrip() < 5000);
 }));
 

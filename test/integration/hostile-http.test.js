@@ -54,12 +54,12 @@ function statuses(text) {
 async function healthy() {
   assert.strictEqual(await cluster.workerPid(), pid, 'same worker pid');
   assert.ok(await roundTrip(cluster.wsUrl) < 3000);
-  const r = await rawHttp('GET /health HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n');
+  const r = await rawHttp('GET /health HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n');
   assert.deepStrictEqual(statuses(r.text), [200]);
 }
 
 test('the static route serves index.html', async () => {
-  const r = await rawHttp('GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n');
+  const r = await rawHttp('GET / HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n');
   assert.deepStrictEqual(statuses(r.text), [200]);
   assert.ok(r.text.includes('codesight static index'));
 });
@@ -71,7 +71,7 @@ const TRAVERSALS = [
 ];
 test('path traversal on the static route never leaves static_dir', async () => {
   for (const p of TRAVERSALS) {
-    const r = await rawHttp(`GET ${p} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n`);
+    const r = await rawHttp(`GET ${p} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n`);
     assert.ok(!/root:.*:0:0:/.test(r.text), `${p} leaked /etc/passwd`);
     const st = statuses(r.text);
     // Either refused (4xx), the SPA index (200 with index.html), or dropped.
@@ -83,18 +83,18 @@ test('path traversal on the static route never leaves static_dir', async () => {
 });
 
 test('request smuggling: conflicting Content-Length / Transfer-Encoding is not split into two requests', async () => {
-  const smuggled = 'GET /api/debug/counts HTTP/1.1\r\nHost: x\r\n\r\n';
+  const smuggled = 'GET /api/debug/counts HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n';
   const cases = [
     // CL.TE
-    `POST /api/workers HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 6\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n${smuggled}`,
+    `POST /api/workers HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: 6\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n${smuggled}`,
     // TE.CL
-    `POST /api/workers HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\nContent-Length: 4\r\n\r\n${(smuggled.length + 2).toString(16)}\r\n{}${smuggled}\r\n0\r\n\r\n`,
+    `POST /api/workers HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\nContent-Length: 4\r\n\r\n${(smuggled.length + 2).toString(16)}\r\n{}${smuggled}\r\n0\r\n\r\n`,
     // two Content-Length headers
-    `POST /api/workers HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 2\r\nContent-Length: 60\r\n\r\n{}${smuggled}`,
+    `POST /api/workers HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: 2\r\nContent-Length: 60\r\n\r\n{}${smuggled}`,
     // obfuscated TE
-    `POST /api/workers HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 2\r\nTransfer-Encoding : chunked\r\n\r\n{}${smuggled}`,
+    `POST /api/workers HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: 2\r\nTransfer-Encoding : chunked\r\n\r\n{}${smuggled}`,
     // GET with a body hiding a request
-    `GET /health HTTP/1.1\r\nHost: x\r\nContent-Length: ${smuggled.length}\r\n\r\n${smuggled}`,
+    `GET /health HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: ${smuggled.length}\r\n\r\n${smuggled}`,
   ];
   const seen = [];
   for (const c of cases) {
@@ -115,9 +115,9 @@ test('request smuggling: conflicting Content-Length / Transfer-Encoding is not s
 test('oversized headers are refused without harm', async () => {
   const big = 'a'.repeat(16 * 1024);
   const cases = [
-    `GET /health HTTP/1.1\r\nHost: x\r\nX-Big: ${big}\r\nConnection: close\r\n\r\n`,
-    `GET /${'p'.repeat(20000)} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n`,
-    `GET /extension-ws HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\nCookie: ${big}\r\n\r\n`,
+    `GET /health HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Big: ${big}\r\nConnection: close\r\n\r\n`,
+    `GET /${'p'.repeat(20000)} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n`,
+    `GET /extension-ws HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\nCookie: ${big}\r\n\r\n`,
   ];
   const seen = [];
   for (const c of cases) {
@@ -131,7 +131,7 @@ test('oversized headers are refused without harm', async () => {
 });
 
 test('garbage and half requests do not hurt the worker', async () => {
-  for (const c of ['\x00\x01\x02\x03\r\n\r\n', 'NOTAMETHOD / HTTP/1.1\r\n\r\n', 'GET / HTTP/9.9\r\n\r\n', 'GET\r\n\r\n', '\r\n\r\n\r\n', 'POST /api/workers HTTP/1.1\r\nHost: x\r\nContent-Length: -1\r\n\r\n{}', 'POST /api/workers HTTP/1.1\r\nHost: x\r\nContent-Length: 99999999999999999999\r\n\r\n{}']) {
+  for (const c of ['\x00\x01\x02\x03\r\n\r\n', 'NOTAMETHOD / HTTP/1.1\r\n\r\n', 'GET / HTTP/9.9\r\n\r\n', 'GET\r\n\r\n', '\r\n\r\n\r\n', 'POST /api/workers HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: -1\r\n\r\n{}', 'POST /api/workers HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 99999999999999999999\r\n\r\n{}']) {
     const r = await rawHttp(c, { quietMs: 800, timeoutMs: 4000 });
     assert.ok(!statuses(r.text).includes(500), `500 for ${JSON.stringify(c)}`);
   }

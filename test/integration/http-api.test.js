@@ -88,6 +88,8 @@ test.before(async () => {
   cluster = await startCluster({
     conf: {
       'codesight.require_auth': 'on',
+      // Open on purpose: with auth required it defaults to off (security.test.js).
+      'codesight.open_registration': 'on',
       'codesight.allowed_origins': `'${APP_ORIGIN}'`,
       'codesight.max_http_body_bytes': BODY_LIMIT,
       'codesight.static_dir': `'${path.join(staticRoot, 'www')}'`,

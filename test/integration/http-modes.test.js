@@ -147,7 +147,7 @@ test('listening on every address: auth required, /metrics needs an admin token f
     assertError(multi, 502, 's3_error');
     const done = await api(LO, 'POST', '/api/upload/complete', { token: worker.token, body: { uploadId: single.json.uploadId } });
     assertError(done, 502, 's3_error');
-    assert.match(cluster.log(), /codesight: HTTP \/api\/upload\/complete failed: S3 HEAD/);
+    assert.match(cluster.log(), /codesight: HTTP \/api\/upload\/complete failed: the storage service could not be reached for S3 HEAD .* \(SQLSTATE 08006\)/);
     // The worker goes on serving.
     assert.equal((await api(LO, 'GET', '/health')).status, 200);
   });
@@ -159,11 +159,11 @@ test('listening on every address: auth required, /metrics needs an admin token f
       await client.query('BEGIN');
       await client.query("SELECT 1 FROM codesight.sessions WHERE session_id = 'locked_1' FOR UPDATE");
       const pending = api(LO, 'DELETE', '/api/sessions/locked_1', { token: worker.token });
-      const pid = await cluster.workerPid();
-      await waitFor(async () => {
-        const r = await cluster.query('SELECT wait_event_type FROM pg_stat_activity WHERE pid = $1', [pid]);
-        return r.rows[0] && r.rows[0].wait_event_type === 'Lock';
-      }, { what: 'the worker waiting on the row lock' });
+      // The request runs in an HTTP worker; find the one that waits.
+      const pid = await waitFor(async () => {
+        const r = await cluster.query("SELECT pid FROM pg_stat_activity WHERE backend_type = 'codesight http' AND wait_event_type = 'Lock'");
+        return r.rows[0] && r.rows[0].pid;
+      }, { what: 'the HTTP worker waiting on the row lock' });
       await cluster.query('SELECT pg_cancel_backend($1)', [pid]);
       assertError(await pending, 503, 'unavailable');
     } finally {

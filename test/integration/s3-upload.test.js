@@ -282,7 +282,8 @@ test('a hung S3 request gives way to statement_timeout, cancel and s3_timeout', 
   await withHungS3(async (c) => {
     await c.query("SET codesight.s3_timeout = '400ms'");
     await assert.rejects(c.query('SELECT codesight.complete_upload($1)', [p.uploadId]), (e) => {
-      assert.match(e.message, /S3 HEAD of ".*" in bucket ".*" failed/);
+      assert.equal(e.code, 'CS504');
+      assert.match(e.message, /^the storage service did not answer S3 HEAD of ".*" in bucket ".*" within 400 ms$/);
       assert.match(e.hint, /codesight\.s3_timeout/);
       return true;
     });
@@ -298,7 +299,7 @@ test('S3 down: clear errors, nothing recorded, nothing completed', async () => {
 
   const connectionFailure = (e) => {
     assert.equal(e.code, '08006');
-    assert.match(e.message, /^S3 .* failed$/);
+    assert.match(e.message, /^the storage service could not be reached for S3 .* in bucket ".*"$/);
     assert.match(e.detail, /connect|refused/i);
     assert.match(e.hint, /codesight\.s3_endpoint/);
     assert.doesNotMatch(`${e.message} ${e.detail} ${e.hint}`, /S3RVER|X-Amz-/, 'no credentials in errors');

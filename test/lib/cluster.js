@@ -152,9 +152,10 @@ class Cluster {
     await waitFor(() => canConnect(this.port), { timeoutMs, what: `worker listening on ${this.port}` });
   }
 
-  // The process id of the codesight background worker, or null.
+  // The process id of the codesight network process (the worker that owns
+  // the port and starts the ingest and HTTP workers), or null.
   async workerPid() {
-    const r = await this.query("SELECT pid FROM pg_stat_activity WHERE backend_type = 'codesight worker'");
+    const r = await this.query("SELECT pid FROM pg_stat_activity WHERE backend_type = 'codesight network'");
     return r.rows.length ? r.rows[0].pid : null;
   }
 

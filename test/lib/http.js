@@ -28,9 +28,9 @@ async function api(baseUrl, method, path, opts = {}) {
 
 // Sends one raw HTTP/1.1 request and resolves {status, headers, body} once
 // the server closes the connection or the Content-Length is read.
-function rawRequest(port, requestText, { host = '127.0.0.1', timeoutMs = 10000 } = {}) {
+function rawRequest(port, requestText, { host = '127.0.0.1', timeoutMs = 10000, localAddress } = {}) {
   return new Promise((resolve, reject) => {
-    const sock = net.connect({ port, host });
+    const sock = net.connect({ port, host, ...(localAddress ? { localAddress } : {}) });
     const chunks = [];
     let done = false;
     const finish = (err) => {
