@@ -1,35 +1,36 @@
-// Recordings still in this browser (stopped before upload finished, or cut
-// off by a reload): resume their upload.
-import { useState } from 'react';
+// Recordings still in this browser (stopped before the upload finished, or
+// cut off by a reload): resume their upload. Each row follows its own
+// upload, which goes on when the worker leaves the page.
 import { usePendingRecordings, useUpload } from '../upload/useUpload';
 import { totalBytes } from '../upload/uploader';
-import { Button, Card, formatBytes } from './ui';
+import type { RecordingMeta } from '../upload/types';
+import { Button, Card, formatBytes } from '../components/ui';
 import { UploadStatus } from './UploadStatus';
 
+function PendingRow({ meta }: { meta: RecordingMeta }) {
+  const { state, start } = useUpload(meta.recordingId);
+  return (
+    <li className="flex flex-col gap-2 text-sm" data-testid="pending-recording" data-recording-id={meta.recordingId}>
+      <div className="flex flex-wrap items-center gap-3">
+        <span>Session <code>{meta.sessionId}</code> ({meta.kind}, {formatBytes(totalBytes(meta))}
+          {meta.upload ? `, ${meta.upload.done.length} part(s) already sent` : ''}{meta.finished ? '' : ', interrupted'})</span>
+        {(state.phase === 'idle' || state.phase === 'busy') && (
+          <Button variant="secondary" onClick={start}>{meta.upload ? 'Resume upload' : 'Upload'}</Button>
+        )}
+      </div>
+      <UploadStatus state={state} onRetry={start} />
+    </li>
+  );
+}
+
 export function PendingRecordings({ exclude }: { exclude?: string }) {
-  const { pending, refresh } = usePendingRecordings(exclude);
-  const upload = useUpload();
-  const [current, setCurrent] = useState<string | null>(null);
-  if (pending.length === 0 && upload.state.phase === 'idle') return null;
-  const resume = async (recordingId: string) => {
-    setCurrent(recordingId);
-    await upload.start(recordingId);
-    refresh();
-  };
+  const { pending } = usePendingRecordings(exclude);
+  if (pending.length === 0) return null;
   return (
     <Card title="Recordings waiting for upload">
-      <ul className="flex flex-col gap-3">
-        {pending.map((m) => (
-          <li key={m.recordingId} className="flex flex-wrap items-center gap-3 text-sm">
-            <span>Session <code>{m.sessionId}</code> ({m.kind}, {formatBytes(totalBytes(m))}
-              {m.upload ? `, ${m.upload.done.length} part(s) already sent` : ''}{m.finished ? '' : ', interrupted'})</span>
-            <Button variant="secondary" disabled={upload.state.phase === 'uploading'} onClick={() => void resume(m.recordingId)}>
-              {m.upload ? 'Resume upload' : 'Upload'}
-            </Button>
-          </li>
-        ))}
+      <ul className="flex flex-col gap-4">
+        {pending.map((m) => <PendingRow key={m.recordingId} meta={m} />)}
       </ul>
-      {current && <div className="mt-4"><UploadStatus state={upload.state} onRetry={() => void resume(current)} /></div>}
     </Card>
   );
 }

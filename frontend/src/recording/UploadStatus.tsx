@@ -1,5 +1,6 @@
 import type { UploadState } from '../upload/useUpload';
-import { Button, ErrorBox, Notice, ProgressBar, formatBytes } from './ui';
+import { Button, Notice, ProgressBar, formatBytes } from '../components/ui';
+import { Problem } from './Problem';
 
 export function UploadStatus({ state, onRetry }: { state: UploadState; onRetry: () => void }) {
   switch (state.phase) {
@@ -8,19 +9,28 @@ export function UploadStatus({ state, onRetry }: { state: UploadState; onRetry: 
     case 'uploading': {
       const p = state.progress;
       return (
-        <div className="flex flex-col gap-2">
+        <div className="flex flex-col gap-2" data-testid="upload-status" data-phase="uploading">
           <ProgressBar label="Uploading recording" value={p?.sentBytes ?? 0} max={p?.totalBytes ?? 1} />
-          {p && <p className="text-xs text-slate-600">{formatBytes(p.sentBytes)} of {formatBytes(p.totalBytes)}, part {Math.min(p.partsDone + 1, p.partsTotal)} of {p.partsTotal}</p>}
+          {p && <p className="text-xs text-slate-600">{formatBytes(p.sentBytes)} of {formatBytes(p.totalBytes)}, {p.partsDone} of {p.partsTotal} part(s) sent</p>}
           {p?.retrying && <Notice tone="warn">{p.retrying}</Notice>}
         </div>
       );
     }
     case 'done':
-      return <Notice tone="ok">Upload complete.</Notice>;
+      return <div data-testid="upload-status" data-phase="done"><Notice tone="ok">Upload complete.</Notice></div>;
+    case 'busy':
+      return <div data-testid="upload-status" data-phase="busy"><Notice>{state.message}</Notice></div>;
+    case 'waiting':
+      return (
+        <div className="flex flex-col gap-2" data-testid="upload-status" data-phase="waiting">
+          <Problem tone="warn" detail={state.detail}>{state.message}</Problem>
+          <div><Button variant="secondary" onClick={onRetry}>Try now</Button></div>
+        </div>
+      );
     case 'failed':
       return (
-        <div className="flex flex-col gap-2">
-          <ErrorBox title="Upload failed" error={`${state.message} The recording is kept in this browser: you can retry now or after a reload.`} />
+        <div className="flex flex-col gap-2" data-testid="upload-status" data-phase="failed">
+          <Problem title="Upload failed" detail={state.detail}>{state.message}</Problem>
           <div><Button onClick={onRetry}>Retry upload</Button></div>
         </div>
       );
