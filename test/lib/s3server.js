@@ -51,7 +51,9 @@ function addMultipartOperations(server) {
     const dir = uploadDir(bucket, q.uploadId);
     const marker = Number(q['part-number-marker'] || 0);
     const max = Math.min(Number(q['max-parts'] || 1000), 1000);
-    const all = fs.readdirSync(dir).filter((f) => /^\d+$/.test(f)).map(Number).sort((a, b) => a - b)
+    // A part still arriving (no checksum yet) is not listed, as on S3.
+    const all = fs.readdirSync(dir).filter((f) => /^\d+$/.test(f) && fs.existsSync(path.join(dir, `${f}.md5`)))
+      .map(Number).sort((a, b) => a - b)
       .filter((n) => n > marker);
     const page = all.slice(0, max);
     const parts = page.map((n) => {

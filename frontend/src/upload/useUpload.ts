@@ -26,6 +26,7 @@ export type UploadState =
   | { phase: 'busy'; message: string }
   | { phase: 'failed'; message: string; detail: string };
 
+const IDLE: UploadState = { phase: 'idle' };
 const RETRY_MIN_MS = 5000;
 const RETRY_MAX_MS = 60000;
 
@@ -67,8 +68,9 @@ class UploadManager {
     }
   }
 
+  // The same object until the state changes (useSyncExternalStore needs it).
   get(recordingId: string): UploadState {
-    return this.states.get(recordingId) ?? { phase: 'idle' };
+    return this.states.get(recordingId) ?? IDLE;
   }
 
   subscribe = (l: () => void) => {
@@ -127,7 +129,6 @@ export function useUpload(recordingId: string | null): { state: UploadState; sta
   const start = useCallback(() => { if (recordingId) uploads.start(recordingId); }, [recordingId]);
   return { state, start };
 }
-const IDLE: UploadState = { phase: 'idle' };
 
 // Recordings still in this browser: stopped ones waiting for upload, and ones
 // cut off by a reload (their chunks are a playable prefix, so they upload too).
