@@ -94,7 +94,9 @@ test('events queued while the server is down survive a stopped service worker an
 
   cluster.stop('fast');
   await clickTimes(page, 10);
-  const offline = await status();
+  const offline = await waitFor(async () => { const x = await status(); return x.problem && x.problem.code === 'refused' ? x : null; },
+    { what: 'the extension says the server is not reachable' });
+  assert.match(offline.problem.message, /server at 127\.0\.0\.1:\d+ is not reachable/);
   assert.ok(offline.counters.queued >= 10, `queued while the server is down: ${JSON.stringify(offline.counters)}`);
   assert.ok(offline.queuedTotal >= 10);
   // The worker leaves the shop and the popup; tab events still wake the
@@ -125,6 +127,7 @@ test('events queued while the server is down survive a stopped service worker an
   assert.ok(startedAt > restartedAt && startedAt - restartedAt < 40000,
     `service worker started ${Math.round(startedAt - restartedAt)} ms after the server came back`);
   await waitFor(async () => (await status()).counters.queued === 0, { what: 'outbox empty' });
+  assert.equal((await status()).problem, null, 'no stale problem once the server is back');
   const { captured } = (await status()).counters;
   const rows = (await cluster.query('SELECT seq::int FROM codesight.events WHERE session_id = $1 ORDER BY seq', [sessionId])).rows;
   assert.deepEqual(rows.map((r) => r.seq), Array.from({ length: captured }, (_, i) => i + 1), 'every seq once');
