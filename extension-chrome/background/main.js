@@ -340,8 +340,13 @@ async function onConnectionClosed({ code, reason, wasOpen, local }) {
 }
 
 // Applies a new server URL and/or token; a change means a fresh connection.
-async function configure({ serverUrl, token }) {
+// connect: stay connected even while no session records (to show status).
+async function configure({ serverUrl, token, connect }) {
   let changed = false;
+  if (connect && !settings.connect) {
+    settings.connect = true;
+    await chrome.storage.local.set({ settings });
+  }
   if (serverUrl !== undefined && serverUrl !== settings.serverUrl) {
     if (!validServerUrl(serverUrl)) throw refuse('invalid_request', 'serverUrl must be a ws:// or wss:// URL');
     settings.serverUrl = serverUrl;
@@ -495,8 +500,7 @@ async function onExternalMessage(msg, sender) {
     case 'connect':
       // The page's own server: it hands over the worker's token.
       if (msg.serverUrl !== undefined && msg.serverUrl !== settings.serverUrl) return requestPairing(sender.origin, msg);
-      settings.connect = true;
-      await configure({ token: msg.token });
+      await configure({ token: msg.token, connect: true });
       return status();
     case 'start_tracking':
       if (msg.token !== undefined) await configure({ token: msg.token });
@@ -522,10 +526,7 @@ async function answerPairing(allow) {
   pairing = null;
   await chrome.storage.local.set({ pairing });
   await saveRecording();
-  if (allow && asked) {
-    settings.connect = true;
-    await configure({ serverUrl: asked.serverUrl, token: asked.token });
-  }
+  if (allow && asked) await configure({ serverUrl: asked.serverUrl, token: asked.token, connect: true });
   publishStatus();
   return popupStatus();
 }
@@ -542,8 +543,7 @@ async function onRuntimeMessage(msg, sender) {
   if (!String(sender.url || '').startsWith(chrome.runtime.getURL(''))) return { ok: false, error: 'not allowed' };
   switch (msg && msg.type) {
     case 'connect':
-      settings.connect = true;
-      await configure(msg);
+      await configure({ serverUrl: msg.serverUrl, token: msg.token, connect: true });
       connection.retryNow();
       return popupStatus();
     case 'reconnect':
