@@ -34,6 +34,8 @@ export default defineConfig({
       '/api': server,
       '/health': server,
       '/metrics': server,
+      // The extension streams to the page's own origin (its trusted server).
+      '/extension-ws': { target: server.replace(/^http/, 'ws'), ws: true },
     },
   },
   test: {

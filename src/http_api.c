@@ -521,15 +521,16 @@ h_upload_url(Request *req, Response *resp)
 	respond_sql(resp, "SELECT codesight.presign_upload($1, $2, $3, $4, $5)", 5, t, v, n);
 }
 
-/* POST /api/upload/complete */
-static void
-h_upload_complete(Request *req, Response *resp)
+/*
+ * The body's uploadId, once the caller is known to own its session: 400
+ * without one, 404 for an unknown upload, 403 for another worker's.
+ */
+static const char *
+owned_upload_id(Request *req)
 {
-	Oid			t[2] = {TEXTOID, TEXTOID};
-	Datum		v[2];
-	char		n[3] = "  ";
+	Oid			t[1] = {TEXTOID};
+	Datum		v[1];
 	const char *upload_id = body_string(req, "uploadId");
-	char	   *parts = body_json(req, "parts");
 	char	   *owner_session;
 
 	if (upload_id == NULL)
@@ -540,10 +541,55 @@ h_upload_complete(Request *req, Response *resp)
 	if (owner_session == NULL)
 		HTTP_ERROR(404, "not_found", "no upload %s", upload_id);
 	check_session_owner(req, owner_session);
-	v[1] = text_or_null(parts, &n[1]);
+	return upload_id;
+}
+
+/* POST /api/upload/complete */
+static void
+h_upload_complete(Request *req, Response *resp)
+{
+	Oid			t[2] = {TEXTOID, TEXTOID};
+	Datum		v[2];
+	char		n[3] = "  ";
+
+	v[0] = CStringGetTextDatum(owned_upload_id(req));
+	v[1] = text_or_null(body_json(req, "parts"), &n[1]);
 	respond_sql(resp, "SELECT codesight.complete_upload($1::uuid, $2::jsonb)", 2, t, v, n);
 }
 
+/* POST /api/upload/part-urls {uploadId, partNumbers} */
+static void
+h_upload_part_urls(Request *req, Response *resp)
+{
+	Oid			t[2] = {TEXTOID, TEXTOID};
+	Datum		v[2];
+	char		n[3] = "  ";
+
+	v[0] = CStringGetTextDatum(owned_upload_id(req));
+	v[1] = text_or_null(body_json(req, "partNumbers"), &n[1]);
+	respond_sql(resp, "SELECT codesight.upload_part_urls($1::uuid, "
+				"ARRAY(SELECT jsonb_array_elements_text($2::jsonb)::int))", 2, t, v, n);
+}
+
+/* POST /api/upload/parts {uploadId} */
+static void
+h_upload_parts(Request *req, Response *resp)
+{
+	Oid			t[1] = {TEXTOID};
+	Datum		v[1] = {CStringGetTextDatum(owned_upload_id(req))};
+
+	respond_sql(resp, "SELECT codesight.upload_parts($1::uuid)", 1, t, v, NULL);
+}
+
+/* POST /api/upload/abort {uploadId} */
+static void
+h_upload_abort(Request *req, Response *resp)
+{
+	Oid			t[1] = {TEXTOID};
+	Datum		v[1] = {CStringGetTextDatum(owned_upload_id(req))};
+
+	respond_sql(resp, "SELECT codesight.abort_upload($1::uuid)", 1, t, v, NULL);
+}
 
 /*
  * A dataset export, streamed: the sessions (keyset on started_at,
@@ -827,6 +873,9 @@ static const Route routes[] = {
 	{HTTP_M_GET, "/api/export/dataset.jsonl", RA_ADMIN, 0, h_dataset},
 	{HTTP_M_POST, "/api/upload/url", RA_WORKER, RF_S3, h_upload_url},
 	{HTTP_M_POST, "/api/upload/complete", RA_WORKER, RF_S3, h_upload_complete},
+	{HTTP_M_POST, "/api/upload/part-urls", RA_WORKER, 0, h_upload_part_urls},
+	{HTTP_M_POST, "/api/upload/parts", RA_WORKER, RF_S3, h_upload_parts},
+	{HTTP_M_POST, "/api/upload/abort", RA_WORKER, RF_S3, h_upload_abort},
 	{HTTP_M_GET, "/metrics", RA_ADMIN, RF_LOOPBACK_OK, h_metrics},
 };
 

@@ -21,7 +21,10 @@
 #include "catalog/pg_type.h"
 #include "executor/spi.h"
 #include "fmgr.h"
+#include "funcapi.h"
+#include "mb/pg_wchar.h"
 #include "miscadmin.h"
+#include "utils/array.h"
 #include "utils/builtins.h"
 #include "utils/guc.h"
 #include "utils/json.h"
@@ -108,6 +111,10 @@ PG_FUNCTION_INFO_V1(s3_presign_upload);
 PG_FUNCTION_INFO_V1(s3_complete_upload);
 PG_FUNCTION_INFO_V1(s3_media_urls);
 PG_FUNCTION_INFO_V1(s3_export_to_s3);
+PG_FUNCTION_INFO_V1(s3_upload_part_urls);
+PG_FUNCTION_INFO_V1(s3_upload_parts);
+PG_FUNCTION_INFO_V1(s3_abort_upload);
+PG_FUNCTION_INFO_V1(s3_abort_stale_uploads);
 
 /*
  * Rejects an endpoint setting that sigv4 could not sign for, at SET time
@@ -591,6 +598,27 @@ xml_element(const char *xml, const char *tag)
 		};
 		bool		replaced = false;
 
+		/*
+		 * Numeric references too: servers written in Go (MinIO) send a quote
+		 * as &#34;.
+		 */
+		if (end - p >= 4 && p[0] == '&' && p[1] == '#')
+		{
+			bool		hex = p[2] == 'x' || p[2] == 'X';
+			char	   *stop;
+			long		c = strtol(p + (hex ? 3 : 2), &stop, hex ? 16 : 10);
+
+			if (stop < end && *stop == ';' && c > 0 && c < 0x110000 &&
+				stop > p + (hex ? 3 : 2))
+			{
+				unsigned char utf8[8];
+
+				unicode_to_utf8((pg_wchar) c, utf8);
+				appendBinaryStringInfo(&out, (char *) utf8, pg_utf_mblen(utf8));
+				p = stop;
+				continue;
+			}
+		}
 		for (int i = 0; i < lengthof(entities) && !replaced; i++)
 		{
 			size_t		n = strlen(entities[i].entity);
@@ -1028,6 +1056,154 @@ complete_body(Jsonb *parts, int64 nparts)
 	return xml.data;
 }
 
+/* One row of codesight.uploads, as the upload functions read it. */
+typedef struct upload_row
+{
+	Datum		upload_uuid;
+	char	   *upload_id;		/* the uuid as text, for messages */
+	char	   *session_id;
+	char	   *bucket;
+	char	   *key;
+	char	   *content_type;
+	char	   *s3_upload_id;	/* NULL for a single PUT */
+	char	   *status;
+	char	   *etag;
+	char	   *completed_at;	/* JSON text, or NULL */
+	int64		size_bytes;
+	int64		part_size;		/* 0 for a single PUT */
+} upload_row;
+
+/*
+ * Reads the upload named by the function's first argument into u, and
+ * records the browser's activity (touched_at) for abort_stale_uploads.  The
+ * UPDATE locks the row, so two calls for one upload run one after the
+ * other.  Must run inside SPI; the strings live in SPI's memory.
+ */
+static void
+load_upload(FunctionCallInfo fcinfo, upload_row *u)
+{
+	Oid			argtypes[1] = {UUIDOID};
+	Datum		values[1];
+	TupleDesc	td;
+	HeapTuple	tup;
+
+	if (PG_ARGISNULL(0))
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("upload_id must not be null")));
+	u->upload_uuid = values[0] = PG_GETARG_DATUM(0);
+	u->upload_id = DatumGetCString(DirectFunctionCall1(uuid_out, u->upload_uuid));
+	if (SPI_execute_with_args("UPDATE codesight.uploads SET touched_at = now() "
+							  "WHERE upload_id = $1 RETURNING session_id, bucket, object_key,"
+							  " content_type, size_bytes, s3_upload_id, part_size, status, etag,"
+							  " to_json(completed_at)::text",
+							  1, argtypes, values, NULL, false, 1) != SPI_OK_UPDATE_RETURNING)
+		elog(ERROR, "could not look up upload %s", u->upload_id);
+	if (SPI_processed == 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_NO_DATA_FOUND),
+				 errmsg("upload %s does not exist", u->upload_id),
+				 errhint("Call presign_upload first and use the uploadId it returns.")));
+	td = SPI_tuptable->tupdesc;
+	tup = SPI_tuptable->vals[0];
+	u->session_id = SPI_getvalue(tup, td, 1);
+	u->bucket = SPI_getvalue(tup, td, 2);
+	u->key = SPI_getvalue(tup, td, 3);
+	u->content_type = SPI_getvalue(tup, td, 4);
+	u->size_bytes = pg_strtoint64(SPI_getvalue(tup, td, 5));
+	u->s3_upload_id = SPI_getvalue(tup, td, 6);
+	u->part_size = u->s3_upload_id ? pg_strtoint64(SPI_getvalue(tup, td, 7)) : 0;
+	u->status = SPI_getvalue(tup, td, 8);
+	u->etag = SPI_getvalue(tup, td, 9);
+	u->completed_at = SPI_getvalue(tup, td, 10);
+}
+
+/* The number of parts of a multipart upload. */
+static int64
+upload_part_count(const upload_row *u)
+{
+	return (u->size_bytes + u->part_size - 1) / u->part_size;
+}
+
+/*
+ * An aborted upload can never complete: the client must start a new one.
+ * 404, like an upload that never existed, so a client handles both alike.
+ */
+static void
+require_not_aborted(const upload_row *u)
+{
+	if (strcmp(u->status, "aborted") == 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_NO_DATA_FOUND),
+				 errmsg("upload %s was aborted", u->upload_id),
+				 errdetail("Its multipart upload was abandoned and aborted on S3, or the recorder gave it up."),
+				 errhint("Call presign_upload for a new upload of the recording.")));
+}
+
+/* Marks an upload aborted once S3 no longer has it. */
+static void
+mark_aborted(Datum upload_uuid)
+{
+	Oid			argtypes[1] = {UUIDOID};
+	Datum		values[1] = {upload_uuid};
+
+	if (SPI_execute_with_args("UPDATE codesight.uploads SET status = 'aborted' "
+							  "WHERE upload_id = $1 AND status = 'pending'",
+							  1, argtypes, values, NULL, false, 0) != SPI_OK_UPDATE)
+		elog(ERROR, "could not mark an upload aborted");
+}
+
+/*
+ * Finds the next <tag>...</tag> at or after *pos and returns its inner XML
+ * (entities not decoded), advancing *pos past it; NULL when there is none.
+ * For S3's lists of repeated elements (<Part>, <Upload>).
+ */
+static char *
+xml_next_element(const char **pos, const char *tag)
+{
+	char	   *open = psprintf("<%s>", tag);
+	char	   *close = psprintf("</%s>", tag);
+	const char *start = strstr(*pos, open);
+	const char *end;
+
+	if (start == NULL)
+		return NULL;
+	start += strlen(open);
+	end = strstr(start, close);
+	if (end == NULL)
+		return NULL;
+	*pos = end + strlen(close);
+	return pnstrdup(start, end - start);
+}
+
+/* True when an S3 answer says the list continues on another page. */
+static bool
+xml_truncated(const char *xml)
+{
+	char	   *v = xml_element(xml, "IsTruncated");
+
+	return v != NULL && strcmp(v, "true") == 0;
+}
+
+/*
+ * Aborts S3 multipart upload s3_upload_id of key.  Returns false when S3
+ * no longer has it (completed or aborted before), which is no error.
+ */
+static bool
+abort_multipart_upload(const s3_config *cfg, const char *key, const char *s3_upload_id)
+{
+	sigv4_param param = {"uploadId", s3_upload_id};
+	char	   *what = psprintf("AbortMultipartUpload of \"%s\"", key);
+	s3_response resp;
+
+	s3_request(cfg, "DELETE", key, &param, 1, NULL, 0, NULL, what, &resp);
+	if (resp.status == 404)
+		return false;
+	if (resp.status != 204 && resp.status != 200)
+		s3_fail(cfg, &resp, what);
+	return true;
+}
+
 /*
  * codesight.complete_upload(upload_id, parts): finishes a multipart upload,
  * then checks with HEAD that the object exists with the announced size
@@ -1036,69 +1212,38 @@ complete_body(Jsonb *parts, int64 nparts)
 Datum
 s3_complete_upload(PG_FUNCTION_ARGS)
 {
-	Datum		upload_uuid;
+	upload_row	u;
 	char	   *upload_id;
-	char	   *session_id,
-			   *bucket,
-			   *key,
-			   *content_type,
-			   *s3_upload_id,
-			   *status,
-			   *etag,
-			   *completed_at;
-	int64		size_bytes,
-				part_size;
+	char	   *key;
+	char	   *content_type;
+	char	   *etag;
+	char	   *completed_at;
 	s3_config	cfg;
 	s3_response resp;
 	char	   *what;
 	StringInfoData json;
 	Oid			argtypes[3] = {UUIDOID, TEXTOID, TEXTOID};
 	Datum		values[3];
-	TupleDesc	td;
-	HeapTuple	tup;
 
-	if (PG_ARGISNULL(0))
-		ereport(ERROR,
-				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
-				 errmsg("upload_id must not be null")));
-	upload_uuid = PG_GETARG_DATUM(0);
-	upload_id = DatumGetCString(DirectFunctionCall1(uuid_out, upload_uuid));
 	initStringInfo(&json);
-
 	SPI_connect();
-	values[0] = upload_uuid;
-	if (SPI_execute_with_args("SELECT session_id, bucket, object_key, content_type, size_bytes,"
-							  " s3_upload_id, part_size, status, etag, to_json(completed_at)::text "
-							  "FROM codesight.uploads WHERE upload_id = $1 FOR UPDATE",
-							  1, argtypes, values, NULL, false, 1) != SPI_OK_SELECT)
-		elog(ERROR, "could not look up upload %s", upload_id);
-	if (SPI_processed == 0)
-		ereport(ERROR,
-				(errcode(ERRCODE_NO_DATA_FOUND),
-				 errmsg("upload %s does not exist", upload_id),
-				 errhint("Call presign_upload first and use the uploadId it returns.")));
-	td = SPI_tuptable->tupdesc;
-	tup = SPI_tuptable->vals[0];
-	session_id = SPI_getvalue(tup, td, 1);
-	bucket = SPI_getvalue(tup, td, 2);
-	key = SPI_getvalue(tup, td, 3);
-	content_type = SPI_getvalue(tup, td, 4);
-	size_bytes = pg_strtoint64(SPI_getvalue(tup, td, 5));
-	s3_upload_id = SPI_getvalue(tup, td, 6);
-	part_size = s3_upload_id ? pg_strtoint64(SPI_getvalue(tup, td, 7)) : 0;
-	status = SPI_getvalue(tup, td, 8);
-	etag = SPI_getvalue(tup, td, 9);
-	completed_at = SPI_getvalue(tup, td, 10);
+	load_upload(fcinfo, &u);
+	upload_id = u.upload_id;
+	key = u.key;
+	content_type = u.content_type;
+	etag = u.etag;
+	completed_at = u.completed_at;
+	require_not_aborted(&u);
 
 	/* A retry after a lost answer gets the same answer again. */
-	if (strcmp(status, "complete") != 0)
+	if (strcmp(u.status, "complete") != 0)
 	{
-		s3_load_config(&cfg, bucket);
-		if (s3_upload_id != NULL)
+		s3_load_config(&cfg, u.bucket);
+		if (u.s3_upload_id != NULL)
 		{
-			int64		nparts = (size_bytes + part_size - 1) / part_size;
+			int64		nparts = upload_part_count(&u);
 			char	   *body;
-			sigv4_param param = {"uploadId", s3_upload_id};
+			sigv4_param param = {"uploadId", u.s3_upload_id};
 
 			if (PG_ARGISNULL(1))
 				ereport(ERROR,
@@ -1140,23 +1285,23 @@ s3_complete_upload(PG_FUNCTION_ARGS)
 		if (resp.status == 404)
 			ereport(ERROR,
 					(errcode(ERRCODE_NO_DATA_FOUND),
-					 errmsg("uploaded object \"%s\" is missing in bucket \"%s\"", key, bucket),
+					 errmsg("uploaded object \"%s\" is missing in bucket \"%s\"", key, u.bucket),
 					 errdetail("S3 answered 404 to HEAD, so upload %s stays pending.", upload_id),
 					 errhint("PUT the file to the presigned URL before calling complete_upload.")));
 		if (resp.status != 200)
 			s3_fail(&cfg, &resp, what);
-		if (resp.content_length != size_bytes)
+		if (resp.content_length != u.size_bytes)
 			ereport(ERROR,
 					(errcode(ERRCODE_DATA_EXCEPTION),
 					 errmsg("uploaded object \"%s\" has " INT64_FORMAT " bytes, expected " INT64_FORMAT,
-							key, resp.content_length, size_bytes),
+							key, resp.content_length, u.size_bytes),
 					 errdetail("Upload %s stays pending.", upload_id),
 					 errhint("Upload the whole recording again.")));
 		etag = resp.etag;
 		if (resp.content_type && *resp.content_type)
 			content_type = resp.content_type;
 
-		argtypes[1] = TEXTOID;
+		values[0] = u.upload_uuid;
 		values[1] = etag ? CStringGetTextDatum(etag) : (Datum) 0;
 		values[2] = CStringGetTextDatum(content_type);
 		if (SPI_execute_with_args("UPDATE codesight.uploads SET status = 'complete',"
@@ -1166,22 +1311,348 @@ s3_complete_upload(PG_FUNCTION_ARGS)
 								  false, 0) != SPI_OK_UPDATE_RETURNING || SPI_processed != 1)
 			elog(ERROR, "could not mark upload %s complete", upload_id);
 		completed_at = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1);
-		status = "complete";
 	}
 
 	appendStringInfoChar(&json, '{');
 	json_field(&json, "uploadId", upload_id);
-	json_field(&json, "sessionId", session_id);
-	json_field(&json, "bucket", bucket);
+	json_field(&json, "sessionId", u.session_id);
+	json_field(&json, "bucket", u.bucket);
 	json_field(&json, "key", key);
-	json_field(&json, "status", status);
-	json_raw(&json, "sizeBytes", psprintf(INT64_FORMAT, size_bytes));
+	json_field(&json, "status", "complete");
+	json_raw(&json, "sizeBytes", psprintf(INT64_FORMAT, u.size_bytes));
 	json_field(&json, "etag", etag);
 	json_field(&json, "contentType", content_type);
 	json_raw(&json, "completedAt", completed_at ? completed_at : "null");
 	appendStringInfoChar(&json, '}');
 	SPI_finish();
 	PG_RETURN_DATUM(json_result(&json));
+}
+
+/* Most part URLs one upload_part_urls call signs. */
+#define S3_MAX_PART_URLS 100
+
+/*
+ * codesight.upload_part_urls(upload_id, part_numbers): fresh presigned URLs
+ * for some parts of a pending upload (or the single PUT's URL), so a
+ * recording resumed hours later never uses an expired URL.  Signing makes
+ * no S3 request.
+ */
+Datum
+s3_upload_part_urls(PG_FUNCTION_ARGS)
+{
+	upload_row	u;
+	s3_config	cfg;
+	int64		now = (int64) time(NULL);
+	StringInfoData json;
+
+	initStringInfo(&json);
+	SPI_connect();
+	load_upload(fcinfo, &u);
+	require_not_aborted(&u);
+	appendStringInfoChar(&json, '{');
+	json_field(&json, "uploadId", u.upload_id);
+	json_field(&json, "status", u.status);
+	if (strcmp(u.status, "pending") == 0)
+	{
+		s3_load_config(&cfg, u.bucket);
+		json_raw(&json, "expiresIn", psprintf("%d", s3_upload_expires_s));
+		if (u.s3_upload_id == NULL)
+		{
+			json_field(&json, "method", "PUT");
+			json_field(&json, "url", s3_presign_url(&cfg, "PUT", u.key, s3_upload_expires_s,
+													now, NULL, 0));
+			appendStringInfoString(&json, ",\"headers\":{");
+			json_field(&json, "Content-Type", u.content_type);
+			appendStringInfoChar(&json, '}');
+		}
+		else
+		{
+			int64		nparts = upload_part_count(&u);
+			ArrayType  *arr;
+			Datum	   *elems;
+			bool	   *nulls;
+			int			n;
+
+			if (PG_ARGISNULL(1))
+				ereport(ERROR,
+						(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+						 errmsg("part_numbers must not be null for multipart upload %s", u.upload_id)));
+			arr = PG_GETARG_ARRAYTYPE_P(1);
+			deconstruct_array(arr, INT4OID, sizeof(int32), true, TYPALIGN_INT, &elems, &nulls, &n);
+			if (n < 1 || n > S3_MAX_PART_URLS)
+				ereport(ERROR,
+						(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+						 errmsg("part_numbers must hold 1 to %d part numbers", S3_MAX_PART_URLS),
+						 errdetail("It holds %d.", n)));
+			json_raw(&json, "multipart", "true");
+			json_raw(&json, "partSize", psprintf(INT64_FORMAT, u.part_size));
+			appendStringInfoString(&json, ",\"parts\":[");
+			for (int i = 0; i < n; i++)
+			{
+				int32		part = nulls[i] ? 0 : DatumGetInt32(elems[i]);
+				char	   *num = psprintf("%d", part);
+				sigv4_param params[2] = {{"partNumber", num}, {"uploadId", u.s3_upload_id}};
+
+				if (part < 1 || part > nparts)
+					ereport(ERROR,
+							(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+							 errmsg("invalid part number %s", nulls[i] ? "null" : num),
+							 errdetail("Upload %s has parts 1 to " INT64_FORMAT ".", u.upload_id, nparts)));
+				appendStringInfoString(&json, i > 0 ? ",{" : "{");
+				json_raw(&json, "partNumber", num);
+				json_field(&json, "url", s3_presign_url(&cfg, "PUT", u.key, s3_upload_expires_s,
+														now, params, 2));
+				appendStringInfoChar(&json, '}');
+			}
+			appendStringInfoChar(&json, ']');
+		}
+	}
+	appendStringInfoChar(&json, '}');
+	SPI_finish();
+	PG_RETURN_DATUM(json_result(&json));
+}
+
+/*
+ * codesight.upload_parts(upload_id): the parts S3 already holds for a
+ * pending multipart upload (ListParts, every page), so a browser resumes
+ * with exactly what is missing.  An upload S3 no longer knows is marked
+ * aborted and reported so.
+ */
+Datum
+s3_upload_parts(PG_FUNCTION_ARGS)
+{
+	upload_row	u;
+	s3_config	cfg;
+	StringInfoData json;
+	const char *status;
+	int			nlisted = 0;
+
+	initStringInfo(&json);
+	SPI_connect();
+	load_upload(fcinfo, &u);
+	status = u.status;
+	appendStringInfoChar(&json, '{');
+	json_field(&json, "uploadId", u.upload_id);
+	json_raw(&json, "multipart", u.s3_upload_id ? "true" : "false");
+	json_raw(&json, "sizeBytes", psprintf(INT64_FORMAT, u.size_bytes));
+	if (u.s3_upload_id)
+		json_raw(&json, "partSize", psprintf(INT64_FORMAT, u.part_size));
+	appendStringInfoString(&json, ",\"parts\":[");
+	if (strcmp(status, "pending") == 0 && u.s3_upload_id != NULL)
+	{
+		char	   *marker = NULL;
+		char	   *what = psprintf("ListParts of \"%s\"", u.key);
+
+		s3_load_config(&cfg, u.bucket);
+		for (;;)
+		{
+			sigv4_param params[2] = {{"uploadId", u.s3_upload_id}, {"part-number-marker", marker}};
+			s3_response resp;
+			const char *pos;
+			char	   *part;
+
+			CHECK_FOR_INTERRUPTS();
+			s3_request(&cfg, "GET", u.key, params, marker ? 2 : 1, NULL, 0, NULL, what, &resp);
+			if (resp.status == 404)
+			{
+				/* Aborted on S3 (by abort_stale_uploads or a lifecycle rule). */
+				mark_aborted(u.upload_uuid);
+				status = "aborted";
+				break;
+			}
+			if (resp.status != 200)
+				s3_fail(&cfg, &resp, what);
+			pos = resp.body.data;
+			while ((part = xml_next_element(&pos, "Part")) != NULL)
+			{
+				char	   *num = xml_element(part, "PartNumber");
+				char	   *etag = xml_element(part, "ETag");
+				char	   *size = xml_element(part, "Size");
+
+				if (num == NULL || etag == NULL || size == NULL)
+					continue;
+				appendStringInfoString(&json, nlisted++ > 0 ? ",{" : "{");
+				json_raw(&json, "partNumber", psprintf("%d", atoi(num)));
+				json_field(&json, "etag", etag);
+				json_raw(&json, "sizeBytes", psprintf(INT64_FORMAT, (int64) strtoll(size, NULL, 10)));
+				appendStringInfoChar(&json, '}');
+			}
+			if (!xml_truncated(resp.body.data) ||
+				(marker = xml_element(resp.body.data, "NextPartNumberMarker")) == NULL)
+				break;
+		}
+	}
+	appendStringInfoChar(&json, ']');
+	json_field(&json, "status", status);
+	appendStringInfoChar(&json, '}');
+	SPI_finish();
+	PG_RETURN_DATUM(json_result(&json));
+}
+
+/*
+ * codesight.abort_upload(upload_id): gives up a pending upload, e.g. when
+ * a recorder starts over: its multipart upload is aborted on S3 (S3 frees
+ * the parts) and the row becomes aborted.  A complete upload is left as it
+ * is; aborting twice is no error.
+ */
+Datum
+s3_abort_upload(PG_FUNCTION_ARGS)
+{
+	upload_row	u;
+	s3_config	cfg;
+	StringInfoData json;
+	const char *status;
+
+	initStringInfo(&json);
+	SPI_connect();
+	load_upload(fcinfo, &u);
+	status = u.status;
+	if (strcmp(status, "pending") == 0)
+	{
+		if (u.s3_upload_id != NULL)
+		{
+			s3_load_config(&cfg, u.bucket);
+			abort_multipart_upload(&cfg, u.key, u.s3_upload_id);
+		}
+		mark_aborted(u.upload_uuid);
+		status = "aborted";
+	}
+	appendStringInfoChar(&json, '{');
+	json_field(&json, "uploadId", u.upload_id);
+	json_field(&json, "status", status);
+	appendStringInfoChar(&json, '}');
+	SPI_finish();
+	PG_RETURN_DATUM(json_result(&json));
+}
+
+/* Adds one row to abort_stale_uploads' result. */
+static void
+stale_row(ReturnSetInfo *rsinfo, const char *bucket, const char *key,
+		  const char *s3_upload_id, const char *reason)
+{
+	Datum		values[4] = {
+		CStringGetTextDatum(bucket), CStringGetTextDatum(key),
+		CStringGetTextDatum(s3_upload_id), CStringGetTextDatum(reason),
+	};
+	bool		nulls[4] = {false, false, false, false};
+
+	tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
+}
+
+/*
+ * codesight.abort_stale_uploads(lifetime): aborts on S3 the multipart
+ * uploads nobody will finish, so their parts stop costing storage:
+ *   - stale: pending uploads whose browser has not asked for part URLs or
+ *     parts for longer than lifetime (the row becomes aborted; a browser
+ *     that comes back starts a new upload);
+ *   - orphan: multipart uploads S3 lists under sessions/ in the configured
+ *     bucket, initiated longer than lifetime ago, that no pending upload
+ *     row owns (a presign_upload that rolled back after S3 created the
+ *     upload, a deleted session).
+ * Returns what it aborted.  Meant to be called periodically (the server's
+ * housekeeping); without a configured bucket it does nothing.
+ */
+Datum
+s3_abort_stale_uploads(PG_FUNCTION_ARGS)
+{
+	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+	Oid			argtypes[1] = {INTERVALOID};
+	Datum		values[1];
+	TimestampTz cutoff;
+	s3_config	cfg;
+	char	   *key_marker = NULL;
+	char	   *id_marker = NULL;
+
+	if (PG_ARGISNULL(0))
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("lifetime must not be null")));
+	InitMaterializedSRF(fcinfo, 0);
+	if (s3_bucket == NULL || *s3_bucket == '\0')
+		return (Datum) 0;
+	values[0] = PG_GETARG_DATUM(0);
+	cutoff = DatumGetTimestampTz(DirectFunctionCall2(timestamptz_mi_interval,
+													 TimestampTzGetDatum(GetCurrentTransactionStartTimestamp()),
+													 values[0]));
+
+	SPI_connect();
+	/* Stale: the rows first, locked so a browser resuming now waits for us. */
+	if (SPI_execute_with_args("SELECT upload_id, bucket, object_key, s3_upload_id "
+							  "FROM codesight.uploads WHERE status = 'pending' "
+							  "AND s3_upload_id IS NOT NULL AND touched_at < now() - $1 "
+							  "ORDER BY touched_at FOR UPDATE SKIP LOCKED",
+							  1, argtypes, values, NULL, false, 0) != SPI_OK_SELECT)
+		elog(ERROR, "could not list stale uploads");
+	{
+		SPITupleTable *stale = SPI_tuptable;
+		uint64		nstale = SPI_processed;
+
+		for (uint64 i = 0; i < nstale; i++)
+		{
+			HeapTuple	tup = stale->vals[i];
+			TupleDesc	td = stale->tupdesc;
+			bool		isnull;
+			char	   *bucket = SPI_getvalue(tup, td, 2);
+			char	   *key = SPI_getvalue(tup, td, 3);
+			char	   *s3_upload_id = SPI_getvalue(tup, td, 4);
+
+			CHECK_FOR_INTERRUPTS();
+			s3_load_config(&cfg, bucket);
+			abort_multipart_upload(&cfg, key, s3_upload_id);
+			mark_aborted(SPI_getbinval(tup, td, 1, &isnull));
+			stale_row(rsinfo, bucket, key, s3_upload_id, "stale");
+		}
+	}
+
+	/* Orphans: what S3 lists that no pending row owns. */
+	s3_load_config(&cfg, NULL);
+	for (;;)
+	{
+		sigv4_param params[4] = {{"uploads", NULL}, {"prefix", "sessions/"},
+		{"key-marker", key_marker}, {"upload-id-marker", id_marker}};
+		char	   *what = "ListMultipartUploads of \"sessions/\"";
+		s3_response resp;
+		const char *pos;
+		char	   *upload;
+
+		CHECK_FOR_INTERRUPTS();
+		s3_request(&cfg, "GET", NULL, params, key_marker ? 4 : 2, NULL, 0, NULL, what, &resp);
+		if (resp.status != 200)
+			s3_fail(&cfg, &resp, what);
+		pos = resp.body.data;
+		while ((upload = xml_next_element(&pos, "Upload")) != NULL)
+		{
+			char	   *key = xml_element(upload, "Key");
+			char	   *s3_upload_id = xml_element(upload, "UploadId");
+			char	   *initiated = xml_element(upload, "Initiated");
+			Oid			idtype[1] = {TEXTOID};
+			Datum		idval[1];
+
+			if (key == NULL || s3_upload_id == NULL || initiated == NULL)
+				continue;
+			if (DatumGetTimestampTz(DirectFunctionCall3(timestamptz_in, CStringGetDatum(initiated),
+														ObjectIdGetDatum(InvalidOid),
+														Int32GetDatum(-1))) >= cutoff)
+				continue;
+			idval[0] = CStringGetTextDatum(s3_upload_id);
+			if (SPI_execute_with_args("SELECT 1 FROM codesight.uploads "
+									  "WHERE s3_upload_id = $1 AND status = 'pending'",
+									  1, idtype, idval, NULL, true, 1) != SPI_OK_SELECT)
+				elog(ERROR, "could not look up a multipart upload");
+			if (SPI_processed > 0)
+				continue;
+			if (abort_multipart_upload(&cfg, key, s3_upload_id))
+				stale_row(rsinfo, cfg.bucket, key, s3_upload_id, "orphan");
+		}
+		if (!xml_truncated(resp.body.data))
+			break;
+		key_marker = xml_element(resp.body.data, "NextKeyMarker");
+		id_marker = xml_element(resp.body.data, "NextUploadIdMarker");
+		if (key_marker == NULL || id_marker == NULL)
+			break;
+	}
+	SPI_finish();
+	return (Datum) 0;
 }
 
 /*

@@ -357,7 +357,7 @@ validate(const sigv4_request *req)
 	if (req->bucket == NULL || *req->bucket == '\0' || strchr(req->bucket, '/') ||
 		(!req->path_style && !dns_safe_bucket(req->bucket)))
 		return SIGV4_ERR_BUCKET;
-	if (req->key == NULL || *req->key == '\0')
+	if (req->key != NULL && *req->key == '\0')
 		return SIGV4_ERR_KEY;
 	if (req->access_key_id == NULL || *req->access_key_id == '\0' ||
 		req->secret_access_key == NULL || *req->secret_access_key == '\0')
@@ -432,9 +432,12 @@ sigv4_presign(const sigv4_request *req, char **url_out)
 	if (req->path_style)
 	{
 		uri_encode(&uri, req->bucket, false);
-		buf_puts(&uri, "/");
+		/* The bucket itself is /bucket, as S3 clients send it. */
+		if (req->key != NULL)
+			buf_puts(&uri, "/");
 	}
-	uri_encode(&uri, req->key, true);
+	if (req->key != NULL)
+		uri_encode(&uri, req->key, true);
 
 	buf_puts(&scope, date8);
 	buf_puts(&scope, "/");

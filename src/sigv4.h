@@ -50,7 +50,8 @@ typedef struct sigv4_request
 	const char *endpoint;
 	const char *region;
 	const char *bucket;
-	const char *key;			/* raw object key, not URI-encoded */
+	const char *key;			/* raw object key, not URI-encoded; NULL for
+								 * the bucket itself (ListMultipartUploads) */
 	bool		path_style;		/* endpoint/bucket/key instead of bucket.endpoint/key */
 	const char *access_key_id;
 	const char *secret_access_key;

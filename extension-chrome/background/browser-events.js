@@ -1,14 +1,26 @@
 // Navigation and tab events from the browser, so that a session spanning
 // several tabs is one timeline.
+//
+// A tab's page is its outermost frame (frameType), not frame 0: a page
+// prerendered by speculation rules commits as an outermost frame with
+// another frame id and documentLifecycle "prerender" before anyone sees
+// it. Such a commit is not recorded; Chrome commits the page again in the
+// tab when it is activated, and that is the navigation the worker made.
 
 const RECORDED_SCHEMES = /^(?:https?|file):/;
 
 function maskUrl(url) { return globalThis.codesight.privacy.maskUrl(url || ''); }
 
+// The tab's own page, shown to the worker (not prerendering, not cached).
+export function isShownTopFrame(d) {
+  const top = d.frameType ? d.frameType === 'outermost_frame' : d.frameId === 0;
+  return top && (!d.documentLifecycle || d.documentLifecycle === 'active');
+}
+
 // record({type, timestamp, data}, {tabId, frameId})
 export function registerBrowserEvents(record) {
   const navigation = (source) => (d) => {
-    if (d.frameId !== 0 || !RECORDED_SCHEMES.test(d.url)) return;
+    if (!isShownTopFrame(d) || !RECORDED_SCHEMES.test(d.url)) return;
     record({
       type: 'navigation',
       timestamp: Math.round(d.timeStamp),
@@ -18,9 +30,9 @@ export function registerBrowserEvents(record) {
         transitionQualifiers: d.transitionQualifiers || [],
         source,
         tabId: d.tabId,
-        frameId: d.frameId,
+        frameId: 0,
       },
-    }, { tabId: d.tabId, frameId: d.frameId });
+    }, { tabId: d.tabId, frameId: 0 });
   };
   chrome.webNavigation.onCommitted.addListener(navigation('committed'));
   // Single-page apps change the URL with the History API, without a commit.
@@ -43,4 +55,21 @@ export function registerBrowserEvents(record) {
   chrome.tabs.onRemoved.addListener((tabId, info) => tab('closed', tabId, {
     windowId: info.windowId, isWindowClosing: info.isWindowClosing,
   }));
+}
+
+// Whether a content script's message comes from the tab's page rather than
+// an iframe. Frame 0 is; any other frame id may be a prerendered page that
+// was activated since, so its frame is looked up (cached by document).
+const topByDocument = new Map();
+export async function senderIsTopFrame(sender) {
+  if (sender.frameId === 0) return true;
+  if (!sender.documentId || !sender.tab) return false;
+  let top = topByDocument.get(sender.documentId);
+  if (top === undefined) {
+    const frame = await chrome.webNavigation.getFrame({ tabId: sender.tab.id, documentId: sender.documentId }).catch(() => null);
+    top = !!frame && frame.parentFrameId === -1;
+    if (topByDocument.size >= 500) topByDocument.delete(topByDocument.keys().next().value);
+    topByDocument.set(sender.documentId, top);
+  }
+  return top;
 }

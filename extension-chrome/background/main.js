@@ -6,59 +6,78 @@ import '../content/privacy.js';
 import { IdbStore } from './store.js';
 import { Outbox, newSessionMeta, BATCH_MAX, BATCH_DELAY_MS } from './outbox.js';
 import { Connection } from './connection.js';
+import { diagnose } from './diagnose.js';
 import { isValidSessionId } from './session-id.js';
-import { buildSessionData, jsonDataUrl } from './session-data.js';
-import { registerBrowserEvents } from './browser-events.js';
+import { registerBrowserEvents, senderIsTopFrame } from './browser-events.js';
+import { isTrustedOrigin, pairingRequest, validServerUrl } from './trust.js';
+import * as problems from './problems.js';
 
 const DEFAULT_SERVER_URL = 'ws://127.0.0.1:8787/extension-ws';
 const ACTIVITY_LENGTH = 20;
 const FLUSH_TIMEOUT_MS = 1500;
+const DIAGNOSE_EVERY_MS = 10000;
 const PAGE_EVENT_TYPES = new Set(['click', 'dblclick', 'input', 'change', 'select', 'submit', 'keypress',
   'scroll', 'hover', 'page', 'focus', 'blur', 'visibility']);
 
 const store = new IdbStore();
 const outboxes = new Map(); // sessionId -> Outbox, for every session not yet closed on the server
-let settings = { serverUrl: DEFAULT_SERVER_URL, token: '', connect: false };
-let recording = null; // {sessionId, paused}, mirrored to chrome.storage.local for the content scripts
+// tokenRejected: the server refused this token; no reconnect until it changes.
+let settings = { serverUrl: DEFAULT_SERVER_URL, token: '', connect: false, tokenRejected: false };
+let recording = null; // {sessionId, paused, startedBy}, mirrored to chrome.storage.local for the content scripts
 let lastSessionId = null;
 let lastOutbox = null; // the current or last session, kept after it closed for its counters
+let lastStop = null; // {sessionId, by: 'popup'|'page'|'server', at}
 let connectionState = 'disconnected';
-let serverError = null;
+let problem = null; // {code, message, detail, severity?, retryAt?}: what is wrong now
+let pairing = null; // a page's pending request to connect the extension to its server
 let activity = [];
+let lastDiagnosis = 0;
 const stopSent = new Set();
 
 const connection = new Connection({
   onMessage: (msg) => ready.then(() => onServerMessage(msg)),
-  onClose() {
+  onOpen() {
+    // A connection problem is over; what the server says next may set another.
+    if (problem && problem.code !== 'store_failed') setProblem(null);
+  },
+  onClose(info) {
     for (const ob of outboxes.values()) ob.disconnected();
     stopSent.clear();
+    ready.then(() => onConnectionClosed(info));
   },
   onState(state) {
     connectionState = state;
     publishStatus();
   },
-});
+}, { persist: (backoff) => chrome.storage.session.set({ backoff }) });
 
 chrome.runtime.onMessage.addListener((msg, sender, sendResponse) => {
-  ready.then(() => onRuntimeMessage(msg, sender)).then(sendResponse, (err) => sendResponse({ ok: false, error: err.message }));
+  if (msg && msg.target === 'offscreen') return false;
+  ready.then(() => onRuntimeMessage(msg, sender)).then(sendResponse, (err) => sendResponse(failure(err)));
   return true;
 });
 chrome.runtime.onMessageExternal.addListener((msg, sender, sendResponse) => {
-  ready.then(() => onExternalMessage(msg)).then(sendResponse, (err) => sendResponse({ ok: false, error: err.message }));
+  ready.then(() => onExternalMessage(msg, sender)).then(sendResponse, (err) => sendResponse(failure(err)));
   return true;
 });
 registerBrowserEvents((event, origin) => ready.then(() => record(event, origin)));
 // A stopped worker with unsent events is woken to reconnect.
 chrome.alarms.onAlarm.addListener(() => ready.then(ensureConnection));
 chrome.alarms.create('codesight-wake', { periodInMinutes: 0.5 });
+chrome.downloads.onChanged.addListener((delta) => ready.then(() => onDownloadChanged(delta)));
 
 const ready = load();
 
 async function load() {
-  const stored = await chrome.storage.local.get(['settings', 'recording', 'activity', 'lastSessionId']);
+  const stored = await chrome.storage.local.get(['settings', 'recording', 'activity', 'lastSessionId', 'lastStop', 'pairing', 'problem']);
+  const { backoff } = await chrome.storage.session.get('backoff');
   settings = { ...settings, ...(stored.settings || {}) };
   activity = stored.activity || [];
   lastSessionId = stored.lastSessionId || null;
+  lastStop = stored.lastStop || null;
+  pairing = stored.pairing || null;
+  problem = stored.problem || null;
+  connection.restore(backoff);
   for (const meta of await store.allMeta()) {
     if (!meta.closed) outboxes.set(meta.sessionId, new Outbox(store, meta));
   }
@@ -70,6 +89,14 @@ async function load() {
   publishStatus();
 }
 
+function failure(err) {
+  return { ok: false, error: err.message, ...(err.code ? { code: err.code } : {}), ...(err.sessionId ? { sessionId: err.sessionId } : {}) };
+}
+
+function refuse(code, message, extra = {}) {
+  return Object.assign(new Error(message), { code, ...extra });
+}
+
 // Runs state changes one at a time, in call order.
 let queue = Promise.resolve();
 function serial(fn) {
@@ -79,32 +106,56 @@ function serial(fn) {
 }
 
 function ensureConnection() {
-  if (settings.connect || outboxes.size) connection.connect(settings.serverUrl);
+  const wanted = (settings.connect || outboxes.size) && !settings.tokenRejected;
+  if (wanted) connection.connect(settings.serverUrl);
   else connection.close();
 }
 
+function setProblem(p) {
+  problem = p ? { ...p, at: Date.now() } : null;
+  chrome.storage.local.set({ problem });
+  publishStatus();
+}
+
 async function saveRecording() {
-  await chrome.storage.local.set({ recording, lastSessionId });
-  const text = !recording ? '' : recording.paused ? 'PAU' : 'REC';
+  await chrome.storage.local.set({ recording, lastSessionId, lastStop });
+  const text = !recording ? (pairing ? '?' : '') : recording.paused ? 'PAU' : 'REC';
   await chrome.action.setBadgeText({ text });
-  await chrome.action.setBadgeBackgroundColor({ color: recording && recording.paused ? '#b06000' : '#d93025' });
+  await chrome.action.setBadgeBackgroundColor({ color: recording && recording.paused ? '#b06000' : pairing && !recording ? '#1a73e8' : '#d93025' });
+}
+
+function queuedTotal() {
+  let n = 0;
+  for (const ob of outboxes.values()) n += ob.counters.queued;
+  return n;
 }
 
 function status() {
   const ob = lastOutbox;
   return {
     ok: true,
+    paired: true,
+    version: chrome.runtime.getManifest().version,
     state: !recording ? 'idle' : recording.paused ? 'paused' : 'recording',
     sessionId: recording ? recording.sessionId : null,
+    startedBy: recording ? recording.startedBy || null : null,
     lastSessionId,
+    lastStop,
     paused: !!(recording && recording.paused),
     connection: connectionState,
-    serverError,
+    problem,
     serverUrl: settings.serverUrl,
     hasToken: !!settings.token,
+    tokenRejected: !!settings.tokenRejected,
     counters: ob ? ob.counters : { captured: 0, sent: 0, acknowledged: 0, queued: 0 },
+    queuedTotal: queuedTotal(),
     pendingSessions: [...outboxes.keys()],
   };
+}
+
+// What the popup sees: the status and the pending connection request.
+function popupStatus() {
+  return { ...status(), pairing: pairing ? { origin: pairing.origin, serverUrl: pairing.serverUrl, hasToken: !!pairing.token, at: pairing.at } : null };
 }
 
 let publishTimer = null;
@@ -112,7 +163,7 @@ function publishStatus() {
   if (publishTimer) return;
   publishTimer = setTimeout(() => {
     publishTimer = null;
-    chrome.storage.local.set({ status: status(), activity });
+    chrome.storage.local.set({ status: popupStatus(), activity });
   }, 100);
 }
 
@@ -213,11 +264,11 @@ async function onServerMessage(msg) {
   const ob = msg.sessionId ? outboxes.get(msg.sessionId) : null;
   switch (msg.type) {
     case 'connected':
-      serverError = null;
       if (settings.token) connection.send({ type: 'hello', token: settings.token, protocol: 2 });
       for (const o of outboxes.values()) sendSessionStart(o);
       break;
     case 'session_started':
+      // Not a sign of health: a server that cannot store still starts sessions.
       if (!ob) break;
       await ob.started(Number(msg.lastSeq) || 0);
       maybeSendStop(ob);
@@ -225,17 +276,17 @@ async function onServerMessage(msg) {
       break;
     case 'ack':
       if (!ob) break;
-      await ob.ack(Number(msg.seq));
+      if (await ob.ack(Number(msg.seq))) {
+        connection.healthy();
+        if (problem && problem.code === 'store_failed') setProblem(null);
+      }
       maybeSendStop(ob);
       break;
     case 'session_stopped':
       if (ob && ob.meta.stopped) await closeSession(ob);
       break;
     case 'error':
-      serverError = { code: msg.code, message: msg.message, sessionId: msg.sessionId };
-      // The server will never take more events for this session: keeping
-      // them would retry forever.
-      if (ob && ob.meta.stopped && msg.code === 'session_not_active') await closeSession(ob);
+      await onServerError(msg, ob);
       break;
     default:
       break;
@@ -243,18 +294,72 @@ async function onServerMessage(msg) {
   publishStatus();
 }
 
-function validServerUrl(url) {
-  try { return /^wss?:$/.test(new URL(url).protocol); } catch { return false; }
+async function onServerError(msg, ob) {
+  switch (msg.code) {
+    case 'unauthorized':
+      // Reconnecting with the same token would be refused again.
+      settings.tokenRejected = true;
+      await chrome.storage.local.set({ settings });
+      setProblem(problems.unauthorized(msg));
+      ensureConnection();
+      return;
+    case 'store_failed': {
+      const hint = Number(msg.retryAfterMs) || 0;
+      connection.serverHint(hint);
+      setProblem(problems.storeFailed(msg, queuedTotal(), hint ? Date.now() + hint : null));
+      return;
+    }
+    case 'session_not_active':
+      // The server will never take more events for this session: keeping
+      // them would retry forever.
+      if (ob && recording && recording.sessionId === ob.sessionId) {
+        setProblem(problems.sessionEnded(ob.sessionId, msg));
+        await stopTracking({ by: 'server' });
+      }
+      if (ob && ob.meta.stopped) await closeSession(ob);
+      return;
+    default:
+      setProblem(problems.rejected(msg));
+  }
 }
 
-async function configure({ serverUrl, token }) {
-  if (serverUrl !== undefined) {
-    if (!validServerUrl(serverUrl)) throw new Error('serverUrl must be a ws:// or wss:// URL');
-    settings.serverUrl = serverUrl;
+// Says why the connection is down, once the socket is gone.
+async function onConnectionClosed({ code, reason, wasOpen, local }) {
+  if (local || settings.tokenRejected) return;
+  if (wasOpen) {
+    if (!problem || problem.code !== 'store_failed') setProblem(problems.closedByServer({ code, reason }));
+    return;
   }
-  if (token !== undefined) settings.token = String(token);
+  if (Date.now() - lastDiagnosis < DIAGNOSE_EVERY_MS && problem) return;
+  lastDiagnosis = Date.now();
+  const url = settings.serverUrl;
+  const found = await diagnose(url);
+  // The connection may have come back, or moved elsewhere, meanwhile.
+  if (connection.open || url !== settings.serverUrl) return;
+  setProblem(found);
+}
+
+// Applies a new server URL and/or token; a change means a fresh connection.
+// connect: stay connected even while no session records (to show status).
+async function configure({ serverUrl, token, connect }) {
+  let changed = false;
+  if (connect && !settings.connect) {
+    settings.connect = true;
+    await chrome.storage.local.set({ settings });
+  }
+  if (serverUrl !== undefined && serverUrl !== settings.serverUrl) {
+    if (!validServerUrl(serverUrl)) throw refuse('invalid_request', 'serverUrl must be a ws:// or wss:// URL');
+    settings.serverUrl = serverUrl;
+    changed = true;
+  }
+  if (token !== undefined && String(token) !== settings.token) {
+    settings.token = String(token);
+    changed = true;
+  }
+  if (!changed && !settings.tokenRejected) return;
+  settings.tokenRejected = false;
   await chrome.storage.local.set({ settings });
-  // A new URL or token applies to a fresh connection.
+  if (problem && problem.code !== 'store_failed') setProblem(null);
   connection.close();
   ensureConnection();
 }
@@ -275,22 +380,28 @@ async function flushContentScripts() {
   await Promise.all(asks);
 }
 
-async function startTracking({ sessionId, serverUrl, token }) {
-  if (!isValidSessionId(sessionId)) throw new Error('invalid sessionId: ^[A-Za-z0-9_-]{1,64}$');
-  if (serverUrl !== undefined || token !== undefined) await configure({ serverUrl, token });
+// Starts recording sessionId. One demonstration is one session: while one
+// records, starting another is refused (naming the one that records), so a
+// page joins it instead of silently ending it.
+async function startTracking({ sessionId, startedBy }) {
+  if (!isValidSessionId(sessionId)) throw refuse('invalid_request', 'invalid sessionId: ^[A-Za-z0-9_-]{1,64}$');
   if (recording && recording.sessionId === sessionId) return status();
-  if (recording) await stopTracking({});
+  if (recording) {
+    throw refuse('already_recording', `the extension is recording session ${recording.sessionId}; stop it first or join it`, { sessionId: recording.sessionId });
+  }
   return serial(async () => {
     const known = (await store.allMeta()).find((m) => m.sessionId === sessionId);
-    if (known) throw new Error(`session ${sessionId} was already recorded`);
+    if (known) throw refuse('already_recorded', `session ${sessionId} was already recorded`);
     for (const m of await store.allMeta()) if (m.closed) await store.forget(m.sessionId);
     const ob = new Outbox(store, newSessionMeta(sessionId, Date.now()));
     await store.putMeta({ ...ob.meta });
     outboxes.set(sessionId, ob);
     lastOutbox = ob;
-    recording = { sessionId, paused: false };
+    recording = { sessionId, paused: false, startedBy };
     lastSessionId = sessionId;
+    lastStop = null;
     activity = [];
+    if (problem && problem.code === 'session_not_active') setProblem(null);
     await saveRecording();
     if (connection.open) sendSessionStart(ob);
     ensureConnection();
@@ -309,10 +420,10 @@ async function recordActiveTab() {
   }, { tabId: tab.id });
 }
 
-async function stopTracking({ sessionId }) {
-  if (!recording) throw new Error('not tracking');
+async function stopTracking({ sessionId, by }) {
+  if (!recording) throw refuse('not_recording', 'not tracking');
   if (sessionId !== undefined && sessionId !== recording.sessionId) {
-    throw new Error(`tracking ${recording.sessionId}, not ${sessionId}`);
+    throw refuse('other_session', `tracking ${recording.sessionId}, not ${sessionId}`, { sessionId: recording.sessionId });
   }
   await flushContentScripts();
   return serial(async () => {
@@ -320,27 +431,49 @@ async function stopTracking({ sessionId }) {
     ob.meta.stopped = true;
     ob.meta.endTime = Date.now();
     await store.putMeta({ ...ob.meta });
+    lastStop = { sessionId: recording.sessionId, by, at: ob.meta.endTime };
     recording = null;
     await saveRecording();
-    await downloadSession(ob.meta);
+    await downloadSession(ob.meta).catch((err) => setProblem({
+      code: 'download_failed', severity: 'warn', message: 'The session file could not be saved to Downloads; the session itself is safe.', detail: err.message,
+    }));
     maybeSendStop(ob);
     publishStatus();
     return status();
   });
 }
 
+// ---- the session download, built in an offscreen document (Blob URL).
+const downloads = new Map(); // download id -> blob URL
+
 async function downloadSession(meta) {
-  const doc = buildSessionData(meta, await store.events(meta.sessionId));
-  return chrome.downloads.download({
-    url: jsonDataUrl(doc),
+  if (!(await chrome.offscreen.hasDocument())) {
+    await chrome.offscreen.createDocument({
+      url: 'background/offscreen.html', reasons: ['BLOBS'], justification: 'Build the session JSON download as a Blob URL.',
+    }).catch((err) => { if (!/single offscreen/i.test(err.message)) throw err; });
+  }
+  const made = await chrome.runtime.sendMessage({ target: 'offscreen', type: 'session_blob_url', meta });
+  if (!made || !made.ok) throw new Error(made ? made.error : 'the offscreen document did not answer');
+  const id = await chrome.downloads.download({
+    url: made.url,
     filename: `codesight-${meta.sessionId}.json`,
     conflictAction: 'uniquify',
     saveAs: false,
   });
+  downloads.set(id, made.url);
+  return id;
+}
+
+async function onDownloadChanged({ id, state }) {
+  if (!downloads.has(id) || !state || state.current === 'in_progress') return;
+  const url = downloads.get(id);
+  downloads.delete(id);
+  await chrome.runtime.sendMessage({ target: 'offscreen', type: 'revoke', url }).catch(() => {});
+  if (!downloads.size) await chrome.offscreen.closeDocument().catch(() => {});
 }
 
 async function setPaused(paused) {
-  if (!recording) throw new Error('not tracking');
+  if (!recording) throw refuse('not_recording', 'not tracking');
   if (recording.paused === paused) return status();
   if (paused) await record({ type: 'pause', timestamp: Date.now(), data: {} });
   await serial(async () => {
@@ -351,34 +484,92 @@ async function setPaused(paused) {
   return status();
 }
 
-async function onExternalMessage(msg) {
-  switch (msg && msg.type) {
-    case 'start_tracking': return startTracking(msg);
-    case 'stop_tracking': return stopTracking(msg);
+// Messages from web pages (externally_connectable).
+async function onExternalMessage(msg, sender) {
+  const type = msg && msg.type;
+  if (!isTrustedOrigin(settings.serverUrl, sender.origin)) {
+    // Another page: it may only ask to be connected; nothing else about
+    // the extension is its business.
+    if (type === 'status') {
+      return { ok: true, paired: false, version: chrome.runtime.getManifest().version, pairing: pairing && pairing.origin === sender.origin ? 'pending' : null };
+    }
+    if (type === 'connect') return requestPairing(sender.origin, msg);
+    throw refuse('not_paired', `this extension is connected to another server; ask to connect it first (the worker confirms in the extension's popup)`);
+  }
+  switch (type) {
+    case 'connect':
+      // The page's own server: it hands over the worker's token.
+      if (msg.serverUrl !== undefined && msg.serverUrl !== settings.serverUrl) return requestPairing(sender.origin, msg);
+      await configure({ token: msg.token, connect: true });
+      return status();
+    case 'start_tracking':
+      if (msg.token !== undefined) await configure({ token: msg.token });
+      return startTracking({ sessionId: msg.sessionId, startedBy: 'page' });
+    case 'stop_tracking': return stopTracking({ sessionId: msg.sessionId, by: 'page' });
     case 'pause_tracking': return setPaused(true);
     case 'resume_tracking': return setPaused(false);
     case 'status': return status();
-    default: return { ok: false, error: 'unknown message type' };
+    default: throw refuse('unknown_message_type', 'unknown message type');
   }
+}
+
+async function requestPairing(origin, msg) {
+  pairing = pairingRequest(origin, msg);
+  await chrome.storage.local.set({ pairing });
+  await saveRecording();
+  publishStatus();
+  throw refuse('confirm_in_popup', `open the CodeSight extension (toolbar) and allow connecting it to ${msg.serverUrl}`);
+}
+
+async function answerPairing(allow) {
+  const asked = pairing;
+  pairing = null;
+  await chrome.storage.local.set({ pairing });
+  await saveRecording();
+  if (allow && asked) await configure({ serverUrl: asked.serverUrl, token: asked.token, connect: true });
+  publishStatus();
+  return popupStatus();
 }
 
 async function onRuntimeMessage(msg, sender) {
   if (msg && msg.type === 'record') {
     if (!sender.tab || !PAGE_EVENT_TYPES.has(msg.event && msg.event.type)) return { ok: false, error: 'not a page event' };
-    return record(msg.event, { tabId: sender.tab.id, frameId: sender.frameId, topUrl: sender.tab.url });
+    // A prerendered page nobody sees yet is no part of the demonstration.
+    if (sender.documentLifecycle && sender.documentLifecycle !== 'active') return { ok: true, recorded: false };
+    const top = await senderIsTopFrame(sender);
+    return record(msg.event, { tabId: sender.tab.id, frameId: top ? 0 : sender.frameId, topUrl: sender.tab.url });
   }
   // Content scripts only record; the controls are for the extension's own pages.
   if (!String(sender.url || '').startsWith(chrome.runtime.getURL(''))) return { ok: false, error: 'not allowed' };
-  if (msg && msg.type === 'connect') {
-    settings.connect = true;
-    await configure(msg);
-    return status();
+  switch (msg && msg.type) {
+    case 'connect':
+      await configure({ serverUrl: msg.serverUrl, token: msg.token, connect: true });
+      connection.retryNow();
+      return popupStatus();
+    case 'reconnect':
+      settings.tokenRejected = false;
+      await chrome.storage.local.set({ settings });
+      setProblem(null);
+      ensureConnection();
+      connection.retryNow();
+      return popupStatus();
+    case 'pairing_answer':
+      return answerPairing(!!msg.allow);
+    case 'download': {
+      const meta = (await store.allMeta()).find((m) => m.sessionId === lastSessionId);
+      if (!meta) throw refuse('no_session', 'no session to download');
+      await downloadSession(meta);
+      return popupStatus();
+    }
+    case 'start_tracking':
+      await startTracking({ sessionId: msg.sessionId, startedBy: 'popup' });
+      return popupStatus();
+    case 'stop_tracking':
+      await stopTracking({ by: 'popup' });
+      return popupStatus();
+    case 'pause_tracking': await setPaused(true); return popupStatus();
+    case 'resume_tracking': await setPaused(false); return popupStatus();
+    case 'status': return popupStatus();
+    default: throw refuse('unknown_message_type', 'unknown message type');
   }
-  if (msg && msg.type === 'download') {
-    const meta = (await store.allMeta()).find((m) => m.sessionId === lastSessionId);
-    if (!meta) throw new Error('no session to download');
-    await downloadSession(meta);
-    return status();
-  }
-  return onExternalMessage(msg);
 }

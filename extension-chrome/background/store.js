@@ -51,9 +51,15 @@ export class IdbStore {
     await done(tx);
   }
 
-  async pending(sessionId, afterSeq, limit) {
+  // Up to limit unacknowledged events of a session after afterSeq, in seq order.
+  pending(sessionId, afterSeq, limit) { return this.page('outbox', sessionId, afterSeq, limit); }
+
+  // Up to limit events of a session after afterSeq, in seq order (the download).
+  eventsPage(sessionId, afterSeq, limit) { return this.page('events', sessionId, afterSeq, limit); }
+
+  async page(storeName, sessionId, afterSeq, limit) {
     const db = await this.db;
-    const rows = await request(db.transaction('outbox').objectStore('outbox').getAll(range(sessionId, afterSeq), limit));
+    const rows = await request(db.transaction(storeName).objectStore(storeName).getAll(range(sessionId, afterSeq), limit));
     return rows.map(({ sessionId: _, ...event }) => event);
   }
 
@@ -77,11 +83,7 @@ export class IdbStore {
     return request(db.transaction('sessions').objectStore('sessions').getAll());
   }
 
-  async events(sessionId) {
-    const db = await this.db;
-    const rows = await request(db.transaction('events').objectStore('events').getAll(range(sessionId, 0)));
-    return rows.map(({ sessionId: _, ...event }) => event);
-  }
+
 
   // Forgets a finished session's copy kept for the download.
   async forget(sessionId) {

@@ -315,15 +315,32 @@
     hover = privacy.isIgnored(el) ? null : { el, start: Date.now(), revealed: 0, emitted: false };
   }, true);
 
-  // ---- the page itself.
-  function pageEvent(action) {
-    emit('page', { action, title: privacy.maskText(document.title), viewport: viewport() });
+  // ---- the page itself. A prerendered page loads before anyone sees it:
+  // its load is recorded when it is activated. A page restored from the
+  // back/forward cache was frozen meanwhile, so the recording state is read
+  // again before its return is recorded.
+  function pageEvent(action, extra) {
+    emit('page', { action, title: privacy.maskText(document.title), viewport: viewport(), ...extra });
+  }
+  function loaded() {
+    if (document.prerendering) {
+      document.addEventListener('prerenderingchange', () => pageEvent('load', { prerendered: true }), { once: true });
+    } else pageEvent('load');
   }
   if (window === window.top) {
-    if (document.readyState === 'complete') pageEvent('load');
-    else addEventListener('load', () => pageEvent('load'), { once: true });
-    document.addEventListener('visibilitychange', () => pageEvent(document.visibilityState === 'hidden' ? 'hidden' : 'visible'));
+    if (document.readyState === 'complete') loaded();
+    else addEventListener('load', loaded, { once: true });
+    document.addEventListener('visibilitychange', () => {
+      if (!document.prerendering) pageEvent(document.visibilityState === 'hidden' ? 'hidden' : 'visible');
+    });
   }
+  addEventListener('pageshow', (ev) => {
+    if (!ev.persisted) return;
+    chrome.storage.local.get('recording').then((v) => {
+      recording = v.recording || null;
+      if (window === window.top) pageEvent('restored');
+    }, () => { contextGone = true; });
+  });
 
   // Typing in progress when the page goes away is recorded before it goes.
   addEventListener('pagehide', () => { flushHover(); flushInputs(); }, true);

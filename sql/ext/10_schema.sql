@@ -113,10 +113,14 @@ CREATE TABLE codesight.uploads (
     s3_upload_id   text,                       -- set for multipart uploads
     part_size      bigint,
     status         text NOT NULL DEFAULT 'pending'
-                   CHECK (status IN ('pending', 'complete', 'failed')),
+                   CHECK (status IN ('pending', 'complete', 'failed', 'aborted')),
     etag           text,
     recording_started_at timestamptz,          -- aligns events with the video
     created_at     timestamptz NOT NULL DEFAULT now(),
+    -- last time the browser asked for part URLs or the parts S3 has: a
+    -- multipart upload untouched for longer than abort_stale_uploads'
+    -- lifetime is aborted on S3 (docs/s3.md)
+    touched_at     timestamptz NOT NULL DEFAULT now(),
     completed_at   timestamptz,
     PRIMARY KEY (session_id, upload_id)
 );

@@ -51,10 +51,46 @@ LANGUAGE C VOLATILE;
 COMMENT ON FUNCTION codesight.export_to_s3(text) IS
     'Writes the session''s training data and Playwright script to S3 and returns the training data''s s3:// URI';
 
+CREATE FUNCTION codesight.upload_part_urls(
+    upload_id uuid,
+    part_numbers int[] DEFAULT NULL)
+RETURNS jsonb
+AS 'MODULE_PATHNAME', 's3_upload_part_urls'
+LANGUAGE C VOLATILE;
+COMMENT ON FUNCTION codesight.upload_part_urls(uuid, int[]) IS
+    'Fresh presigned URLs for parts of a pending upload (or its single PUT URL), signed when asked';
+
+CREATE FUNCTION codesight.upload_parts(upload_id uuid)
+RETURNS jsonb
+AS 'MODULE_PATHNAME', 's3_upload_parts'
+LANGUAGE C VOLATILE;
+COMMENT ON FUNCTION codesight.upload_parts(uuid) IS
+    'The parts S3 already holds for a pending multipart upload (ListParts), to resume it';
+
+CREATE FUNCTION codesight.abort_upload(upload_id uuid)
+RETURNS jsonb
+AS 'MODULE_PATHNAME', 's3_abort_upload'
+LANGUAGE C VOLATILE;
+COMMENT ON FUNCTION codesight.abort_upload(uuid) IS
+    'Gives up a pending upload: aborts its multipart upload on S3 and marks it aborted';
+
+-- Housekeeping: the server calls this periodically (docs/s3.md, "Abandoned
+-- uploads"); admins may call it by hand.
+CREATE FUNCTION codesight.abort_stale_uploads(lifetime interval DEFAULT '7 days')
+RETURNS TABLE (bucket text, object_key text, s3_upload_id text, reason text)
+AS 'MODULE_PATHNAME', 's3_abort_stale_uploads'
+LANGUAGE C VOLATILE;
+COMMENT ON FUNCTION codesight.abort_stale_uploads(interval) IS
+    'Aborts on S3 the multipart uploads untouched for longer than lifetime, and orphans S3 lists that no pending upload owns';
+
 REVOKE ALL ON FUNCTION
     codesight.s3_presign(text, text, int, timestamptz, text),
     codesight.presign_upload(text, text, text, bigint, timestamptz),
     codesight.complete_upload(uuid, jsonb),
     codesight.media_urls(text, int),
-    codesight.export_to_s3(text)
+    codesight.export_to_s3(text),
+    codesight.upload_part_urls(uuid, int[]),
+    codesight.upload_parts(uuid),
+    codesight.abort_upload(uuid),
+    codesight.abort_stale_uploads(interval)
 FROM PUBLIC;

@@ -31,6 +31,9 @@ before(async () => {
   cluster = await startCluster();
   shop = await serveShop();
   browser = await launchWithExtension();
+  await connectTo(cluster.wsUrl);
+  controlPage = await browser.context.newPage();
+  await controlPage.goto(`chrome-extension://${EXTENSION_ID}/popup/popup.html`);
 });
 
 after(async () => {
@@ -39,9 +42,22 @@ after(async () => {
   if (cluster) await cluster.destroy();
 });
 
-// Talks to the extension the way the web page does (externally_connectable).
-function tell(page, message) {
-  return page.evaluate(([id, msg]) => new Promise((resolve) => chrome.runtime.sendMessage(id, msg, resolve)), [EXTENSION_ID, message]);
+// Drives the extension from one of its own pages, as the popup does (web
+// pages other than the server's own CodeSight page may not).
+// (Opened before the tests' pages, so that theirs are the active tabs.)
+let controlPage;
+function tell(_page, message) {
+  return controlPage.evaluate((msg) => chrome.runtime.sendMessage(msg), message);
+}
+
+// Points the extension at the test's worker, typed in the popup as a worker would.
+async function connectTo(url) {
+  const popup = await browser.context.newPage();
+  await popup.goto(`chrome-extension://${EXTENSION_ID}/popup/popup.html`);
+  await popup.locator('#serverUrl').fill(url);
+  await popup.locator('#connect').click();
+  await waitFor(async () => (await popup.locator('#connection').textContent()) === 'connected', { what: 'popup connected' });
+  await popup.close();
 }
 
 async function events(sessionId) {
@@ -91,7 +107,7 @@ test('a shopping session arrives complete, in order, replayable and masked', { t
   const sessionId = `cs_${Date.now().toString(36)}_flow1`;
   const page = await browser.context.newPage();
   await page.goto(shop.url);
-  const started = await tell(page, { type: 'start_tracking', sessionId, serverUrl: cluster.wsUrl });
+  const started = await tell(page, { type: 'start_tracking', sessionId });
   assert.equal(started.ok, true, JSON.stringify(started));
   assert.equal(started.state, 'recording');
   await waitFor(async () => (await cluster.query('SELECT 1 FROM codesight.sessions WHERE session_id = $1', [sessionId])).rowCount,
@@ -273,7 +289,7 @@ test('every event arrives exactly once across service worker stops, database res
   const sessionId = `cs_${Date.now().toString(36)}_loss1`;
   const page = await browser.context.newPage();
   await page.goto(new URL('product.html?id=p1', shop.url).href);
-  const started = await tell(page, { type: 'start_tracking', sessionId, serverUrl: cluster.wsUrl });
+  const started = await tell(page, { type: 'start_tracking', sessionId });
   assert.equal(started.ok, true, JSON.stringify(started));
   const button = page.getByRole('button', { name: 'Add to wishlist' });
   let clicks = 0;

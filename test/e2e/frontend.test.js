@@ -55,12 +55,14 @@ test('a worker registers and gets a token shown once', async () => {
 
 test('a worker records screen and narration, then it uploads to S3', async () => {
   await page.goto(`${cluster.httpUrl}/record`);
+  // No extension in this browser: the page says so before anything starts,
+  // and records media only when the worker chooses to.
+  await page.getByText(/The CodeSight extension is not installed in this browser/).first().waitFor();
+  await page.getByLabel(/Record without the extension/).check();
   await page.getByRole('button', { name: 'Start recording' }).click();
   const sessionIdEl = page.getByTestId('session-id');
   await sessionIdEl.waitFor({ timeout: 15000 });
   state.sessionId = (await sessionIdEl.textContent()).trim();
-  // No extension in this browser: the page says so and records media only.
-  await page.getByText(/Recording continues with screen and narration only/).waitFor();
 
   // Stand in for the extension: stream two events for this session.
   const ws = new WsClient(cluster.wsUrl);
@@ -108,7 +110,7 @@ test('a worker records screen and narration, then it uploads to S3', async () =>
 });
 
 test('the worker reviews the steps and deletes one', async () => {
-  await page.getByRole('link', { name: 'Review this session before submitting' }).click();
+  await page.getByRole('link', { name: 'Review this session' }).click();
   await waitFor(async () => (await page.getByTestId('event').count()) === 2, { what: 'two steps' });
   await shot('review');
   await page.getByRole('checkbox', { name: /Select step 1/ }).check();
@@ -172,6 +174,7 @@ test('the health page shows the server state and counts', async () => {
 
 test('a recording cut off by a reload is uploaded from IndexedDB', async () => {
   await page.goto(`${cluster.httpUrl}/record`);
+  await page.getByLabel(/Record without the extension/).check();
   await page.getByRole('button', { name: 'Start recording' }).click();
   const sessionId = (await page.getByTestId('session-id').textContent()).trim();
   await waitFor(async () => (await page.getByTestId('timer').textContent()) >= '00:02', { what: '2 s of recording' });

@@ -155,13 +155,16 @@ test('a flow recorded by the Chrome extension replays to the same end state', { 
   });
   try {
     if (!ctx.serviceWorkers().length) await ctx.waitForEvent('serviceworker', { timeout: 20000 });
-    const page = ctx.pages()[0] || await ctx.newPage();
+    // The extension obeys only its own pages and its server's page: it is
+    // driven from its popup, opened before the shop so the shop is the active tab.
+    const control = await ctx.newPage();
+    await control.goto(`chrome-extension://${EXTENSION_ID}/popup/popup.html`);
+    const send = (msg) => control.evaluate((m) => chrome.runtime.sendMessage(m), msg);
+    const page = await ctx.newPage();
     const sessionId = 'cs_replay_' + Date.now().toString(36);
     await page.goto(shop.url + 'index.html');
-    const send = (msg) => page.evaluate(([id, m]) => new Promise((resolve) => {
-      chrome.runtime.sendMessage(id, m, (reply) => resolve(reply || { ok: false, error: String(chrome.runtime.lastError && chrome.runtime.lastError.message) }));
-    }), [EXTENSION_ID, msg]);
-    const started = await send({ type: 'start_tracking', sessionId, serverUrl: cluster.wsUrl, token });
+    await send({ type: 'connect', serverUrl: cluster.wsUrl, token });
+    const started = await send({ type: 'start_tracking', sessionId });
     assert.ok(started.ok, `start_tracking: ${JSON.stringify(started)}`);
     // Content scripts attach to pages loaded after tracking started.
     await page.goto(shop.url + 'index.html');

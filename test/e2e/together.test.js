@@ -58,7 +58,8 @@ test('the page records, the extension tracks the same session, both arrive', { t
   const stopCalls = [];
   page.on('request', (r) => { if (/\/api\/sessions\/[^/]+\/stop$/.test(new URL(r.url()).pathname)) stopCalls.push(r.url()); });
 
-  // 1. Register, then record: the page creates the session and starts the extension.
+  // 1. Register: the page hands the extension its server and the token; the
+  // worker types neither, and only allows the connection in the popup.
   await page.goto(`${cluster.httpUrl}/`);
   await page.getByLabel('Your name').fill('Tess Together');
   await page.getByRole('button', { name: 'Register' }).click();
@@ -66,21 +67,36 @@ test('the page records, the extension tracks the same session, both arrive', { t
   assert.match(token, /^cs_w_/);
   const workerId = Number((await cluster.query(
     "SELECT worker_id FROM codesight.workers WHERE display_name = 'Tess Together'")).rows[0].worker_id);
+  await page.getByText(/press Allow/).waitFor();
+  const popup = await context.newPage();
+  await popup.goto(`chrome-extension://${EXTENSION_ID}/popup/popup.html`);
+  await popup.locator('#pairing').waitFor();
+  assert.equal(await popup.locator('#pairingOrigin').textContent(), cluster.httpUrl);
+  assert.equal(await popup.locator('#pairingServer').textContent(), cluster.wsUrl);
+  await popup.locator('#allow').click();
+  await waitFor(async () => (await popup.locator('#connection').textContent()) === 'connected', { what: 'the popup connected' });
+  assert.equal(await popup.locator('#serverUrl').inputValue(), cluster.wsUrl);
+  assert.equal(await popup.locator('#token').inputValue(), token, 'the page handed over the token');
+  assert.equal(await popup.locator('#problem').isVisible(), false);
+  await popup.close();
+  await page.bringToFront();
+  await page.getByTestId('extension-ready').waitFor();
 
+  // 2. Record: the page creates the session and the extension joins it.
   await page.goto(`${cluster.httpUrl}/record`);
+  await waitFor(async () => (await page.getByTestId('extension-status').getAttribute('data-kind')) === 'paired', { what: 'the extension on the page' });
   await page.getByRole('button', { name: 'Start recording' }).click();
   const sessionId = (await page.getByTestId('session-id').textContent()).trim();
   assert.match(sessionId, /^[A-Za-z0-9_-]{1,64}$/);
-  // The page says whether the extension answered; its words when it did not.
-  const note = page.getByText(/The extension is tracking your clicks and typing\.|Recording continues with screen and narration only/);
-  await note.waitFor();
-  assert.equal((await note.textContent()).trim(), 'The extension is tracking your clicks and typing.');
+  // The page shows what the extension does, from the extension itself.
+  await waitFor(async () => (await page.getByTestId('extension-state').textContent()) === `recording session ${sessionId}`,
+    { what: 'the page shows the extension recording this session' });
 
   const tracking = await waitFor(async () => {
     const s = await extensionState();
     return s.recording && s.status && s.status.connection === 'connected' ? s : null;
   }, { what: 'the extension connected and recording' });
-  assert.deepEqual(tracking.recording, { sessionId, paused: false });
+  assert.deepEqual(tracking.recording, { sessionId, paused: false, startedBy: 'page' });
   assert.equal(tracking.status.state, 'recording');
   assert.equal(tracking.status.sessionId, sessionId);
   assert.equal(tracking.status.serverUrl, cluster.wsUrl, 'the page gave the extension its own worker');
@@ -93,7 +109,7 @@ test('the page records, the extension tracks the same session, both arrive', { t
   assert.equal(Number(row0.worker_id), workerId);
   assert.equal(row0.status, 'active');
 
-  // 2. Shop in another tab.
+  // 3. Shop in another tab.
   const tab = await context.newPage();
   tab.setDefaultTimeout(15000);
   await tab.goto(shop.url);
@@ -110,7 +126,7 @@ test('the page records, the extension tracks the same session, both arrive', { t
     { what: 'the product page clicks stored' });
   await waitFor(async () => (await page.getByTestId('timer').textContent()) >= '00:03', { what: '3 s of recording' });
 
-  // 3. Back on the page: Stop. The upload runs; the extension stops and ends the session.
+  // 4. Back on the page: Stop. The upload runs; the extension stops and ends the session.
   await page.bringToFront();
   await page.getByRole('button', { name: 'Stop recording' }).click();
   await page.getByText('Upload complete.').waitFor({ timeout: 30000 });
@@ -123,7 +139,7 @@ test('the page records, the extension tracks the same session, both arrive', { t
   assert.equal(done.status.counters.acknowledged, captured, 'every captured event acknowledged');
   assert.deepEqual(stopCalls, [], 'the page left ending the session to the extension');
 
-  // 4. The database, S3, the admin page and the training data agree.
+  // 5. The database, S3, the admin page and the training data agree.
   const session = (await cluster.query('SELECT * FROM codesight.sessions WHERE session_id = $1', [sessionId])).rows[0];
   assert.equal(session.status, 'completed');
   assert.equal(Number(session.worker_id), workerId);
@@ -201,4 +217,52 @@ test('the page records, the extension tracks the same session, both arrive', { t
   await admin.getByTestId('click-marker').first().waitFor();
   await admin.getByTestId('summary').waitFor();
   await admin.screenshot({ path: path.join(SHOTS, 'session-with-extension.png'), fullPage: true });
+});
+
+test('Start in the extension, then Start on the page: one session, and Stop in the extension stops both', { timeout: 120000 }, async () => {
+  const { context } = browser;
+  const page = await context.newPage();
+  page.setDefaultTimeout(15000);
+  const created = [];
+  page.on('request', (r) => { if (r.method() === 'POST' && new URL(r.url()).pathname === '/api/sessions') created.push(r.url()); });
+  await page.goto(`${cluster.httpUrl}/record`);
+  await waitFor(async () => (await page.getByTestId('extension-status').getAttribute('data-kind')) === 'paired', { what: 'the extension on the page' });
+
+  // The worker starts in the popup first.
+  const popup = await context.newPage();
+  await popup.goto(`chrome-extension://${EXTENSION_ID}/popup/popup.html`);
+  const sessionId = await popup.locator('#sessionId').inputValue();
+  await popup.locator('#start').click();
+  await waitFor(async () => (await popup.locator('#stateLine').textContent()) === `Recording session ${sessionId}`, { what: 'popup recording' });
+
+  // The page sees it and its Start joins that session.
+  await page.bringToFront();
+  const join = page.getByRole('button', { name: 'Start recording (join this session)' });
+  await join.waitFor();
+  assert.match(await page.getByTestId('extension-state').textContent(), new RegExp(`recording session ${sessionId}`));
+  await join.click();
+  assert.equal((await page.getByTestId('session-id').textContent()).trim(), sessionId);
+  await waitFor(async () => (await page.getByTestId('timer').textContent()) >= '00:02', { what: '2 s of recording' });
+
+  const tab = await context.newPage();
+  await tab.goto(new URL('product.html?id=p2', shop.url).href);
+  await tab.getByRole('button', { name: 'Add to wishlist' }).click();
+  await waitFor(async () => (await events(sessionId)).some((e) => e.type === 'click'), { what: 'the click stored' });
+
+  // Stop in the popup: the page stops by itself, says so, and uploads.
+  await popup.bringToFront();
+  await popup.locator('#stop').click();
+  await page.bringToFront();
+  await page.getByText(`Session ${sessionId} was stopped from the extension; the screen recording stopped with it`).waitFor();
+  await page.getByText('Upload complete.').waitFor({ timeout: 30000 });
+  assert.deepEqual(created, [], 'the page created no session of its own');
+
+  await waitFor(async () => (await cluster.query('SELECT status FROM codesight.sessions WHERE session_id = $1', [sessionId])).rows[0].status === 'completed',
+    { timeoutMs: 20000, what: 'the session completed' });
+  const uploads = (await cluster.query('SELECT status, kind FROM codesight.uploads WHERE session_id = $1', [sessionId])).rows;
+  assert.deepEqual(uploads, [{ status: 'complete', kind: 'video' }], 'the video belongs to the session the popup started');
+  const extension = await extensionState();
+  assert.equal(extension.status.state, 'idle');
+  assert.deepEqual({ ...extension.status.lastStop, at: 0 }, { sessionId, by: 'popup', at: 0 });
+  await Promise.all([tab.close(), popup.close(), page.close()]);
 });

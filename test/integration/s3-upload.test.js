@@ -11,10 +11,13 @@ const assert = require('node:assert/strict');
 const crypto = require('node:crypto');
 const http = require('node:http');
 const net = require('node:net');
+const fs = require('node:fs');
+const path = require('node:path');
 const pg = require('pg');
 const { chromium } = require('playwright-core');
 const { startCluster, waitFor } = require('../lib/cluster');
 const { startS3Server } = require('../lib/s3server');
+const { api } = require('../lib/http');
 
 const MiB = 1024 * 1024;
 const SESSION = 'cs_s3e2e_abcde';
@@ -191,6 +194,159 @@ test('multipart upload of 11 MiB through presigned part URLs', async () => {
 
   const url = (await cluster.query("SELECT codesight.s3_presign('GET', $1) AS u", [p.key])).rows[0].u;
   assert.equal(sha256(await download(url)), sha256(recording(size)));
+});
+
+// The multipart uploads S3 has in progress, by UploadId.
+function s3Uploads() {
+  return new Set(fs.existsSync(s3.uploadsDir) ? fs.readdirSync(s3.uploadsDir) : []);
+}
+
+test('a multipart upload resumes from the parts S3 lists, with URLs signed per part', async () => {
+  const size = 11 * MiB + 777;
+  const p = await presign('video', 'video/webm', size);
+  const { s3_upload_id: s3Id } = await uploadRow(p.uploadId);
+  const range = (n) => ({ start: (n - 1) * p.partSize, end: Math.min(size, n * p.partSize) });
+
+  // Nothing sent yet: S3 lists no part.
+  let listed = (await cluster.query('SELECT codesight.upload_parts($1) AS l', [p.uploadId])).rows[0].l;
+  assert.deepEqual(listed, { uploadId: p.uploadId, status: 'pending', multipart: true, sizeBytes: size, partSize: 5 * MiB, parts: [] });
+
+  // Parts 1 and 3 go up with URLs signed for them alone, later than the presign.
+  const touchedBefore = (await uploadRow(p.uploadId)).touched_at;
+  const urls = (await cluster.query('SELECT codesight.upload_part_urls($1, $2) AS u', [p.uploadId, [3, 1]])).rows[0].u;
+  assert.equal(urls.status, 'pending');
+  assert.deepEqual(urls.parts.map((x) => x.partNumber), [3, 1]);
+  assert.ok(urls.parts.every((x) => x.url.includes(`uploadId=${encodeURIComponent(s3Id)}`)));
+  assert.ok((await uploadRow(p.uploadId)).touched_at > touchedBefore, 'asking for URLs is activity');
+  const sent = await browserPut(urls.parts.map((x) => ({ url: x.url, ...range(x.partNumber) })));
+  assert.ok(sent.every((r) => r.status === 200), JSON.stringify(sent));
+
+  // A reload later: S3 says which parts it has, with their ETags and sizes.
+  listed = (await cluster.query('SELECT codesight.upload_parts($1) AS l', [p.uploadId])).rows[0].l;
+  assert.deepEqual(listed.parts, [
+    { partNumber: 1, etag: sent[1].etag, sizeBytes: 5 * MiB },
+    { partNumber: 3, etag: sent[0].etag, sizeBytes: size - 10 * MiB },
+  ]);
+  const [two] = (await cluster.query('SELECT codesight.upload_part_urls($1, $2) AS u', [p.uploadId, [2]])).rows[0].u.parts;
+  const [put2] = await browserPut([{ url: two.url, ...range(2) }]);
+  const parts = [...listed.parts, { partNumber: 2, etag: put2.etag }].map(({ partNumber, etag }) => ({ partNumber, etag }));
+  const done = (await cluster.query('SELECT codesight.complete_upload($1, $2) AS c', [p.uploadId, JSON.stringify(parts)])).rows[0].c;
+  assert.equal(done.status, 'complete');
+  const url = (await cluster.query("SELECT codesight.s3_presign('GET', $1) AS u", [p.key])).rows[0].u;
+  assert.equal(sha256(await download(url)), sha256(recording(size)));
+
+  // A complete upload signs nothing more and lists as complete.
+  assert.deepEqual((await cluster.query('SELECT codesight.upload_part_urls($1, $2) AS u', [p.uploadId, [1]])).rows[0].u,
+    { uploadId: p.uploadId, status: 'complete' });
+  assert.equal((await cluster.query('SELECT codesight.upload_parts($1) AS l', [p.uploadId])).rows[0].l.status, 'complete');
+
+  // Part numbers outside the upload, or too many at once, are refused.
+  const q = await presign('video', 'video/webm', size);
+  await assert.rejects(cluster.query('SELECT codesight.upload_part_urls($1, $2)', [q.uploadId, [4]]), /invalid part number 4/);
+  await assert.rejects(cluster.query('SELECT codesight.upload_part_urls($1, $2)', [q.uploadId, [0]]), /invalid part number 0/);
+  await assert.rejects(cluster.query('SELECT codesight.upload_part_urls($1, $2)', [q.uploadId, []]), /1 to 100 part numbers/);
+  await assert.rejects(cluster.query('SELECT codesight.upload_part_urls($1)', [q.uploadId]), /must not be null/);
+  // A single PUT gets its one URL again.
+  const single = await presign('video', 'video/webm', 100);
+  const again = (await cluster.query('SELECT codesight.upload_part_urls($1) AS u', [single.uploadId])).rows[0].u;
+  assert.equal(again.method, 'PUT');
+  assert.deepEqual(again.headers, { 'Content-Type': 'video/webm' });
+  assert.match(again.url, new RegExp(`/${single.key.replace(/\//g, '\\/')}\\?`));
+});
+
+test('abort_upload frees the parts on S3; the aborted upload can neither resume nor complete', async () => {
+  const size = 11 * MiB;
+  const p = await presign('video', 'video/webm', size);
+  const { s3_upload_id: s3Id } = await uploadRow(p.uploadId);
+  const [first] = await browserPut([{ url: p.parts[0].url, start: 0, end: p.partSize }]);
+  assert.equal(first.status, 200);
+  assert.ok(s3Uploads().has(s3Id));
+
+  const aborted = (await cluster.query('SELECT codesight.abort_upload($1) AS a', [p.uploadId])).rows[0].a;
+  assert.deepEqual(aborted, { uploadId: p.uploadId, status: 'aborted' });
+  assert.equal((await uploadRow(p.uploadId)).status, 'aborted');
+  assert.ok(!s3Uploads().has(s3Id), 'S3 no longer holds the upload');
+  // Aborting again is no error.
+  assert.equal((await cluster.query('SELECT codesight.abort_upload($1) AS a', [p.uploadId])).rows[0].a.status, 'aborted');
+
+  const [late] = await browserPut([{ url: p.parts[1].url, start: p.partSize, end: 2 * p.partSize }]);
+  assert.equal(late.status, 404, 'S3 refuses parts of an aborted upload (NoSuchUpload)');
+  assert.equal((await cluster.query('SELECT codesight.upload_parts($1) AS l', [p.uploadId])).rows[0].l.status, 'aborted');
+  for (const sql of ['SELECT codesight.upload_part_urls($1, ARRAY[1])', "SELECT codesight.complete_upload($1, '[]')"]) {
+    await assert.rejects(cluster.query(sql, [p.uploadId]), (e) => {
+      assert.equal(e.code, 'P0002');
+      assert.match(e.message, /was aborted/);
+      assert.match(e.hint, /presign_upload/);
+      return true;
+    });
+  }
+});
+
+test('abort_stale_uploads aborts untouched uploads and orphans, and leaves live ones', async () => {
+  const size = 11 * MiB;
+  const live = await presign('video', 'video/webm', size);
+  const stale = await presign('video', 'video/webm', size);
+  const orphan = await presign('audio', 'audio/webm', size);
+  const row = async (p) => uploadRow(p.uploadId);
+  const ids = { live: (await row(live)).s3_upload_id, stale: (await row(stale)).s3_upload_id, orphan: (await row(orphan)).s3_upload_id };
+  // The stale one's browser went quiet 8 days ago; the orphan's row is gone
+  // (a deleted session) and S3 created it long ago.
+  await cluster.query("UPDATE codesight.uploads SET touched_at = now() - interval '8 days' WHERE upload_id = $1", [stale.uploadId]);
+  await cluster.query('DELETE FROM codesight.uploads WHERE upload_id = $1', [orphan.uploadId]);
+  const old = new Date(Date.now() - 9 * 24 * 3600 * 1000);
+  for (const id of [ids.orphan, ids.live]) fs.utimesSync(path.join(s3.uploadsDir, id, 'key'), old, old);
+
+  const r = await cluster.query('SELECT * FROM codesight.abort_stale_uploads()');
+  const byId = Object.fromEntries(r.rows.map((x) => [x.s3_upload_id, x]));
+  assert.equal(byId[ids.stale].reason, 'stale');
+  assert.equal(byId[ids.stale].object_key, stale.key);
+  assert.equal(byId[ids.stale].bucket, s3.bucket);
+  assert.equal(byId[ids.orphan].reason, 'orphan');
+  assert.equal(byId[ids.orphan].object_key, orphan.key);
+  assert.equal(byId[ids.live], undefined, 'an upload its browser still works on stays, however old on S3');
+  const left = s3Uploads();
+  assert.ok(left.has(ids.live) && !left.has(ids.stale) && !left.has(ids.orphan));
+  assert.equal((await row(stale)).status, 'aborted');
+  assert.equal((await row(live)).status, 'pending');
+
+  // Nothing left to do: a second run aborts nothing.
+  assert.equal((await cluster.query('SELECT count(*)::int AS n FROM codesight.abort_stale_uploads()')).rows[0].n, 0);
+  await assert.rejects(cluster.query('SELECT * FROM codesight.abort_stale_uploads(NULL)'), /lifetime must not be null/);
+  await cluster.query('SELECT codesight.abort_upload($1)', [live.uploadId]);
+});
+
+test('the resume routes answer the owner of the session only', async () => {
+  const base = cluster.httpUrl;
+  const register = async (name) => (await api(base, 'POST', '/api/workers', { body: { displayName: name } })).json.token;
+  const [owner, other] = [await register('Owner'), await register('Other')];
+  const created = await api(base, 'POST', '/api/sessions', { token: owner, body: {} });
+  assert.equal(created.status, 201);
+  const { sessionId } = created.json;
+  const p = (await api(base, 'POST', '/api/upload/url', { token: owner,
+    body: { sessionId, kind: 'video', contentType: 'video/webm', sizeBytes: 11 * MiB } })).json;
+  assert.equal(p.multipart, true);
+
+  for (const [route, body] of [['part-urls', { partNumbers: [2] }], ['parts', {}], ['abort', {}]]) {
+    const denied = await api(base, 'POST', `/api/upload/${route}`, { token: other, body: { uploadId: p.uploadId, ...body } });
+    assert.equal(denied.status, 403, `${route}: ${denied.text}`);
+    assert.equal(denied.json.error.code, 'forbidden');
+    const unknown = await api(base, 'POST', `/api/upload/${route}`, { token: owner, body: { uploadId: '00000000-0000-4000-8000-000000000000', ...body } });
+    assert.equal(unknown.status, 404);
+    const missing = await api(base, 'POST', `/api/upload/${route}`, { token: owner, body });
+    assert.equal(missing.status, 400);
+  }
+  const urls = await api(base, 'POST', '/api/upload/part-urls', { token: owner, body: { uploadId: p.uploadId, partNumbers: [2] } });
+  assert.equal(urls.status, 200);
+  assert.deepEqual(urls.json.parts.map((x) => x.partNumber), [2]);
+  const bad = await api(base, 'POST', '/api/upload/part-urls', { token: owner, body: { uploadId: p.uploadId, partNumbers: [9] } });
+  assert.equal(bad.status, 400);
+  assert.match(bad.json.error.message, /invalid part number 9/);
+  const listed = await api(base, 'POST', '/api/upload/parts', { token: owner, body: { uploadId: p.uploadId } });
+  assert.deepEqual(listed.json.parts, []);
+  assert.equal((await api(base, 'POST', '/api/upload/abort', { token: owner, body: { uploadId: p.uploadId } })).json.status, 'aborted');
+  const gone = await api(base, 'POST', '/api/upload/part-urls', { token: owner, body: { uploadId: p.uploadId, partNumbers: [1] } });
+  assert.equal(gone.status, 404);
+  assert.match(gone.json.error.message, /was aborted/);
 });
 
 test('export_to_s3 writes the training data and the Playwright script', async () => {

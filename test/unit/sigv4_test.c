@@ -98,6 +98,8 @@ test_vectors(void)
 {
 	sigv4_request r = example();
 	sigv4_param part[] = {{"partNumber", "2"}, {"uploadId", "VXBsb2FkIElE+/="}};
+	sigv4_param uploads[] = {{"uploads", NULL}};
+	sigv4_param listing[] = {{"uploads", NULL}, {"prefix", "sessions/"}};
 
 	expect_url("aws example GET", &r,
 			   "https://examplebucket.s3.amazonaws.com/test.txt"
@@ -174,6 +176,38 @@ test_vectors(void)
 			   "&X-Amz-Date=20130524T000000Z&X-Amz-Expires=3600&X-Amz-SignedHeaders=host"
 			   "&partNumber=2&uploadId=VXBsb2FkIElE%2B%2F%3D"
 			   "&X-Amz-Signature=3afa31c0ceecc78052f385c306104180b7da6a957d191a7a1b32b1157cd5d3a3");
+
+	/* A NULL key addresses the bucket itself (ListMultipartUploads). */
+	r = example();
+	r.endpoint = "http://127.0.0.1:4569";
+	r.path_style = true;
+	r.bucket = "my-bucket";
+	r.key = NULL;
+	r.access_key_id = "S3RVER";
+	r.secret_access_key = "S3RVER";
+	r.signed_at = INT64_C(1704164645);	/* 2024-01-02T03:04:05Z */
+	r.expires_in = 3600;
+	r.params = uploads;
+	r.nparams = 1;
+	expect_url("bucket, path style", &r,
+			   "http://127.0.0.1:4569/my-bucket"
+			   "?X-Amz-Algorithm=AWS4-HMAC-SHA256"
+			   "&X-Amz-Credential=S3RVER%2F20240102%2Fus-east-1%2Fs3%2Faws4_request"
+			   "&X-Amz-Date=20240102T030405Z&X-Amz-Expires=3600&X-Amz-SignedHeaders=host"
+			   "&uploads="
+			   "&X-Amz-Signature=6ab99c5c5554eeb8f8e1a853ba4e9e07d2aa8f8f7e08d65bc76b728f1cc39b96");
+
+	r = example();
+	r.key = NULL;
+	r.params = listing;
+	r.nparams = 2;
+	expect_url("bucket, virtual host", &r,
+			   "https://examplebucket.s3.amazonaws.com/"
+			   "?X-Amz-Algorithm=AWS4-HMAC-SHA256"
+			   "&X-Amz-Credential=AKIAIOSFODNN7EXAMPLE%2F20130524%2Fus-east-1%2Fs3%2Faws4_request"
+			   "&X-Amz-Date=20130524T000000Z&X-Amz-Expires=86400&X-Amz-SignedHeaders=host"
+			   "&prefix=sessions%2F&uploads="
+			   "&X-Amz-Signature=b7db3d741d59c7d7f3b1f9238e126c1c607bd327717d7510e9244f4a5fd9bc26");
 
 	r = example();
 	r.method = "DELETE";

@@ -1,8 +1,8 @@
 // One function per route of docs/http-api.md, named after what it does.
 import type { ApiClient } from './client';
 import type {
-  Counts, CreatedSession, EventPage, Health, Me, MediaUpload, PartETag, Presign,
-  Registration, SessionList, SessionSummary,
+  Counts, CreatedSession, EventPage, Health, Me, MediaUpload, PartETag, PartUrls, Presign,
+  Registration, SessionList, SessionSummary, UploadParts,
 } from './types';
 
 export interface ListQuery {
@@ -36,6 +36,12 @@ export function endpoints(api: ApiClient) {
     }) => api.request<Presign>('/api/upload/url', { body: req }),
     completeUpload: (uploadId: string, parts: PartETag[]) =>
       api.request<Record<string, unknown>>('/api/upload/complete', { body: { uploadId, parts } }),
+    uploadPartUrls: (uploadId: string, partNumbers?: number[]) =>
+      api.request<PartUrls>('/api/upload/part-urls', { body: { uploadId, ...(partNumbers ? { partNumbers } : {}) } }),
+    uploadParts: (uploadId: string) =>
+      api.request<UploadParts>('/api/upload/parts', { body: { uploadId } }),
+    abortUpload: (uploadId: string) =>
+      api.request<{ uploadId: string; status: string }>('/api/upload/abort', { body: { uploadId } }),
     media: (sessionId: string) =>
       api.request<{ uploads: MediaUpload[] }>(`/api/sessions/${enc(sessionId)}/media`),
     health: () => api.request<Health>('/api/health'),

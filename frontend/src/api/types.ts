@@ -100,6 +100,28 @@ export interface PartETag {
   etag: string;
 }
 
+// POST /api/upload/part-urls: URLs signed now, for a pending upload only.
+export interface PartUrls {
+  uploadId: string;
+  status: 'pending' | 'complete';
+  expiresIn?: number;
+  // multipart
+  parts?: { partNumber: number; url: string }[];
+  // single PUT
+  url?: string;
+  headers?: Record<string, string>;
+}
+
+// POST /api/upload/parts: what S3 holds of a multipart upload.
+export interface UploadParts {
+  uploadId: string;
+  status: 'pending' | 'complete' | 'aborted' | 'failed';
+  multipart: boolean;
+  sizeBytes: number;
+  partSize?: number;
+  parts: (PartETag & { sizeBytes: number })[];
+}
+
 export interface MediaUpload {
   uploadId: string;
   kind: string;

@@ -6,6 +6,8 @@ import type { Registration } from '../api/types';
 import { Button, Card, CopyButton, ErrorBox, Field, Notice } from '../components/ui';
 import { Link } from '../lib/router';
 import { setSetting, useSetting } from '../lib/settings';
+import { ExtensionPanel, InstallSteps } from '../recording/ExtensionPanel';
+import { connectExtension, useExtension } from '../recording/useExtension';
 
 export function OnboardingPage() {
   const [name, setName] = useState('');
@@ -23,6 +25,9 @@ export function OnboardingPage() {
       setSetting('workerToken', r.token);
       setSetting('workerName', r.displayName);
       setRegistered(r);
+      // The extension gets this server and the token from the page: the
+      // worker only confirms it in the extension's popup, never types it.
+      await connectExtension(r.token);
     } catch (err) {
       setError(asApiError(err));
     } finally {
@@ -59,22 +64,31 @@ function TokenCard({ token, name }: { token: string; name: string }) {
         <code data-testid="worker-token" className="break-all rounded bg-slate-100 px-2 py-1 text-sm">{token}</code>
         <CopyButton text={token} label="Copy token" />
       </div>
-      <Notice>This browser remembers it for recording. Paste it into the extension as well (step 2).</Notice>
+      <Notice>This browser remembers it for recording, and hands it to the extension (step 2).</Notice>
     </Card>
   );
 }
 
 export function ExtensionSetup() {
   const extensionId = useSetting('extensionId');
+  const token = useSetting('workerToken');
+  const { view } = useExtension();
   return (
-    <Card title="2. Install the Chrome extension">
-      <ol className="list-decimal space-y-2 pl-6 text-sm">
-        <li>Open <code>chrome://extensions</code> and turn on <strong>Developer mode</strong>.</li>
-        <li>Click <strong>Load unpacked</strong> and choose the <code>extension-chrome/</code> folder of CodeSight.</li>
-        <li>Check that its id is <code data-testid="extension-id">{extensionId ?? '(unknown: ask your administrator, then set it in Settings)'}</code>.</li>
-        <li>Open the extension's popup, paste your token and save.</li>
-        <li>Come back here and <Link href="/record" className="text-indigo-700 underline">record a session</Link>.</li>
-      </ol>
+    <Card title="2. The Chrome extension">
+      {view.kind === 'missing' ? (
+        <>
+          <p className="mb-2 text-sm">Install it in this browser:</p>
+          <InstallSteps />
+          <p className="mt-2 text-xs text-slate-600">Its id is <code data-testid="extension-id">{extensionId ?? '(unknown: ask your administrator, then set it in Settings)'}</code>.</p>
+        </>
+      ) : (
+        <ExtensionPanel view={view} token={token} />
+      )}
+      {view.kind === 'paired' && view.status.hasToken && !view.status.tokenRejected && (
+        <p className="mt-2 text-sm" data-testid="extension-ready">
+          The extension records to this server with your token. <Link href="/record" className="text-indigo-700 underline">Record a session</Link>.
+        </p>
+      )}
     </Card>
   );
 }

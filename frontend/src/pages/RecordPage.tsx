@@ -1,117 +1,26 @@
-// One screen to record a session: creates it, captures screen and narration,
-// tells the extension to track with the same session id, then uploads.
-import { useCallback, useEffect, useRef, useState } from 'react';
-import { asApiError, workerApi } from '../api/hooks';
+// One screen to record a demonstration: the extension's state, the server's,
+// the recording controls, and the uploads. The page and the extension share
+// one session whichever side started it (recording/useRecording.ts); each
+// concern is its own small component under recording/.
+import { useEffect, useState } from 'react';
 import { Button, Card, ErrorBox, Notice } from '../components/ui';
-import { UploadStatus } from '../components/UploadStatus';
-import { SessionUploads } from '../components/SessionUploads';
-import { PendingRecordings } from '../components/PendingRecordings';
-import { RecordingPanel } from '../components/RecordingPanel';
-import { openCapture, describeMediaError, pickMimeType, type Capture, type CaptureMode } from '../recording/capture';
-import { ChunkRecorder } from '../recording/chunkRecorder';
-import { extensionServerUrl, sendToExtension } from '../recording/extension';
 import { Link } from '../lib/router';
-import { getSetting, useSetting } from '../lib/settings';
-import { chunkStore, useUpload } from '../upload/useUpload';
-
-// Upload kinds the server and the exports know (docs/s3.md).
-const UPLOAD_KIND: Record<CaptureMode, string> = { screen: 'video', audio: 'audio' };
-
-type Phase = 'idle' | 'starting' | 'recording' | 'stopping' | 'stopped';
-
-interface Active {
-  sessionId: string;
-  capture: Capture;
-  recorder: ChunkRecorder;
-}
+import { useSetting } from '../lib/settings';
+import type { CaptureMode } from '../recording/capture';
+import { ExtensionPanel } from '../recording/ExtensionPanel';
+import { PendingRecordings } from '../recording/PendingRecordings';
+import { Problem } from '../recording/Problem';
+import { RecordingPanel } from '../recording/RecordingPanel';
+import { ServerPanel } from '../recording/ServerPanel';
+import { UploadStatus } from '../recording/UploadStatus';
+import { connectExtension, useExtension, type ExtensionView } from '../recording/useExtension';
+import { useRecording } from '../recording/useRecording';
+import { useServerStatus } from '../recording/useServerStatus';
+import { useUpload } from '../upload/useUpload';
+import { SessionUploads } from '../components/SessionUploads';
 
 export function RecordPage() {
   const token = useSetting('workerToken');
-  const [mode, setMode] = useState<CaptureMode>('screen');
-  const [phase, setPhase] = useState<Phase>('idle');
-  const [error, setError] = useState<{ title: string; error: Error | string } | null>(null);
-  const [extensionNote, setExtensionNote] = useState<{ ok: boolean; text: string } | null>(null);
-  const [sessionId, setSessionId] = useState<string | null>(null);
-  const [recordingId, setRecordingId] = useState<string | null>(null);
-  const [startedAt, setStartedAt] = useState<string | null>(null);
-  const [mic, setMic] = useState<MediaStream | null>(null);
-  const active = useRef<Active | null>(null);
-  const upload = useUpload();
-  const startUpload = upload.start;
-
-  const stop = useCallback(async () => {
-    const a = active.current;
-    if (!a) return;
-    active.current = null;
-    setPhase('stopping');
-    const [recorded] = await Promise.allSettled([
-      a.recorder.stop(),
-      // A tracking extension ends the session itself once its last events
-      // are acknowledged; stopping it here first would refuse those events.
-      // Without the extension nothing else would end the session.
-      // A service worker Chrome stopped takes a moment to wake and flush,
-      // hence the longer wait before concluding there is no extension.
-      sendToExtension(getSetting('extensionId'), { type: 'stop_tracking', sessionId: a.sessionId }, 15000)
-        .then((reply) => (reply.ok ? undefined : workerApi.stopSession(a.sessionId))),
-    ]);
-    a.capture.stop();
-    setMic(null);
-    setPhase('stopped');
-    if (recorded.status === 'rejected') {
-      setError({ title: 'Recording could not be saved', error: recorded.reason as Error });
-      return;
-    }
-    await startUpload(recorded.value.recordingId);
-  }, [startUpload]);
-
-  const start = async () => {
-    setError(null);
-    setExtensionNote(null);
-    setPhase('starting');
-    let capture: Capture;
-    try {
-      // Media first: the browser wants the picker right after the click.
-      capture = await openCapture(mode);
-    } catch (e) {
-      setError({ title: 'Could not start capture', error: describeMediaError(e) });
-      setPhase('idle');
-      return;
-    }
-    try {
-      const session = await workerApi.createSession();
-      const recorder = await ChunkRecorder.start(capture.stream, chunkStore(), {
-        sessionId: session.sessionId, kind: UPLOAD_KIND[mode], mimeType: pickMimeType(mode),
-      });
-      active.current = { sessionId: session.sessionId, capture, recorder };
-      setSessionId(session.sessionId);
-      setRecordingId(recorder.meta.recordingId);
-      setStartedAt(recorder.meta.recordingStartedAt);
-      setMic(capture.mic);
-      setPhase('recording');
-      // The worker ending screen sharing from the browser's own bar stops everything.
-      capture.stream.getVideoTracks().forEach((t) => t.addEventListener('ended', () => void stop()));
-      const reply = await sendToExtension(getSetting('extensionId'), {
-        type: 'start_tracking', sessionId: session.sessionId, serverUrl: extensionServerUrl(), token: getSetting('workerToken') ?? '',
-      });
-      setExtensionNote(reply.ok
-        ? { ok: true, text: 'The extension is tracking your clicks and typing.' }
-        : { ok: false, text: `${reply.reason} Recording continues with screen and narration only; your clicks are not tracked.` });
-    } catch (e) {
-      capture.stop();
-      active.current = null;
-      setError({ title: 'Could not start the session', error: asApiError(e) });
-      setPhase('idle');
-    }
-  };
-
-  // Leaving the page mid-recording would cut it short: ask first.
-  useEffect(() => {
-    if (phase !== 'recording') return;
-    const warn = (e: BeforeUnloadEvent) => { e.preventDefault(); };
-    window.addEventListener('beforeunload', warn);
-    return () => window.removeEventListener('beforeunload', warn);
-  }, [phase]);
-
   if (!token) {
     return (
       <Card title="Record a session">
@@ -119,49 +28,109 @@ export function RecordPage() {
       </Card>
     );
   }
+  return <Recorder token={token} />;
+}
 
-  const busy = phase === 'starting' || phase === 'recording' || phase === 'stopping';
+function Recorder({ token }: { token: string }) {
+  const server = useServerStatus(token);
+  const { view } = useExtension();
+  const rec = useRecording();
+  const { follow } = rec;
+  useEffect(() => follow(view), [view, follow]);
+  useHandTokenToExtension(view, token, server.kind === 'ok');
+
   return (
     <>
       <h1 className="text-2xl font-bold">Record a session</h1>
+      <ServerPanel view={server} />
+      <Card title="Extension">
+        <ExtensionPanel view={view} token={token} />
+      </Card>
       <Card title="Recording">
-        <fieldset disabled={busy} className="mb-4">
-          <legend className="mb-2 text-sm font-medium">What to record</legend>
-          <div className="flex flex-wrap gap-4">
-            <label className="flex items-center gap-2">
-              <input type="radio" name="mode" value="screen" checked={mode === 'screen'} onChange={() => setMode('screen')} />
-              Screen and narration
-            </label>
-            <label className="flex items-center gap-2">
-              <input type="radio" name="mode" value="audio" checked={mode === 'audio'} onChange={() => setMode('audio')} />
-              Narration only (audio)
-            </label>
-          </div>
-        </fieldset>
-        {phase === 'recording' || phase === 'stopping' ? (
-          <RecordingPanel startedAt={startedAt} mic={mic} sessionId={sessionId} stopping={phase === 'stopping'} onStop={() => void stop()} />
+        {rec.phase === 'recording' || rec.phase === 'stopping' ? (
+          <RecordingPanel startedAt={rec.startedAt} mic={rec.mic} sessionId={rec.sessionId} stopping={rec.phase === 'stopping'}
+            onStop={() => void rec.stop({ by: 'page' })} />
         ) : (
-          <Button onClick={() => void start()} disabled={phase === 'starting' || upload.state.phase === 'uploading'}>
-            {phase === 'starting' ? 'Starting…' : 'Start recording'}
-          </Button>
+          <StartControls view={view} starting={rec.phase === 'starting'} onStart={(mode) => void rec.start(mode, view)} />
         )}
         <div className="mt-4 flex flex-col gap-3">
-          {extensionNote && <Notice tone={extensionNote.ok ? 'ok' : 'warn'}>{extensionNote.text}</Notice>}
-          {error && <ErrorBox title={error.title} error={error.error} />}
+          {rec.outcome && (rec.outcome.tone === 'ok'
+            ? <Notice tone="ok">{rec.outcome.message}</Notice>
+            : <Problem tone={rec.outcome.tone === 'warn' ? 'warn' : 'error'} detail={rec.outcome.detail} testId="recording-outcome">{rec.outcome.message}</Problem>)}
+          {rec.error && <ErrorBox title={rec.error.title} error={rec.error.error} />}
         </div>
       </Card>
-      {phase === 'stopped' && recordingId && sessionId && (
-        <Card title="Upload">
-          <UploadStatus state={upload.state} onRetry={() => void upload.start(recordingId)} />
-          {upload.state.phase === 'done' && (
-            <div className="mt-4 flex flex-col gap-3">
-              <SessionUploads sessionId={sessionId} />
-              <p><Link href={`/sessions/${encodeURIComponent(sessionId)}`} className="text-indigo-700 underline">Review this session before submitting</Link></p>
-            </div>
-          )}
-        </Card>
+      {rec.phase === 'stopped' && rec.recordingId && rec.sessionId && (
+        <UploadCard recordingId={rec.recordingId} sessionId={rec.sessionId} />
       )}
-      <PendingRecordings exclude={recordingId ?? undefined} />
+      <PendingRecordings exclude={rec.recordingId ?? undefined} />
     </>
   );
+}
+
+// What to record, and Start; Start joins the session the extension records.
+function StartControls({ view, starting, onStart }: { view: ExtensionView; starting: boolean; onStart: (mode: CaptureMode) => void }) {
+  const [mode, setMode] = useState<CaptureMode>('screen');
+  const [withoutExtension, setWithoutExtension] = useState(false);
+  const paired = view.kind === 'paired' ? view.status : null;
+  const usable = !!paired && !paired.tokenRejected;
+  const joining = paired && paired.state !== 'idle' ? paired.sessionId : null;
+  const canStart = !starting && view.kind !== 'checking' && (usable || withoutExtension);
+  return (
+    <div className="flex flex-col gap-4">
+      <fieldset disabled={starting}>
+        <legend className="mb-2 text-sm font-medium">What to record</legend>
+        <div className="flex flex-wrap gap-4">
+          <label className="flex items-center gap-2">
+            <input type="radio" name="mode" value="screen" checked={mode === 'screen'} onChange={() => setMode('screen')} />
+            Screen and narration
+          </label>
+          <label className="flex items-center gap-2">
+            <input type="radio" name="mode" value="audio" checked={mode === 'audio'} onChange={() => setMode('audio')} />
+            Narration only (audio)
+          </label>
+        </div>
+      </fieldset>
+      {!usable && view.kind !== 'checking' && (
+        <label className="flex items-center gap-2 text-sm">
+          <input type="checkbox" checked={withoutExtension} onChange={(e) => setWithoutExtension(e.target.checked)} />
+          Record without the extension (screen and narration only: clicks and typing are not recorded)
+        </label>
+      )}
+      {joining && <Notice>The extension is recording session <code>{joining}</code>. Start adds your screen and narration to it.</Notice>}
+      <div>
+        <Button onClick={() => onStart(mode)} disabled={!canStart}>
+          {starting ? 'Starting…' : joining ? 'Start recording (join this session)' : 'Start recording'}
+        </Button>
+      </div>
+    </div>
+  );
+}
+
+function UploadCard({ recordingId, sessionId }: { recordingId: string; sessionId: string }) {
+  const upload = useUpload(recordingId);
+  return (
+    <Card title="Upload">
+      <UploadStatus state={upload.state} onRetry={upload.start} />
+      {upload.state.phase === 'done' && (
+        <div className="mt-4 flex flex-col gap-3">
+          <SessionUploads sessionId={sessionId} />
+          <p><Link href={`/sessions/${encodeURIComponent(sessionId)}`} className="text-indigo-700 underline">Review this session</Link></p>
+        </div>
+      )}
+    </Card>
+  );
+}
+
+// The extension records to this server with the worker's token: the page
+// hands it over whenever the extension has none or had it refused (and the
+// server accepts it), so the worker never types it.
+function useHandTokenToExtension(view: ExtensionView, token: string, serverAcceptsToken: boolean) {
+  const needsToken = view.kind === 'paired' && (!view.status.hasToken || view.status.tokenRejected);
+  const [handed, setHanded] = useState<string | null>(null);
+  useEffect(() => {
+    if (!needsToken || !serverAcceptsToken || handed === token) return;
+    setHanded(token);
+    void connectExtension(token);
+  }, [needsToken, serverAcceptsToken, token, handed]);
 }

@@ -5,9 +5,11 @@ import { endpoints } from '../api/endpoints';
 import { asApiError } from '../api/hooks';
 import { Button, Card, ErrorBox, Field, Notice } from '../components/ui';
 import { getSetting, setSetting, type SettingKey } from '../lib/settings';
+import { connectExtension } from '../recording/useExtension';
 
-function TokenForm({ setting, label, hint, check }: {
+function TokenForm({ setting, label, hint, check, onSaved }: {
   setting: SettingKey; label: string; hint: string; check?: (token: string) => Promise<string>;
+  onSaved?: (value: string) => Promise<void>;
 }) {
   const [value, setValue] = useState(getSetting(setting) ?? '');
   const [saved, setSaved] = useState<string | null>(null);
@@ -20,6 +22,7 @@ function TokenForm({ setting, label, hint, check }: {
     try {
       const who = v && check ? await check(v) : '';
       setSetting(setting, v || null);
+      if (v) await onSaved?.(v);
       setSaved(v ? `Saved.${who ? ` ${who}` : ''}` : 'Removed.');
     } catch (err) {
       setError(asApiError(err));
@@ -47,8 +50,8 @@ export function SettingsPage() {
     <>
       <h1 className="text-2xl font-bold">Settings</h1>
       <Card title="Worker">
-        <TokenForm setting="workerToken" label="Worker token" hint="Starts with cs_w_. Shown once when you registered."
-          check={(t) => whoami(t, 'worker')} />
+        <TokenForm setting="workerToken" label="Worker token" hint="Starts with cs_w_. Shown once when you registered. The extension gets it too."
+          check={(t) => whoami(t, 'worker')} onSaved={connectExtension} />
       </Card>
       <Card title="Administrator">
         <TokenForm setting="adminToken" label="Admin token" hint="Starts with cs_a_. Unlocks the session list and health pages."

@@ -9,6 +9,9 @@ export class ChunkRecorder {
   private next = 0;
   private writeError: unknown = null;
 
+  // Told at once when a chunk cannot be stored, not only at stop().
+  onWriteError: ((e: unknown) => void) | null = null;
+
   private constructor(recorder: MediaRecorder, private readonly store: ChunkStore, readonly meta: RecordingMeta) {
     this.recorder = recorder;
   }
@@ -45,9 +48,13 @@ export class ChunkRecorder {
   }
 
   // Store writes run one after another so chunk order and the stored sizes
-  // stay consistent; the first failure is kept and reported by stop().
+  // stay consistent; the first failure is reported at once and by stop().
   private chain(write: () => Promise<void>): void {
-    this.writes = this.writes.then(write).catch((e: unknown) => { this.writeError ??= e; });
+    this.writes = this.writes.then(write).catch((e: unknown) => {
+      if (this.writeError) return;
+      this.writeError = e;
+      this.onWriteError?.(e);
+    });
   }
 
   private save(data: Blob): void {

@@ -1,4 +1,4 @@
-import type { PartETag, Presign } from '../api/types';
+import type { PartETag } from '../api/types';
 
 // What the browser keeps about one recording until its upload completes.
 export interface RecordingMeta {
@@ -15,9 +15,10 @@ export interface RecordingMeta {
   upload?: UploadState;
 }
 
-// Resume bookkeeping: the presigned upload and the parts S3 already has.
+// Resume bookkeeping: the upload presign_upload created (its URLs are not
+// kept: each part is signed anew when it is sent) and the parts sent.
 export interface UploadState {
-  presign: Presign;
+  presign: { uploadId: string; multipart: boolean; partSize: number; headers?: Record<string, string> };
   done: PartETag[];
 }
 

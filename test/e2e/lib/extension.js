@@ -42,7 +42,7 @@ async function launchWithExtension({ args = [], executablePath = process.env.CHR
     userDataDir,
     // The extension's service worker as last started (a new one after Chrome stopped it).
     serviceWorkerNow: () => latest,
-    stopServiceWorker: () => stopServiceWorker(context, extensionId),
+    stopServiceWorker: (opts) => stopServiceWorker(context, extensionId, opts),
     async close() {
       await context.close().catch(() => {});
       fs.rmSync(userDataDir, { recursive: true, force: true });
@@ -58,11 +58,14 @@ async function currentServiceWorker(context, timeoutMs = 15000) {
 
 // Stops the extension's service worker as Chrome does when it idles, and
 // resolves once it is stopped. The CDP ServiceWorker domain only sees the
-// workers of its page's origin, hence the extension page.
-async function stopServiceWorker(context, extensionId, timeoutMs = 15000) {
-  const page = await context.newPage();
+// workers of its page's origin, hence a page of the extension: its manifest,
+// which sends the service worker no message that would wake it again. Pass
+// such a page (keepPage) to leave it open: closing a tab is a tabs event,
+// which wakes the service worker again.
+async function stopServiceWorker(context, extensionId, { keepPage = null, timeoutMs = 15000 } = {}) {
+  const page = keepPage || await context.newPage();
   try {
-    await page.goto(`chrome-extension://${extensionId}/popup/popup.html`);
+    if (!keepPage) await page.goto(`chrome-extension://${extensionId}/manifest.json`);
     const cdp = await context.newCDPSession(page);
     const stopped = new Promise((resolve, reject) => {
       const timer = setTimeout(() => reject(new Error('service worker did not stop')), timeoutMs);
@@ -76,8 +79,9 @@ async function stopServiceWorker(context, extensionId, timeoutMs = 15000) {
     await cdp.send('ServiceWorker.enable');
     await cdp.send('ServiceWorker.stopAllWorkers');
     await stopped;
+    await cdp.detach();
   } finally {
-    await page.close();
+    if (!keepPage) await page.close();
   }
 }
 

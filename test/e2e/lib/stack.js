@@ -13,8 +13,8 @@ const ROOT = path.resolve(__dirname, '../../..');
 const DIST = path.join(ROOT, 'frontend/dist');
 const SHOTS = path.join(ROOT, 'docs/screenshots');
 
-// Starts s3rver and the cluster; stop() takes both down.
-async function startStack() {
+// Starts s3rver and the cluster (conf: more settings); stop() takes both down.
+async function startStack({ conf = {} } = {}) {
   assert.ok(fs.existsSync(path.join(DIST, 'index.html')), 'build the page first: cd frontend && npm run build');
   fs.mkdirSync(SHOTS, { recursive: true });
   const s3 = await startS3Server();
@@ -26,6 +26,7 @@ async function startStack() {
       'codesight.s3_bucket': `'${s3.bucket}'`,
       'codesight.s3_access_key_id': `'${s3.accessKeyId}'`,
       'codesight.s3_secret_access_key': `'${s3.secretAccessKey}'`,
+      ...conf,
     },
   });
   const adminToken = (await cluster.query("SELECT codesight.issue_admin_token('e2e') AS t")).rows[0].t.token;

@@ -1,6 +1,6 @@
 import { useEffect, useState } from 'react';
 import { useAudioLevel } from '../recording/useAudioLevel';
-import { Button, formatDuration } from './ui';
+import { Button, formatDuration } from '../components/ui';
 
 export function RecordingPanel({ startedAt, mic, sessionId, stopping, onStop }: {
   startedAt: string | null; mic: MediaStream | null; sessionId: string | null; stopping: boolean; onStop: () => void;
