@@ -7,6 +7,7 @@ import { UploadStatus } from '../components/UploadStatus';
 import { SessionUploads } from '../components/SessionUploads';
 import { PendingRecordings } from '../components/PendingRecordings';
 import { RecordingPanel } from '../components/RecordingPanel';
+import { TaskPicker, useTaskChoice } from '../components/TaskPicker';
 import { openCapture, describeMediaError, pickMimeType, type Capture, type CaptureMode } from '../recording/capture';
 import { ChunkRecorder } from '../recording/chunkRecorder';
 import { extensionServerUrl, sendToExtension } from '../recording/extension';
@@ -36,6 +37,7 @@ export function RecordPage() {
   const [startedAt, setStartedAt] = useState<string | null>(null);
   const [mic, setMic] = useState<MediaStream | null>(null);
   const active = useRef<Active | null>(null);
+  const task = useTaskChoice();
   const upload = useUpload();
   const startUpload = upload.start;
 
@@ -79,6 +81,7 @@ export function RecordPage() {
     }
     try {
       const session = await workerApi.createSession();
+      void task.assignTo(session.sessionId);
       const recorder = await ChunkRecorder.start(capture.stream, chunkStore(), {
         sessionId: session.sessionId, kind: UPLOAD_KIND[mode], mimeType: pickMimeType(mode),
       });
@@ -125,6 +128,7 @@ export function RecordPage() {
     <>
       <h1 className="text-2xl font-bold">Record a session</h1>
       <Card title="Recording">
+        <TaskPicker state={task} disabled={busy} />
         <fieldset disabled={busy} className="mb-4">
           <legend className="mb-2 text-sm font-medium">What to record</legend>
           <div className="flex flex-wrap gap-4">
