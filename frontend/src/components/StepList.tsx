@@ -30,7 +30,7 @@ export function StepList({ steps, offsets, current = -1, selected, onToggle, onS
       {steps.map((s, i) => {
         const isCurrent = i === current;
         const time = offsets ? formatOffset(offsets[i] ?? null) : new Date(eventTimeMs(s.events[0]!)).toLocaleTimeString();
-        const label = s.own ? `${s.text} (the recorder page)` : s.text;
+        const label = s.text;
         return (
           <li key={stepKey(s)} ref={isCurrent ? currentRef : undefined} aria-current={isCurrent ? 'step' : undefined}
             data-testid="step" data-seqs={s.seqs.join(' ')}

@@ -51,10 +51,13 @@ export function SubmitCard({ s, onChanged }: { s: SessionSummary; onChanged: () 
   }
   if (s.status === 'active') {
     return (
-      <div className="flex flex-col gap-2 text-sm">
-        <Notice tone="warn">This session is still recording. Stop it first: on the record page, in the extension, or here if it was left running.</Notice>
-        <div><Button variant="secondary" disabled={stop.isPending} onClick={() => stop.mutate()}>End the recording</Button></div>
-        {stop.error && <ErrorBox title="The recording was not ended" error={asApiError(stop.error)} />}
+      <div className="flex flex-col gap-4">
+        <TaskForm key={s.task ?? ''} s={s} onSaved={onChanged} />
+        <div className="flex flex-col gap-2 text-sm">
+          <Notice tone="warn">This session is still recording. Stop it before you submit: on the record page, in the extension, or here if it was left running.</Notice>
+          <div><Button variant="secondary" disabled={stop.isPending} onClick={() => stop.mutate()}>End the recording</Button></div>
+          {stop.error && <ErrorBox title="The recording was not ended" error={asApiError(stop.error)} />}
+        </div>
       </div>
     );
   }

@@ -27,14 +27,20 @@ export function TaskOptions({ value, onChange, disabled }: {
   const tasks = useTasks('worker');
   const name = useId();
   const [own, setOwn] = useState(value && 'task' in value ? value.task : '');
-  const ownPicked = value !== null && 'task' in value;
+  // "Something else" stays picked while its box is still empty.
+  const [ownPicked, setOwnPicked] = useState(value !== null && 'task' in value);
 
   if (tasks.error) return <ErrorBox title="Could not load the tasks" error={asApiError(tasks.error)} onRetry={() => void tasks.refetch()} />;
   if (!tasks.data) return <p className="text-sm">Loading tasks…</p>;
   const { tasks: list, allowCustom } = tasks.data;
   const pickOwn = (text: string) => {
     setOwn(text);
+    setOwnPicked(true);
     onChange(text.trim() ? { task: text.trim() } : null);
+  };
+  const pickTask = (taskId: number) => {
+    setOwnPicked(false);
+    onChange({ taskId });
   };
   return (
     <div className="flex flex-col gap-2" role="radiogroup" aria-label="Task">
@@ -44,8 +50,8 @@ export function TaskOptions({ value, onChange, disabled }: {
       {list.map((t) => (
         <label key={t.taskId} className="flex items-start gap-2 rounded-md border border-slate-200 p-2 text-sm has-[:checked]:border-indigo-500 has-[:checked]:bg-indigo-50">
           <input type="radio" name={name} className="mt-1" disabled={disabled}
-            checked={value !== null && 'taskId' in value && value.taskId === t.taskId}
-            onChange={() => onChange({ taskId: t.taskId })} />
+            checked={!ownPicked && value !== null && 'taskId' in value && value.taskId === t.taskId}
+            onChange={() => pickTask(t.taskId)} />
           <span className="flex flex-col gap-1">
             <span className="font-medium">{t.instruction}</span>
             <span className="flex flex-wrap gap-2 text-xs text-slate-600">

@@ -79,6 +79,17 @@ describe('readableSteps', () => {
         'Typed a hidden card number into “Card number”', 'Submitted the form with Email, Name and Card number', 'Submitted the form']);
   });
 
+  it('puts a submit with the click or the Enter that sent it, and a new tab with the page it opens', () => {
+    const search = { url: `${SHOP}/`, selector: '#q', element: { name: 'Search' } };
+    const steps = readableSteps(session(tab('opened', 'about:blank'), nav(`${SHOP}/`), load(`${SHOP}/`, 'Shop'),
+      { type: 'input', selector: '#q', data: { ...search, value: 'tent' } },
+      { type: 'keypress', selector: '#q', data: { ...search, key: 'Enter' } },
+      { type: 'submit', data: { url: `${SHOP}/`, formSelector: '#search' } }));
+    expect(steps.map((s) => s.text)).toEqual(['Opened “Shop”', 'Typed “tent” into “Search”',
+      'Pressed Enter in “Search”, which sent the form with Search']);
+    expect(steps.map((s) => s.seqs)).toEqual([[1, 2, 3], [4], [5, 6]]);
+  });
+
   it('joins consecutive scrolls and a double click into one step each', () => {
     const events = session(
       { type: 'scroll', data: { url: `${SHOP}/`, direction: 'down', scroll: { x: 0, y: 300 }, viewport: { width: 1000, height: 700 }, documentHeight: 3000 } },
@@ -99,7 +110,7 @@ describe('readableSteps', () => {
 
   it('marks the recorder page\'s own steps', () => {
     const steps = readableSteps(session(tab('activated', `${OWN}/record`), nav(`${SHOP}/`), load(`${SHOP}/`, 'Shop')), OWN);
-    expect(steps.map((s) => [s.text, s.own])).toEqual([['Switched to 127.0.0.1:8787/record', true], ['Opened “Shop”', false]]);
+    expect(steps.map((s) => [s.text, s.own])).toEqual([['Switched to the CodeSight page', true], ['Opened “Shop”', false]]);
   });
 
   it('reads a recorded checkout in words, each event in exactly one step', () => {
@@ -111,7 +122,8 @@ describe('readableSteps', () => {
       'Clicked “Add to Cart”', 'Clicked “Cart (2)”', 'Opened “Fixture Shop”']);
     expect(out.filter((l) => l.startsWith('Typed') && l.endsWith('into “Full name”'))).toHaveLength(1);
     expect(out).toContain('Typed a hidden password into “Password”');
-    expect(out.find((l) => l.startsWith('Submitted'))).toMatch(/^Submitted the form with Email address, Full name, Street, City and \d+ more$/);
+    expect(out.find((l) => l.includes('sent the form'))).toMatch(
+      /^Clicked “Place order”, which sent the form with Email address, Full name, Street, City and \d+ more$/);
     expect(steps.length).toBeLessThan(events.length / 3);
   });
 });

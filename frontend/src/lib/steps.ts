@@ -65,6 +65,13 @@ function urlOf(e: SessionEvent): string | null {
   return str(e.data?.url) ?? str(e.url) ?? null;
 }
 
+// The page a page event is about; a new tab's blank page is none (it goes
+// with the page the tab opens next).
+function pageUrlOf(e: SessionEvent): string | null {
+  const url = urlOf(e);
+  return url && !/^(about:blank|chrome:\/\/newtab)/i.test(url) ? url : null;
+}
+
 // The same page: equal up to the fragment.
 function samePage(a: string, b: string): boolean {
   return a.split('#')[0] === b.split('#')[0];
@@ -156,24 +163,25 @@ function pageTitles(events: SessionEvent[]): Map<string, string> {
   return titles;
 }
 
-function pageName(url: string | null, titles: Map<string, string>): string {
-  if (!url) return 'a page';
+function pageName(url: string | null, titles: Map<string, string>, own: boolean): string {
+  if (own) return 'the CodeSight page';
+  if (!url) return 'a new tab';
   const title = titles.get(url.split('#')[0]!);
   return title ? quote(title) : shortUrl(url);
 }
 
 // The sentence for a run of page events (navigations, loads, tab
 // switches) that all concern one page.
-function describePage(events: SessionEvent[], url: string | null, titles: Map<string, string>): string {
+function describePage(events: SessionEvent[], url: string | null, titles: Map<string, string>, own: boolean): string {
   const opened = events.some((e) => e.type === 'navigation' || (e.type === 'page' && e.data?.action === 'load')
     || (e.type === 'tab' && e.data?.action === 'opened'));
   const switched = events.some((e) => (e.type === 'tab' && e.data?.action === 'activated')
     || (e.type === 'page' && e.data?.action === 'visible'));
-  if (opened) return `Opened ${pageName(url, titles)}`;
-  if (switched) return `Switched to ${pageName(url, titles)}`;
+  if (opened) return `Opened ${pageName(url, titles, own)}`;
+  if (switched) return `Switched to ${pageName(url, titles, own)}`;
   if (events.some((e) => e.type === 'tab' && e.data?.action === 'closed')) return 'Closed a tab';
-  const left = urlOf(events[0]!);
-  return left ? `Left ${pageName(left, titles)}` : 'Left the page';
+  const left = pageUrlOf(events[0]!);
+  return left ? `Left ${pageName(left, titles, own)}` : 'Left the page';
 }
 
 function describeScroll(events: SessionEvent[]): string {
@@ -200,10 +208,20 @@ function listOf(names: string[]): string {
   return `${shown.slice(0, -1).join(', ')} and ${shown[shown.length - 1]}`;
 }
 
-function describeSubmit(e: SessionEvent, fields: string[]): string {
+// "the form with Email address and Full name": what a submit sent, by the
+// form's short name and the labels of the fields filled in before it.
+function describeForm(e: SessionEvent, fields: string[]): string {
   const name = str(element(e.data ?? {}).name);
-  const form = name && name.length <= 40 ? ` ${quote(name)}` : ' the form';
-  return fields.length ? `Submitted${form} with ${listOf(fields)}` : `Submitted${form}`;
+  const form = name && name.length <= 40 ? quote(name) : 'the form';
+  return fields.length ? `${form} with ${listOf(fields)}` : form;
+}
+
+// A submit the click or key just before it caused (the same page, within
+// two seconds) belongs to that step.
+function causedBy(prev: Step | undefined, e: SessionEvent): boolean {
+  if (!prev || (prev.kind !== 'click' && prev.kind !== 'key')) return false;
+  const cause = prev.events[prev.events.length - 1]!;
+  return urlOf(cause) === urlOf(e) && eventTimeMs(e) - eventTimeMs(cause) < 2000;
 }
 
 function describeOne(e: SessionEvent): { kind: StepKind; text: string } {
@@ -257,19 +275,17 @@ export function readableSteps(events: SessionEvent[], ownOrigin?: string): Step[
     step.events.push(e);
     step.seqs.push(e.seq);
   };
+  const isOwn = (url: string | null) => !!(url && ownOrigin && originOf(url) === ownOrigin);
   const push = (kind: StepKind, text: string, evs: SessionEvent[], url: string | null) => {
     const all = [...evs, ...held];
     held = [];
-    steps.push({
-      kind, text, events: all, seqs: all.map((e) => e.seq), url,
-      own: !!(url && ownOrigin && originOf(url) === ownOrigin),
-    });
+    steps.push({ kind, text, events: all, seqs: all.map((e) => e.seq), url, own: isOwn(url) });
   };
   const flushPage = () => {
     if (!page) return;
     const p = page;
     page = null;
-    push('page', describePage(p.events, p.url, titles), p.events, p.url);
+    push('page', describePage(p.events, p.url, titles, isOwn(p.url)), p.events, p.url);
     filled = [];
   };
   const flushClick = () => {
@@ -288,7 +304,7 @@ export function readableSteps(events: SessionEvent[], ownOrigin?: string): Step[
     }
     if (PAGE_TYPES.has(e.type)) {
       flushClick();
-      const url = urlOf(e);
+      const url = pageUrlOf(e);
       if (inSubframe(e)) {
         // A frame loading inside the page goes with what is happening.
         if (page) page.events.push(e);
@@ -349,8 +365,12 @@ export function readableSteps(events: SessionEvent[], ownOrigin?: string): Step[
       latest.text = describeScroll(latest.events.filter((x) => x.type === 'scroll'));
     } else if (e.type === 'scroll') {
       push('scroll', describeScroll([e]), [e], urlOf(e));
+    } else if (e.type === 'submit' && causedBy(latest, e)) {
+      attach(latest!, e);
+      latest!.text = `${latest!.text}, which sent ${describeForm(e, filled)}`;
+      filled = [];
     } else if (e.type === 'submit') {
-      push('submit', describeSubmit(e, filled), [e], urlOf(e));
+      push('submit', `Submitted ${describeForm(e, filled)}`, [e], urlOf(e));
       filled = [];
     } else {
       const { kind, text } = describeOne(e);

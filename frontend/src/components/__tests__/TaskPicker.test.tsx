@@ -29,8 +29,15 @@ describe('TaskPicker', () => {
     expect(screen.getByText('2 of 5 done')).toBeInTheDocument();
     await user.click(radio);
     expect(screen.getByTestId('choice')).toHaveTextContent('{"taskId":3}');
+    const own = screen.getByRole('radio', { name: 'Something else' });
+    await user.click(own);
+    expect(own).toBeChecked();
+    expect(screen.getByTestId('choice')).toHaveTextContent('null');
     await user.type(screen.getByLabelText('Your own task'), 'Compare two tents');
     expect(screen.getByTestId('choice')).toHaveTextContent('{"task":"Compare two tents"}');
+    await user.click(radio);
+    expect(own).not.toBeChecked();
+    expect(screen.getByTestId('choice')).toHaveTextContent('{"taskId":3}');
   });
 
   it('has no box for one\'s own task when the admin turned it off', async () => {
