@@ -297,14 +297,10 @@ check_expires_in(int64 expires_in)
 				 errhint("S3 refuses presigned URLs valid for longer than 7 days.")));
 }
 
-/*
- * Presigns method on key and returns the URL in palloc'd memory.  Every
- * sigv4 failure becomes an error naming the setting to fix.
- */
-static char *
-s3_presign_url(const s3_config *cfg, const char *method, const char *key,
-			   int64 expires_in, int64 signed_at,
-			   const sigv4_param *params, size_t nparams)
+/* What sigv4 signs for method on key with cfg's endpoint and credentials. */
+static sigv4_request
+s3_sigv4_request(const s3_config *cfg, const char *method, const char *key,
+				 int64 expires_in, int64 signed_at)
 {
 	sigv4_request r = {
 		.method = method,
@@ -318,13 +314,27 @@ s3_presign_url(const s3_config *cfg, const char *method, const char *key,
 		.session_token = cfg->session_token,
 		.signed_at = signed_at,
 		.expires_in = expires_in,
-		.params = params,
-		.nparams = nparams,
 	};
+
+	return r;
+}
+
+/*
+ * Presigns method on key and returns the URL in palloc'd memory.  Every
+ * sigv4 failure becomes an error naming the setting to fix.
+ */
+static char *
+s3_presign_url(const s3_config *cfg, const char *method, const char *key,
+			   int64 expires_in, int64 signed_at,
+			   const sigv4_param *params, size_t nparams)
+{
+	sigv4_request r = s3_sigv4_request(cfg, method, key, expires_in, signed_at);
 	char	   *url = NULL;
 	char	   *result;
 	sigv4_status st;
 
+	r.params = params;
+	r.nparams = nparams;
 	check_expires_in(expires_in);
 	st = sigv4_presign(&r, &url);
 	switch (st)
@@ -1377,19 +1387,7 @@ check_result(const s3_config *cfg, const char *status, const char *message,
 static char *
 check_probe(const s3_config *cfg, int timeout_ms)
 {
-	sigv4_request r = {
-		.method = "GET",
-		.endpoint = cfg->endpoint,
-		.region = cfg->region,
-		.bucket = cfg->bucket,
-		.key = S3_CHECK_KEY,
-		.path_style = cfg->path_style,
-		.access_key_id = cfg->access_key_id,
-		.secret_access_key = cfg->secret_access_key,
-		.session_token = cfg->session_token,
-		.signed_at = (int64) time(NULL),
-		.expires_in = S3_INTERNAL_EXPIRES,
-	};
+	sigv4_request r = s3_sigv4_request(cfg, "GET", S3_CHECK_KEY, S3_INTERNAL_EXPIRES, (int64) time(NULL));
 	char	   *signed_url = NULL;
 	char	   *url;
 	sigv4_status st = sigv4_presign(&r, &signed_url);

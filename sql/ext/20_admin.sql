@@ -430,10 +430,9 @@ LANGUAGE plpgsql AS $$
 DECLARE
     v_deleted int;
 BEGIN
-    IF NOT EXISTS (SELECT FROM codesight.sessions s WHERE s.session_id = delete_events.session_id) THEN
+    IF NOT codesight._lock_for_change(session_id, worker_id) THEN
         RETURN 0;
     END IF;
-    PERFORM codesight._session_for_change(session_id, worker_id);
     WITH d AS (
         DELETE FROM codesight.events e
          WHERE e.session_id = delete_events.session_id

@@ -117,27 +117,27 @@ BEGIN
 END
 $$;
 
--- Locks a session a caller changes and returns its row.  worker_id, when
--- given, must own it (lock_owned_session); a worker may no longer change a
--- session it submitted, an admin (worker_id NULL) may.
-CREATE FUNCTION codesight._session_for_change(session_id text, worker_id bigint)
-RETURNS codesight.sessions
+-- Locks a session a caller changes; false when it does not exist.
+-- worker_id, when given, must own it (lock_owned_session); a worker may no
+-- longer change a session it submitted, an admin (worker_id NULL) may.
+CREATE FUNCTION codesight._lock_for_change(session_id text, worker_id bigint) RETURNS boolean
 LANGUAGE plpgsql AS $$
 DECLARE
-    s codesight.sessions;
+    v_submitted timestamptz;
 BEGIN
     IF NOT codesight.lock_owned_session(session_id, worker_id) THEN
-        PERFORM codesight.raise_unknown_session(session_id);
+        RETURN false;
     END IF;
-    SELECT * INTO s FROM codesight.sessions x WHERE x.session_id = _session_for_change.session_id;
-    IF worker_id IS NOT NULL AND s.submitted_at IS NOT NULL THEN
+    SELECT s.submitted_at INTO v_submitted
+      FROM codesight.sessions s WHERE s.session_id = _lock_for_change.session_id;
+    IF worker_id IS NOT NULL AND v_submitted IS NOT NULL THEN
         RAISE EXCEPTION 'session "%" was submitted for review', session_id
             USING ERRCODE = 'object_in_use',
                   DETAIL = format('It was submitted at %s and no longer changes.',
-                                  codesight.iso_time(s.submitted_at)),
+                                  codesight.iso_time(v_submitted)),
                   HINT = 'An admin can still change it.';
     END IF;
-    RETURN s;
+    RETURN true;
 END
 $$;
 
@@ -278,7 +278,9 @@ DECLARE
     t codesight.tasks;
     v_task text := codesight._clean_text(task, 'the task', 2000, true);
 BEGIN
-    s := codesight._session_for_change(session_id, worker_id);
+    IF NOT codesight._lock_for_change(session_id, worker_id) THEN
+        PERFORM codesight.raise_unknown_session(session_id);
+    END IF;
     IF set_session_task.task_id IS NOT NULL AND v_task IS NOT NULL THEN
         RAISE EXCEPTION 'give either a task id or your own task, not both'
             USING ERRCODE = 'invalid_parameter_value';
@@ -302,7 +304,7 @@ BEGIN
     END IF;
     UPDATE codesight.sessions x
        SET task_id = set_session_task.task_id, task = v_task, updated_at = now()
-     WHERE x.session_id = s.session_id
+     WHERE x.session_id = set_session_task.session_id
     RETURNING * INTO s;
     RETURN codesight._session_task_json(s);
 END
@@ -318,10 +320,9 @@ LANGUAGE plpgsql AS $$
 DECLARE
     v_restored int;
 BEGIN
-    IF NOT EXISTS (SELECT FROM codesight.sessions x WHERE x.session_id = restore_events.session_id) THEN
+    IF NOT codesight._lock_for_change(session_id, worker_id) THEN
         RETURN 0;
     END IF;
-    PERFORM codesight._session_for_change(session_id, worker_id);
     WITH r AS (
         DELETE FROM codesight.deleted_events d
          WHERE d.session_id = restore_events.session_id AND d.seq = ANY (restore_events.seqs)
@@ -359,7 +360,7 @@ BEGIN
     IF s.submitted_at IS NOT NULL AND s.confirmed_task = v_task THEN
         RETURN codesight.session_summary(session_id);
     END IF;
-    s := codesight._session_for_change(session_id, worker_id);
+    PERFORM codesight._lock_for_change(session_id, worker_id);
     IF s.status = 'active' THEN
         RAISE EXCEPTION 'session "%" is still recording', session_id
             USING ERRCODE = 'object_in_use',

@@ -12,10 +12,9 @@
 const { test, before, after } = require('node:test');
 const assert = require('node:assert/strict');
 const fs = require('node:fs');
-const { chromium } = require('playwright-core');
 const { waitFor } = require('../lib/cluster');
 const { WsClient } = require('../lib/wsclient');
-const { startStack, screenshot } = require('./lib/stack');
+const { startStack, launchPage, screenshot } = require('./lib/stack');
 
 const TASK = 'Buy a pair of trail shoes in size 42';
 const SHOP = 'http://shop.test';
@@ -70,16 +69,7 @@ async function saveAdminToken() {
 before(async () => {
   stack = await startStack();
   ({ cluster } = stack);
-  browser = await chromium.launch({
-    executablePath: '/usr/bin/chromium',
-    headless: true,
-    args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update',
-      '--disable-sync', '--no-first-run', '--use-fake-ui-for-media-stream', '--use-fake-device-for-media-stream',
-      '--autoplay-policy=no-user-gesture-required'],
-  });
-  page = await (await browser.newContext({ viewport: { width: 1280, height: 800 }, acceptDownloads: true })).newPage();
-  page.setDefaultTimeout(15000);
-  page.on('pageerror', (e) => console.log('page error:', e.message));
+  ({ browser, page } = await launchPage());
 });
 
 after(async () => {

@@ -8,6 +8,7 @@
 const assert = require('node:assert/strict');
 const fs = require('node:fs');
 const path = require('node:path');
+const { chromium } = require('playwright-core');
 const { startCluster } = require('../../lib/cluster');
 const { startS3Server } = require('../../lib/s3server');
 
@@ -22,6 +23,22 @@ async function screenshot(page, name) {
   if (!SCREENSHOTS) return;
   fs.mkdirSync(SHOTS, { recursive: true });
   await page.screenshot({ path: path.join(SHOTS, `${name}.png`), fullPage: true });
+}
+
+// Chromium with a fake screen and microphone that need no prompt, and a
+// 1280x800 page in it that reports its errors; resolves to {browser, page}.
+async function launchPage() {
+  const browser = await chromium.launch({
+    executablePath: '/usr/bin/chromium',
+    headless: true,
+    args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update',
+      '--disable-sync', '--no-first-run', '--use-fake-ui-for-media-stream', '--use-fake-device-for-media-stream',
+      '--autoplay-policy=no-user-gesture-required'],
+  });
+  const page = await (await browser.newContext({ viewport: { width: 1280, height: 800 }, acceptDownloads: true })).newPage();
+  page.setDefaultTimeout(15000);
+  page.on('pageerror', (e) => console.log('page error:', e.message));
+  return { browser, page };
 }
 
 // Starts s3rver and the cluster; stop() takes both down.  s3Down() stops
@@ -56,4 +73,4 @@ async function startStack() {
   };
 }
 
-module.exports = { startStack, screenshot, DIST };
+module.exports = { startStack, launchPage, screenshot, DIST };
