@@ -1225,9 +1225,10 @@ training_emit(Datum *values, bool *nulls, void *arg)
  * What training_data needs before its scan: the paths of the session's
  * video and audio (NULL when none) and when the video started, as
  * codesight._media finds them for every export, the session's task as
- * picked and as confirmed, and its event count, to size the document.  For an unknown session it raises the
- * exports' error, from codesight._export_session_check.  The paths are
- * copied into the caller's context.
+ * picked and as confirmed, and its event count, to size the document.  For
+ * an unknown session it raises the exports' error, from
+ * codesight._export_session_check.  The strings are copied into the
+ * caller's context.
  */
 static void
 training_media(text *session_id, TrainingBuild *b, char **video_path, char **audio_path,
@@ -1288,9 +1289,9 @@ training_media(text *session_id, TrainingBuild *b, char **video_path, char **aud
 
 /*
  * codesight.training_data(session_id) RETURNS jsonb: the Training Data
- * Format, {video_path, audio_path, task, confirmed_task, annotations}.  A C function, not a
- * PL/pgSQL wrapper, because PL/pgSQL copies its result out of its own
- * context: 16 MB for a 100,000-event session.
+ * Format, {video_path, audio_path, task, confirmed_task, annotations}.  A C
+ * function, not a PL/pgSQL wrapper, because PL/pgSQL copies its result out
+ * of its own context: 16 MB for a 100,000-event session.
  */
 PG_FUNCTION_INFO_V1(codesight_training_data);
 Datum

@@ -16,7 +16,7 @@ export const publicApi = clientFor(null);
 // Whose token a query runs with: part of every query key, so the worker's
 // and the admin's answers are never mixed up.
 export type Scope = 'worker' | 'admin';
-export const apiFor = (scope: Scope): Endpoints => (scope === 'admin' ? adminApi : workerApi);
+const apiFor = (scope: Scope): Endpoints => (scope === 'admin' ? adminApi : workerApi);
 
 export function asApiError(e: unknown): ApiError {
   if (e instanceof ApiError) return e;

@@ -12,12 +12,6 @@ function progress(t: Task): string | null {
   return t.targetCount ? `${t.submittedCount} of ${t.targetCount} done` : null;
 }
 
-export function choiceText(choice: TaskChoice | null, tasks: Task[]): string | null {
-  if (!choice) return null;
-  if ('task' in choice) return choice.task;
-  return tasks.find((t) => t.taskId === choice.taskId)?.instruction ?? null;
-}
-
 // The tasks as radio buttons, and a box for the worker's own when allowed.
 export function TaskOptions({ value, onChange, disabled }: {
   value: TaskChoice | null;

@@ -8,7 +8,7 @@ import type { CheckStatus, Counts, Health, HealthCheck } from '../api/types';
 import { AdminGate } from '../components/AdminGate';
 import { Button, Card, ErrorBox, StatusBadge, formatDuration } from '../components/ui';
 
-export const HEALTH_POLL_MS = 5000;
+const HEALTH_POLL_MS = 5000;
 
 const STATUS_LABEL: Record<CheckStatus, string> = { ok: 'OK', warn: 'Warning', down: 'Down' };
 const BORDER: Record<CheckStatus, string> = { ok: 'border-l-emerald-500', warn: 'border-l-amber-500', down: 'border-l-red-600' };
