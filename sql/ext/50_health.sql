@@ -94,7 +94,7 @@ $$;
 CREATE FUNCTION codesight._health_s3() RETURNS jsonb
 LANGUAGE plpgsql VOLATILE AS $$
 DECLARE
-    c jsonb := codesight.s3_check(2000, 2000);
+    c jsonb := codesight.s3_check(2000, 5000);
 BEGIN
     RETURN codesight._health_check('s3', 'Storage (S3)',
         CASE c->>'status' WHEN 'not_configured' THEN 'warn' ELSE c->>'status' END,
