@@ -136,6 +136,13 @@ describe('shopPages', () => {
     expect(shopPages(steps)).toEqual({ first: { url: `${SHOP}/`, title: 'Shop' }, last: { url: `${SHOP}/cart`, title: 'Your cart' } });
   });
 
+  it('names each page by its own title, not the title of the page left before it', () => {
+    const steps = readableSteps(session(nav(`${SHOP}/search`), load(`${SHOP}/search`, 'Search'), click('Tent'),
+      { type: 'page', data: { url: `${SHOP}/search`, action: 'hidden', title: 'Search', framePath: [] } },
+      nav(`${SHOP}/p/1`), load(`${SHOP}/p/1`, 'Tent')));
+    expect(shopPages(steps).last).toEqual({ url: `${SHOP}/p/1`, title: 'Tent' });
+  });
+
   it('has none without a page of the shop', () => {
     expect(shopPages(readableSteps(session(tab('activated', `${OWN}/record`)), OWN))).toEqual({ first: null, last: null });
   });

@@ -388,16 +388,9 @@ export function readableSteps(events: SessionEvent[], ownOrigin?: string): Step[
 // The first and last page of the demonstration, on the shop: web pages
 // that are not the recorder page.
 export function shopPages(steps: Step[]): { first: PageVisit | null; last: PageVisit | null } {
-  const visits: PageVisit[] = [];
-  for (const s of steps) {
-    if (!s.url || s.own || !isWeb(s.url)) continue;
-    const title = s.events.map((e) => (e.type === 'page' ? str(e.data?.title) : undefined)).find(Boolean) ?? null;
-    const prev = visits[visits.length - 1];
-    if (prev && samePage(prev.url, s.url)) {
-      prev.title ??= title;
-      continue;
-    }
-    visits.push({ url: s.url, title });
-  }
-  return { first: visits[0] ?? null, last: visits[visits.length - 1] ?? null };
+  const titles = pageTitles(steps.flatMap((s) => s.events));
+  const visit = (s: Step | undefined): PageVisit | null =>
+    (s?.url ? { url: s.url, title: titles.get(s.url.split('#')[0]!) ?? null } : null);
+  const shop = steps.filter((s) => s.url && !s.own && isWeb(s.url));
+  return { first: visit(shop[0]), last: visit(shop[shop.length - 1]) };
 }
