@@ -69,10 +69,10 @@ export function ReviewPage({ sessionId }: { sessionId: string }) {
         </Button>
       )}>
         {!submitted && <p className="mb-3 text-sm text-slate-600">Tick the steps that are mistakes or private, then delete them. You can undo a deletion until you submit.</p>}
-        {(notice || lastDeletion) && (
+        {!submitted && (notice || lastDeletion) && (
           <div className="mb-3 flex flex-wrap items-center gap-3">
             {notice && <Notice tone="ok">{notice}</Notice>}
-            {lastDeletion && !submitted && (
+            {lastDeletion && (
               <Button variant="secondary" disabled={busy} onClick={() => restore.mutate(lastDeletion)}>
                 Undo: restore {plural(lastDeletion.steps, 'step')}
               </Button>

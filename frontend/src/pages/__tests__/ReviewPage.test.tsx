@@ -71,6 +71,7 @@ describe('ReviewPage', () => {
     expect(await screen.findByText('Restored 1 step.')).toBeInTheDocument();
     await waitFor(() => expect(screen.getAllByTestId('step')).toHaveLength(3));
     expect(screen.queryByRole('button', { name: /Undo/ })).toBeNull();
+    expect(screen.queryByText('Deleted 1 step.')).toBeNull();
   });
 
   it('submits with the task confirmed or corrected, then locks the session', async () => {
@@ -79,6 +80,9 @@ describe('ReviewPage', () => {
     const user = userEvent.setup();
     renderWithQuery(<ReviewPage sessionId="cs_x" />);
     expect(await screen.findByTestId('session-task')).toHaveTextContent('Buy shoes');
+    await user.click(await screen.findByRole('checkbox', { name: /Pressed Enter/ }));
+    await user.click(screen.getByRole('button', { name: /Delete .*selected step/ }));
+    await screen.findByRole('button', { name: 'Undo: restore 1 step' });
     const done = screen.getByLabelText('What did you actually do?');
     expect(done).toHaveValue('Buy shoes');
     await user.clear(done);
@@ -90,6 +94,8 @@ describe('ReviewPage', () => {
     expect(await screen.findByText(/Submitted for review on/)).toHaveTextContent('What you did: Bought shoes in size 43');
     await waitFor(() => expect(screen.queryByRole('checkbox')).toBeNull());
     expect(screen.queryByRole('button', { name: /Delete .*selected step/ })).toBeNull();
+    expect(screen.queryByRole('button', { name: /Undo/ })).toBeNull();
+    expect(screen.queryByText('Deleted 1 step.')).toBeNull();
   });
 
   it('gives a session the extension started alone its task', async () => {
