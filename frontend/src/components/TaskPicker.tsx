@@ -60,7 +60,7 @@ export function TaskOptions({ value, onChange, disabled }: {
         <div className="flex flex-col gap-1 rounded-md border border-slate-200 p-2 text-sm has-[:checked]:border-indigo-500">
           <label className="flex items-center gap-2">
             <input type="radio" name={name} disabled={disabled} checked={ownPicked} onChange={() => pickOwn(own)} />
-            <span className="font-medium">{list.length ? 'Something else' : 'Say what you will do'}</span>
+            <span className="font-medium">{list.length ? 'Something else' : 'In your own words'}</span>
           </label>
           <textarea aria-label="Your own task" rows={2} maxLength={2000} disabled={disabled}
             placeholder="For example: Buy a pair of running shoes in size 42"
