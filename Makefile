@@ -32,7 +32,7 @@ $(OBJS): $(wildcard src/*.h)
 $(EXTENSION)--$(EXTVERSION).sql: $(sort $(wildcard sql/ext/*.sql))
 	cat $^ > $@
 
-.PHONY: run stop test
+.PHONY: run stop test screenshots
 # Sets up and starts everything locally: packages, build, PostgreSQL with the
 # worker, a local S3 server and the web page.  See README.md.
 run:
@@ -44,3 +44,8 @@ stop:
 # Runs every test: regression, integration, extension, frontend and e2e.
 test:
 	bash test/run.sh
+
+# Regenerates docs/screenshots/*.png from the web page's end-to-end tests
+# (test runs themselves never write them).  See README.md.
+screenshots:
+	bash test/screenshots.sh

@@ -1221,14 +1221,15 @@ training_emit(Datum *values, bool *nulls, void *arg)
 /*
  * What training_data needs before its scan: the paths of the session's
  * video and audio (NULL when none) and when the video started, as
- * codesight._media finds them for every export, and the session's event
- * count, to size the document.  For an unknown session it raises the
- * exports' error, from codesight._export_session_check.  The paths are
- * copied into the caller's context.
+ * codesight._media finds them for every export, the session's task as
+ * picked and as confirmed, and its event count, to size the document.  For
+ * an unknown session it raises the exports' error, from
+ * codesight._export_session_check.  The strings are copied into the
+ * caller's context.
  */
 static void
 training_media(text *session_id, TrainingBuild *b, char **video_path, char **audio_path,
-			   int64 *event_count)
+			   char **task, char **confirmed_task, int64 *event_count)
 {
 	MemoryContext callercxt = CurrentMemoryContext;
 	Oid			argtypes[1] = {TEXTOID};
@@ -1241,7 +1242,8 @@ training_media(text *session_id, TrainingBuild *b, char **video_path, char **aud
 
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
-	if (SPI_execute_with_args("SELECT v.path, v.started_at, a.path, s.event_count"
+	if (SPI_execute_with_args("SELECT v.path, v.started_at, a.path, s.event_count,"
+							  "       s.task, s.confirmed_task"
 							  "  FROM codesight.sessions s,"
 							  "       codesight._media($1, 'video') v,"
 							  "       codesight._media($1, 'audio') a"
@@ -1267,6 +1269,10 @@ training_media(text *session_id, TrainingBuild *b, char **video_path, char **aud
 	*audio_path = path != NULL ? MemoryContextStrdup(callercxt, path) : NULL;
 	d = SPI_getbinval(tup, desc, 4, &isnull);
 	*event_count = isnull ? 0 : DatumGetInt64(d);
+	path = SPI_getvalue(tup, desc, 5);
+	*task = path != NULL ? MemoryContextStrdup(callercxt, path) : NULL;
+	path = SPI_getvalue(tup, desc, 6);
+	*confirmed_task = path != NULL ? MemoryContextStrdup(callercxt, path) : NULL;
 	SPI_finish();
 }
 
@@ -1280,9 +1286,9 @@ training_media(text *session_id, TrainingBuild *b, char **video_path, char **aud
 
 /*
  * codesight.training_data(session_id) RETURNS jsonb: the Training Data
- * Format, {video_path, audio_path, annotations}.  A C function, not a
- * PL/pgSQL wrapper, because PL/pgSQL copies its result out of its own
- * context: 16 MB for a 100,000-event session.
+ * Format, {video_path, audio_path, task, confirmed_task, annotations}.  A C
+ * function, not a PL/pgSQL wrapper, because PL/pgSQL copies its result out
+ * of its own context: 16 MB for a 100,000-event session.
  */
 PG_FUNCTION_INFO_V1(codesight_training_data);
 Datum
@@ -1290,14 +1296,14 @@ codesight_training_data(PG_FUNCTION_ARGS)
 {
 	text	   *session_id = PG_GETARG_TEXT_P(0);
 	TrainingBuild b;
-	const char *keys[2] = {"video_path", "audio_path"};
-	char	   *paths[2];
+	const char *keys[4] = {"video_path", "audio_path", "task", "confirmed_task"};
+	char	   *fields[4];
 	int64		event_count;
 	int			expect;
 
-	training_media(session_id, &b, &paths[0], &paths[1], &event_count);
+	training_media(session_id, &b, &fields[0], &fields[1], &fields[2], &fields[3], &event_count);
 	expect = (int) Min(event_count, 1000000);
-	jsonb_array_build_init(&b.annotations, "annotations", 2, keys, (const char *const *) paths,
+	jsonb_array_build_init(&b.annotations, "annotations", 4, keys, (const char *const *) fields,
 						   expect, (Size) expect * TRAINING_BYTES_PER_EVENT);
 	actions_scan(session_id, training_emit, &b);
 	PG_RETURN_JSONB_P(jsonb_array_build_finish(&b.annotations));
@@ -1313,6 +1319,9 @@ typedef struct DatasetBuild
 	TupleDesc	desc;
 	bool		has_video;
 	TimestampTz video_start;
+	int64		task_id;		/* 0: none */
+	char	   *task;			/* the session's, NULL when none */
+	char	   *confirmed_task;
 	text	   *website_pattern;
 	MemoryContext cxt;			/* holds the website of the last URL */
 	char	   *last_url;
@@ -1496,6 +1505,14 @@ dataset_emit(Datum *values, bool *nulls, void *arg)
 		appendStringInfo(&repr, ": %s", value);
 	jsonb_push_string_pair(&st, "action_repr", repr.data);
 
+	jsonb_push_key(&st, "task_id");
+	if (b->task_id != 0)
+		push_numeric(&st, WJB_VALUE, int64_to_numeric(b->task_id));
+	else
+		push_text(&st, WJB_VALUE, NULL);
+	jsonb_push_string_pair(&st, "task", b->task);
+	jsonb_push_string_pair(&st, "confirmed_task", b->confirmed_task);
+
 	jsonb_push_key(&st, "video_offset_ms");
 	if (b->has_video && ts >= b->video_start)
 	{
@@ -1515,7 +1532,7 @@ dataset_emit(Datum *values, bool *nulls, void *arg)
 
 /*
  * Appends the dataset lines of one session to b->store: finds the start of
- * its video (codesight._media) and runs the action scan.
+ * its video (codesight._media) and its task, and runs the action scan.
  */
 static void
 dataset_session_rows(DatasetBuild *b, text *session_id)
@@ -1523,17 +1540,37 @@ dataset_session_rows(DatasetBuild *b, text *session_id)
 	MemoryContext cxt = CurrentMemoryContext;
 	Oid			argtypes[1] = {TEXTOID};
 	Datum		args[1] = {PointerGetDatum(session_id)};
-	bool		isnull;
+	bool		isnull = true;
+	bool		no_task;
+	Datum		d;
+	char	   *v;
 
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
-	if (SPI_execute_with_args("SELECT m.started_at FROM codesight._media($1, 'video') m",
+	if (SPI_execute_with_args("SELECT m.started_at, s.task_id, s.task, s.confirmed_task"
+							  "  FROM codesight.sessions s, codesight._media($1, 'video') m"
+							  " WHERE s.session_id = $1",
 							  1, argtypes, args, NULL, true, 1) != SPI_OK_SELECT)
-		elog(ERROR, "video lookup failed");
-	isnull = true;
+		elog(ERROR, "video and task lookup failed");
+	b->task_id = 0;
+	if (b->task != NULL)
+		pfree(b->task);
+	if (b->confirmed_task != NULL)
+		pfree(b->confirmed_task);
+	b->task = b->confirmed_task = NULL;
 	if (SPI_processed > 0)
-		b->video_start = DatumGetTimestampTz(SPI_getbinval(SPI_tuptable->vals[0],
-														   SPI_tuptable->tupdesc, 1, &isnull));
+	{
+		HeapTuple	tup = SPI_tuptable->vals[0];
+		TupleDesc	desc = SPI_tuptable->tupdesc;
+
+		b->video_start = DatumGetTimestampTz(SPI_getbinval(tup, desc, 1, &isnull));
+		d = SPI_getbinval(tup, desc, 2, &no_task);
+		b->task_id = no_task ? 0 : DatumGetInt64(d);
+		v = SPI_getvalue(tup, desc, 3);
+		b->task = v != NULL ? MemoryContextStrdup(b->cxt, v) : NULL;
+		v = SPI_getvalue(tup, desc, 4);
+		b->confirmed_task = v != NULL ? MemoryContextStrdup(b->cxt, v) : NULL;
+	}
 	b->has_video = !isnull;
 	SPI_finish();
 	MemoryContextSwitchTo(cxt);
@@ -1571,9 +1608,10 @@ codesight_dataset_session(PG_FUNCTION_ARGS)
 }
 
 /*
- * codesight.export_dataset(since timestamptz, status text) RETURNS SETOF
- * jsonb: the lines of every matching session (NULL matches any), sessions
- * in start order.  Sessions are read through a cursor and each session's
+ * codesight.export_dataset(since timestamptz, status text, task_id bigint,
+ * until timestamptz, min_score int) RETURNS SETOF jsonb: the lines of every
+ * session codesight._dataset_sessions picks (NULL filters nothing),
+ * sessions in start order.  Sessions are read through a cursor and each session's
  * lines go to the result before the next is read; the result spills to
  * disk past work_mem, so memory stays bounded.
  */
@@ -1584,27 +1622,27 @@ codesight_export_dataset(PG_FUNCTION_ARGS)
 	MemoryContext cxt = CurrentMemoryContext;
 	MemoryContext batchcxt;
 	DatasetBuild b;
-	Oid			argtypes[2] = {TIMESTAMPTZOID, TEXTOID};
-	Datum		args[2];
-	char		argnulls[2];
+	Oid			argtypes[5] = {TIMESTAMPTZOID, TEXTOID, INT8OID, TIMESTAMPTZOID, INT4OID};
+	Datum		args[5];
+	char		argnulls[5];
 	Portal		portal;
 
 	dataset_init(fcinfo, &b);
-	args[0] = PG_ARGISNULL(0) ? (Datum) 0 : PG_GETARG_DATUM(0);
-	argnulls[0] = PG_ARGISNULL(0) ? 'n' : ' ';
-	args[1] = PG_ARGISNULL(1) ? (Datum) 0 : PG_GETARG_DATUM(1);
-	argnulls[1] = PG_ARGISNULL(1) ? 'n' : ' ';
+	for (int i = 0; i < 5; i++)
+	{
+		args[i] = PG_ARGISNULL(i) ? (Datum) 0 : PG_GETARG_DATUM(i);
+		argnulls[i] = PG_ARGISNULL(i) ? 'n' : ' ';
+	}
 	batchcxt = AllocSetContextCreate(cxt, "codesight export_dataset",
 									 ALLOCSET_DEFAULT_SIZES);
 
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
 	portal = SPI_cursor_open_with_args(NULL,
-									   "SELECT ss.session_id FROM codesight.sessions ss"
-									   " WHERE ($1 IS NULL OR ss.started_at >= $1)"
-									   "   AND ($2 IS NULL OR ss.status = $2)"
-									   " ORDER BY ss.started_at, ss.session_id",
-									   2, argtypes, args, argnulls, true, 0);
+									   "SELECT d.session_id"
+									   "  FROM codesight._dataset_sessions($1, $4, $2, $3, $5) d"
+									   " ORDER BY d.started_at, d.session_id",
+									   5, argtypes, args, argnulls, true, 0);
 	for (;;)
 	{
 		uint64		n;

@@ -396,6 +396,25 @@ h_session_sql(Request *req, Response *resp)
 	respond_sql(resp, req->route->sql, 1, t, v, NULL);
 }
 
+/*
+ * Routes whose SQL reads the request body: the route's SQL call with $1 =
+ * the {id} segment (NULL without one), $2 = the body as jsonb ('{}'
+ * without one) and $3 = the caller's worker id (NULL for admins).
+ */
+static void
+h_body_sql(Request *req, Response *resp)
+{
+	Oid			t[3] = {TEXTOID, JSONBOID, INT8OID};
+	Datum		v[3];
+	char		n[4] = "   ";
+	char	   *body = req->http->body_len > 0 ? pnstrdup(req->http->body, req->http->body_len) : "{}";
+
+	v[0] = text_or_null(req->id, &n[0]);
+	v[1] = DirectFunctionCall1(jsonb_in, CStringGetDatum(body));
+	v[2] = owner_arg(req, &n[2]);
+	respond_sql(resp, req->route->sql, 3, t, v, n);
+}
+
 /* GET .../playwright: the script as JavaScript text. */
 static void
 h_playwright(Request *req, Response *resp)
@@ -448,9 +467,13 @@ h_stop_session(Request *req, Response *resp)
 	respond_sql(resp, "SELECT codesight.stop_session($1, $2)", 2, t, v, n);
 }
 
-/* POST /api/sessions/{id}/events/delete {seqs:[...]} */
+/*
+ * POST /api/sessions/{id}/events/delete and .../restore {seqs:[...]}: the
+ * route's SQL call with $1 = the session, $2 = the seqs as a JSON array
+ * and $3 = the caller's worker id (NULL for admins).
+ */
 static void
-h_delete_events(Request *req, Response *resp)
+h_event_seqs(Request *req, Response *resp)
 {
 	Oid			t[3] = {TEXTOID, TEXTOID, INT8OID};
 	Datum		v[3];
@@ -462,9 +485,7 @@ h_delete_events(Request *req, Response *resp)
 	v[0] = CStringGetTextDatum(req->id);
 	v[1] = CStringGetTextDatum(seqs);
 	v[2] = owner_arg(req, &n[2]);
-	respond_sql(resp, "SELECT jsonb_build_object('deleted', codesight.delete_events($1, "
-				"ARRAY(SELECT jsonb_array_elements_text($2::jsonb)::bigint), $3))",
-				3, t, v, n);
+	respond_sql(resp, req->route->sql, 3, t, v, n);
 }
 
 /* Checks that the caller may act on a session: 404 if absent, 403 if not theirs. */
@@ -602,7 +623,11 @@ typedef struct DatasetStream
 {
 	bool		has_since;
 	TimestampTz since;
+	bool		has_until;
+	TimestampTz until;
 	char	   *status;			/* NULL: any status */
+	int64		task_id;		/* 0: any task */
+	int			min_score;		/* 0: any score */
 	bool		started;		/* a key below is set */
 	TimestampTz last_started_at;
 	char		last_session_id[PROTO_SESSION_ID_MAX + 1];
@@ -616,36 +641,57 @@ typedef struct DatasetStream
 #define STREAM_FLUSH_BYTES (1024 * 1024)
 #define STREAM_SESSIONS_PER_TURN 50
 
+/* Reads a timestamptz query parameter; false when absent or empty. */
+static bool
+query_time(Request *req, const char *name, TimestampTz *out)
+{
+	const char *s = query_param(req, name);
+
+	if (s == NULL || *s == '\0')
+		return false;
+	*out = DatumGetTimestampTz(DirectFunctionCall3(timestamptz_in, CStringGetDatum(s),
+												   ObjectIdGetDatum(InvalidOid),
+												   Int32GetDatum(-1)));
+	return true;
+}
+
 /*
- * GET /api/export/dataset.jsonl?status=&since=&after=: validates, then
- * streams after commit.  after names the last session a broken stream
- * delivered whole (its error line says which): the export goes on from the
- * next one.
+ * GET /api/export/dataset.jsonl?since=&until=&status=&task=&minScore=&after=:
+ * validates the filters (the status with codesight._dataset_status_ok),
+ * then streams after commit.  after names the last session a broken
+ * stream delivered whole (its error line says which): the export goes on
+ * from the next one.
  */
 static void
 h_dataset(Request *req, Response *resp)
 {
-	const char *since = query_param(req, "since");
 	const char *status = query_param(req, "status");
+	const char *task = query_param(req, "task");
 	const char *after = query_param(req, "after");
 	DatasetStream *ds = palloc0(sizeof(DatasetStream));
 
-	if (since && *since)
-	{
-		ds->has_since = true;
-		ds->since = DatumGetTimestampTz(DirectFunctionCall3(timestamptz_in, CStringGetDatum(since),
-															ObjectIdGetDatum(InvalidOid),
-															Int32GetDatum(-1)));
-	}
+	ds->has_since = query_time(req, "since", &ds->since);
+	ds->has_until = query_time(req, "until", &ds->until);
 	if (status == NULL || *status == '\0')
 		status = "completed";
 	if (strcmp(status, "any") != 0)
 	{
-		if (strcmp(status, "active") != 0 && strcmp(status, "completed") != 0 &&
-			strcmp(status, "disconnected") != 0 && strcmp(status, "abandoned") != 0)
-			HTTP_ERROR(400, "bad_request", "status must be active, completed, disconnected, abandoned or any");
+		Oid			t[1] = {TEXTOID};
+		Datum		v[1] = {CStringGetTextDatum(status)};
+
+		sql_value("SELECT codesight._dataset_status_ok($1)", 1, t, v, NULL);
 		ds->status = pstrdup(status);
 	}
+	if (task && *task)
+	{
+		char	   *end;
+
+		errno = 0;
+		ds->task_id = strtoll(task, &end, 10);
+		if (*end != '\0' || errno != 0 || ds->task_id < 1)
+			HTTP_ERROR(400, "bad_request", "query parameter task must be a task id");
+	}
+	ds->min_score = query_int(req, "minScore", 0, 1, 5);
 	if (after && *after)
 	{
 		Oid			t[1] = {TEXTOID};
@@ -700,9 +746,10 @@ stream_flush(DatasetStream *ds, bool in_xact)
 static bool
 stream_step(DatasetStream *ds)
 {
-	Oid			t[5] = {BOOLOID, TIMESTAMPTZOID, TEXTOID, TIMESTAMPTZOID, TEXTOID};
-	Datum		v[5];
-	char		n[6] = "     ";
+	Oid			t[8] = {BOOLOID, TIMESTAMPTZOID, TEXTOID, TIMESTAMPTZOID, TIMESTAMPTZOID,
+	TEXTOID, INT8OID, INT4OID};
+	Datum		v[8];
+	char		n[9] = "        ";
 	int			lines = 0;
 	uint64		nsessions;
 	SPITupleTable *sessions;
@@ -714,16 +761,27 @@ stream_step(DatasetStream *ds)
 		v[3] = TimestampTzGetDatum(ds->since);
 	else
 		n[3] = 'n';
-	if (ds->status)
-		v[4] = CStringGetTextDatum(ds->status);
+	if (ds->has_until)
+		v[4] = TimestampTzGetDatum(ds->until);
 	else
 		n[4] = 'n';
-	if (SPI_execute_with_args("SELECT session_id, started_at FROM codesight.sessions "
-							  "WHERE (NOT $1 OR (started_at, session_id) > ($2, $3)) "
-							  "AND ($4::timestamptz IS NULL OR started_at >= $4) "
-							  "AND ($5::text IS NULL OR status = $5) "
-							  "ORDER BY started_at, session_id LIMIT " CppAsString2(STREAM_SESSIONS_PER_TURN),
-							  5, t, v, n, true, 0) != SPI_OK_SELECT)
+	if (ds->status)
+		v[5] = CStringGetTextDatum(ds->status);
+	else
+		n[5] = 'n';
+	if (ds->task_id)
+		v[6] = Int64GetDatum(ds->task_id);
+	else
+		n[6] = 'n';
+	if (ds->min_score)
+		v[7] = Int32GetDatum(ds->min_score);
+	else
+		n[7] = 'n';
+	if (SPI_execute_with_args("SELECT d.session_id, d.started_at "
+							  "FROM codesight._dataset_sessions($4, $5, $6, $7, $8) d "
+							  "WHERE (NOT $1 OR (d.started_at, d.session_id) > ($2, $3)) "
+							  "ORDER BY d.started_at, d.session_id LIMIT " CppAsString2(STREAM_SESSIONS_PER_TURN),
+							  8, t, v, n, true, 0) != SPI_OK_SELECT)
 		elog(ERROR, "dataset session listing failed");
 	sessions = SPI_tuptable;
 	nsessions = SPI_processed;
@@ -849,7 +907,7 @@ static int	current_route = -1;
 
 static const Route routes[] = {
 	{HTTP_M_GET, "/health", RA_NONE, RF_NETWORK, NULL},
-	{HTTP_M_GET, "/api/health", RA_NONE, 0, h_health},
+	{HTTP_M_GET, "/api/health", RA_NONE, RF_S3, h_health},
 	{HTTP_M_GET, "/api/debug/counts", RA_ADMIN, 0, h_counts},
 	{HTTP_M_GET, "/api/admin/recent", RA_ADMIN, 0, h_recent},
 	{HTTP_M_POST, "/api/workers", RA_NONE, 0, h_register},
@@ -858,7 +916,29 @@ static const Route routes[] = {
 	{HTTP_M_GET, "/api/sessions", RA_WORKER, 0, h_list_sessions},
 	{HTTP_M_DELETE, "/api/sessions/{id}", RA_WORKER, RF_SESSION, h_delete_session},
 	{HTTP_M_POST, "/api/sessions/{id}/stop", RA_WORKER, RF_SESSION, h_stop_session},
-	{HTTP_M_POST, "/api/sessions/{id}/events/delete", RA_WORKER, RF_SESSION, h_delete_events},
+	{HTTP_M_POST, "/api/sessions/{id}/events/delete", RA_WORKER, RF_SESSION, h_event_seqs,
+	"SELECT jsonb_build_object('deleted', codesight.delete_events($1, "
+	"ARRAY(SELECT jsonb_array_elements_text($2::jsonb)::bigint), $3))"},
+	{HTTP_M_POST, "/api/sessions/{id}/events/restore", RA_WORKER, RF_SESSION, h_event_seqs,
+	"SELECT jsonb_build_object('restored', codesight.restore_events($1, "
+	"ARRAY(SELECT jsonb_array_elements_text($2::jsonb)::bigint), $3))"},
+	{HTTP_M_POST, "/api/sessions/{id}/task", RA_WORKER, RF_SESSION, h_body_sql,
+	"SELECT codesight.set_session_task($1, ($2->>'taskId')::bigint, $2->>'task', $3)"},
+	{HTTP_M_POST, "/api/sessions/{id}/submit", RA_WORKER, RF_SESSION, h_body_sql,
+	"SELECT codesight.submit_session($1, $2->>'confirmedTask', $3)"},
+	{HTTP_M_GET, "/api/tasks", RA_WORKER, 0, h_body_sql,
+	"SELECT codesight.list_tasks(false)"},
+	{HTTP_M_GET, "/api/admin/tasks", RA_ADMIN, 0, h_body_sql,
+	"SELECT codesight.list_tasks(true)"},
+	{HTTP_M_POST, "/api/admin/tasks", RA_ADMIN, 0, h_body_sql,
+	"SELECT codesight.create_task($2->>'instruction', $2->>'site', "
+	"codesight._json_strings($2->'tags', 'tags'), ($2->>'targetCount')::int)"},
+	{HTTP_M_POST, "/api/admin/tasks/{id}", RA_ADMIN, 0, h_body_sql,
+	"SELECT codesight.update_task($1::bigint, $2)"},
+	{HTTP_M_POST, "/api/admin/task-options", RA_ADMIN, 0, h_body_sql,
+	"SELECT codesight.set_task_options(($2->>'allowCustom')::boolean)"},
+	{HTTP_M_POST, "/api/admin/sessions/{id}/score", RA_ADMIN, RF_SESSION, h_body_sql,
+	"SELECT codesight.score_session($1, ($2->>'score')::int, $2->>'note')"},
 	{HTTP_M_GET, "/api/sessions/{id}/media", RA_WORKER, RF_SESSION, h_session_sql,
 	"SELECT codesight.media_urls($1)"},
 	{HTTP_M_GET, "/api/extension/sessions", RA_ADMIN, 0, h_list_sessions},
@@ -943,6 +1023,7 @@ status_for_sqlstate(int sqlerrcode, const char **code)
 			return 401;
 		case ERRCODE_UNIQUE_VIOLATION:
 		case ERRCODE_DUPLICATE_OBJECT:
+		case ERRCODE_OBJECT_IN_USE:
 			*code = "conflict";
 			return 409;
 		case ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE:

@@ -181,18 +181,38 @@ member_cmp(const void *a, const void *b)
 	return memcmp(x->key, y->key, x->keylen);
 }
 
+/* The length of a text member's value (0 for null). */
+static uint32
+member_len(const JsonbBuildMember *m)
+{
+	return m->value != NULL ? strlen(m->value) : 0;
+}
+
+/* The bytes of the text values whose keys sort after the array's. */
+static Size
+tail_bytes(const JsonbArrayBuild *ab)
+{
+	Size		len = 0;
+
+	for (int i = ab->array_index + 1; i < ab->nmembers; i++)
+		len += member_len(&ab->members[i]);
+	return len;
+}
+
 /*
  * The bytes before the elements of an array of count elements: the varlena
- * header, the object's header, JEntries, keys and text values, then the
- * array's header and JEntries, as convertToJsonb lays them out
- * (utils/jsonb.h).  Returns their size; writes them to out unless it is
- * NULL, count being then the array's.  The array's key sorts last
- * (jsonb_array_build_init checks), so the array is the last value.
+ * header, the object's header, JEntries, keys and the text values whose
+ * keys sort before the array's, then the array's header and JEntries, as
+ * convertToJsonb lays them out (utils/jsonb.h).  Returns their size; writes
+ * them to out unless it is NULL, count being then the array's.  The text
+ * values whose keys sort after the array's follow the elements
+ * (jsonb_array_build_finish writes them).
  */
 static Size
 front_bytes(JsonbArrayBuild *ab, int count, char *out)
 {
 	int			n = ab->nmembers;
+	int			ai = ab->array_index;
 	Size		off = VARHDRSZ + sizeof(uint32) + 2 * n * sizeof(JEntry);
 	Size		array_start;
 	uint32		end = 0;
@@ -207,35 +227,37 @@ front_bytes(JsonbArrayBuild *ab, int count, char *out)
 			(i % JB_OFFSET_STRIDE == 0 ? JENTRY_HAS_OFF | end : ab->members[i].keylen);
 	}
 	off += end;
-	for (int i = 0; i < n - 1; i++)
+	for (int i = 0; i < n; i++)
 	{
-		const char *v = ab->members[i].value;
-		uint32		len = v != NULL ? strlen(v) : 0;
+		uint32		len;
 
+		if (i == ai)
+		{
+			/* the array, aligned: its padding counts in its length */
+			len = (INTALIGN(off) - off) + sizeof(uint32) + count * sizeof(JEntry) + ab->len;
+			if ((Size) end + len + tail_bytes(ab) > JENTRY_OFFLENMASK)
+				ereport(ERROR,
+						(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+						 errmsg("total size of jsonb object elements exceeds the maximum of %u bytes",
+								JENTRY_OFFLENMASK),
+						 errhint("Export the session's actions as the dataset, which is streamed.")));
+			end += len;
+			vals[i] = JENTRY_ISCONTAINER |
+				((i + n) % JB_OFFSET_STRIDE == 0 ? JENTRY_HAS_OFF | end : len);
+			continue;
+		}
+		len = member_len(&ab->members[i]);
 		end += len;
-		off += len;
-		vals[i] = (v != NULL ? JENTRY_ISSTRING : JENTRY_ISNULL) |
+		if (i < ai)
+			off += len;
+		vals[i] = (ab->members[i].value != NULL ? JENTRY_ISSTRING : JENTRY_ISNULL) |
 			((i + n) % JB_OFFSET_STRIDE == 0 ? JENTRY_HAS_OFF | end : len);
 	}
 	array_start = INTALIGN(off);
-	{
-		Size		array_len = (array_start - off) + sizeof(uint32) +
-			count * sizeof(JEntry) + ab->len;
-
-		if (end + array_len > JENTRY_OFFLENMASK)
-			ereport(ERROR,
-					(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
-					 errmsg("total size of jsonb object elements exceeds the maximum of %u bytes",
-							JENTRY_OFFLENMASK),
-					 errhint("Export the session's actions as the dataset, which is streamed.")));
-		end += array_len;
-		vals[n - 1] = JENTRY_ISCONTAINER |
-			((2 * n - 1) % JB_OFFSET_STRIDE == 0 ? JENTRY_HAS_OFF | end : array_len);
-	}
 	if (out == NULL)
 		return array_start + sizeof(uint32) + count * sizeof(JEntry);
 
-	SET_VARSIZE(out, array_start + sizeof(uint32) + count * sizeof(JEntry) + ab->len);
+	SET_VARSIZE(out, array_start + sizeof(uint32) + count * sizeof(JEntry) + ab->len + tail_bytes(ab));
 	off = VARHDRSZ;
 	header = n | JB_FOBJECT;
 	memcpy(out + off, &header, sizeof(uint32));
@@ -249,13 +271,11 @@ front_bytes(JsonbArrayBuild *ab, int count, char *out)
 		memcpy(out + off, ab->members[i].key, ab->members[i].keylen);
 		off += ab->members[i].keylen;
 	}
-	for (int i = 0; i < n - 1; i++)
+	for (int i = 0; i < ai; i++)
 	{
 		if (ab->members[i].value != NULL)
-		{
-			memcpy(out + off, ab->members[i].value, strlen(ab->members[i].value));
-			off += strlen(ab->members[i].value);
-		}
+			memcpy(out + off, ab->members[i].value, member_len(&ab->members[i]));
+		off += member_len(&ab->members[i]);
 	}
 	memset(out + off, 0, array_start - off);
 	off = array_start;
@@ -297,8 +317,9 @@ jsonb_array_build_init(JsonbArrayBuild *ab, const char *array_key,
 	for (int i = 1; i < ab->nmembers; i++)
 		if (member_cmp(&ab->members[i - 1], &ab->members[i]) == 0)
 			elog(ERROR, "duplicate jsonb key \"%s\"", ab->members[i].key);
-	if (ab->members[ab->nmembers - 1].key != array_key)
-		elog(ERROR, "the array's key \"%s\" must sort after the other keys", array_key);
+	for (int i = 0; i < ab->nmembers; i++)
+		if (ab->members[i].key == array_key)
+			ab->array_index = i;
 
 	ab->count = 0;
 	ab->len = 0;
@@ -360,22 +381,32 @@ jsonb_array_build_add(JsonbArrayBuild *ab, const Jsonb *elem)
 /*
  * Finishes the document: writes the bytes before the elements, moving the
  * elements first when the room left for the JEntries was not the room
- * needed.  The document is the build's buffer; the JEntries are freed.
+ * needed, and the text values that follow the array.  The document is the
+ * build's buffer; the JEntries are freed.
  */
 Jsonb *
 jsonb_array_build_finish(JsonbArrayBuild *ab)
 {
 	Size		front = front_bytes(ab, ab->count, NULL);
+	Size		tail = tail_bytes(ab);
+	char	   *p;
 
+	if (front + ab->len + tail > ab->cap)
+	{
+		ab->cap = front + ab->len + tail;
+		ab->buf = repalloc(ab->buf, ab->cap);
+	}
 	if (front != ab->data_off)
 	{
-		if (front + ab->len > ab->cap)
-		{
-			ab->cap = front + ab->len;
-			ab->buf = repalloc(ab->buf, ab->cap);
-		}
 		memmove(ab->buf + front, ab->buf + ab->data_off, ab->len);
 		ab->data_off = front;
+	}
+	p = ab->buf + front + ab->len;
+	for (int i = ab->array_index + 1; i < ab->nmembers; i++)
+	{
+		if (ab->members[i].value != NULL)
+			memcpy(p, ab->members[i].value, member_len(&ab->members[i]));
+		p += member_len(&ab->members[i]);
 	}
 	front_bytes(ab, ab->count, ab->buf);
 	pfree(ab->entries);

@@ -40,6 +40,7 @@ typedef struct JsonbArrayBuild
 {
 	JsonbBuildMember members[JSONB_BUILD_MAX_FIELDS + 1];	/* in key order */
 	int			nmembers;
+	int			array_index;	/* the array's place among the members */
 	char	   *buf;			/* the document */
 	Size		cap;
 	Size		data_off;		/* where the elements' bytes start in buf */

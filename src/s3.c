@@ -29,6 +29,7 @@
 #include "utils/guc.h"
 #include "utils/json.h"
 #include "utils/jsonb.h"
+#include "utils/memutils.h"
 #include "utils/timestamp.h"
 #include "utils/uuid.h"
 
@@ -225,14 +226,23 @@ s3_define_gucs(void)
 							 &s3_verify_tls, true, PGC_SUSET, 0, NULL, NULL, NULL);
 }
 
+/* What s3_resolve_config found missing. */
+typedef enum s3_config_status
+{
+	S3_CONFIG_OK,
+	S3_CONFIG_NO_BUCKET,
+	S3_CONFIG_NO_CREDENTIALS
+} s3_config_status;
+
 /*
  * Resolves settings and environment into cfg.  bucket overrides
  * codesight.s3_bucket when not NULL.  Credentials come as a set: from the
  * settings when codesight.s3_access_key_id is set, else from the
- * environment, so a token never pairs with the wrong key.
+ * environment, so a token never pairs with the wrong key.  Says what is
+ * missing rather than raising an error, for s3_check.
  */
-static void
-s3_load_config(s3_config *cfg, const char *bucket)
+static s3_config_status
+s3_resolve_config(s3_config *cfg, const char *bucket)
 {
 	cfg->endpoint = s3_endpoint ? s3_endpoint : "";
 	cfg->region = (s3_region && *s3_region) ? s3_region : "us-east-1";
@@ -252,17 +262,35 @@ s3_load_config(s3_config *cfg, const char *bucket)
 	}
 
 	if (cfg->bucket == NULL || *cfg->bucket == '\0')
-		ereport(ERROR,
-				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
-				 errmsg("no S3 bucket is configured"),
-				 errhint("Set codesight.s3_bucket in postgresql.conf.")));
+		return S3_CONFIG_NO_BUCKET;
 	if (cfg->access_key_id == NULL || *cfg->access_key_id == '\0' ||
 		cfg->secret_access_key == NULL || *cfg->secret_access_key == '\0')
-		ereport(ERROR,
-				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
-				 errmsg("no S3 credentials are configured"),
-				 errhint("Set codesight.s3_access_key_id and codesight.s3_secret_access_key, "
-						 "or AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY in the server's environment.")));
+		return S3_CONFIG_NO_CREDENTIALS;
+	return S3_CONFIG_OK;
+}
+
+/* Resolves the configuration like s3_resolve_config, or raises an error. */
+static void
+s3_load_config(s3_config *cfg, const char *bucket)
+{
+	switch (s3_resolve_config(cfg, bucket))
+	{
+		case S3_CONFIG_OK:
+			break;
+		case S3_CONFIG_NO_BUCKET:
+			ereport(ERROR,
+					(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+					 errmsg("no S3 bucket is configured"),
+					 errhint("Set codesight.s3_bucket in postgresql.conf.")));
+			break;
+		case S3_CONFIG_NO_CREDENTIALS:
+			ereport(ERROR,
+					(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+					 errmsg("no S3 credentials are configured"),
+					 errhint("Set codesight.s3_access_key_id and codesight.s3_secret_access_key, "
+							 "or AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY in the server's environment.")));
+			break;
+	}
 }
 
 /* Rejects an expiry S3 would not honour, with the limits in the hint. */
@@ -277,14 +305,10 @@ check_expires_in(int64 expires_in)
 				 errhint("S3 refuses presigned URLs valid for longer than 7 days.")));
 }
 
-/*
- * Presigns method on key and returns the URL in palloc'd memory.  Every
- * sigv4 failure becomes an error naming the setting to fix.
- */
-static char *
-s3_presign_url(const s3_config *cfg, const char *method, const char *key,
-			   int64 expires_in, int64 signed_at,
-			   const sigv4_param *params, size_t nparams)
+/* What sigv4 signs for method on key with cfg's endpoint and credentials. */
+static sigv4_request
+s3_sigv4_request(const s3_config *cfg, const char *method, const char *key,
+				 int64 expires_in, int64 signed_at)
 {
 	sigv4_request r = {
 		.method = method,
@@ -298,13 +322,27 @@ s3_presign_url(const s3_config *cfg, const char *method, const char *key,
 		.session_token = cfg->session_token,
 		.signed_at = signed_at,
 		.expires_in = expires_in,
-		.params = params,
-		.nparams = nparams,
 	};
+
+	return r;
+}
+
+/*
+ * Presigns method on key and returns the URL in palloc'd memory.  Every
+ * sigv4 failure becomes an error naming the setting to fix.
+ */
+static char *
+s3_presign_url(const s3_config *cfg, const char *method, const char *key,
+			   int64 expires_in, int64 signed_at,
+			   const sigv4_param *params, size_t nparams)
+{
+	sigv4_request r = s3_sigv4_request(cfg, method, key, expires_in, signed_at);
 	char	   *url = NULL;
 	char	   *result;
 	sigv4_status st;
 
+	r.params = params;
+	r.nparams = nparams;
 	check_expires_in(expires_in);
 	st = sigv4_presign(&r, &url);
 	switch (st)
@@ -459,19 +497,16 @@ s3_curl_init(void)
 }
 
 /*
- * Sends one request to S3 and fills resp; failing to get any answer is an
- * error, any HTTP status is returned for the caller to judge.  what names
- * the operation in messages ("HEAD of \"key\"").
+ * Sends one request to a presigned url and fills resp, within the given
+ * timeouts.  Returns libcurl's result with its message in errbuf
+ * (CURL_ERROR_SIZE bytes) and raises no error of its own: s3_request turns
+ * a failure into an error, s3_check into a status.
  */
-static void
-s3_request(const s3_config *cfg, const char *method, const char *key,
-		   const sigv4_param *params, size_t nparams,
+static CURLcode
+s3_perform(const char *method, const char *url,
 		   const char *body, size_t bodylen, const char *content_type,
-		   const char *what, s3_response *resp)
+		   long connect_timeout_ms, long timeout_ms, s3_response *resp, char *errbuf)
 {
-	char	   *url = s3_presign_url(cfg, method, key, S3_INTERNAL_EXPIRES,
-									 (int64) time(NULL), params, nparams);
-	char		errbuf[CURL_ERROR_SIZE] = "";
 	char	   *ct_header = psprintf("Content-Type:%s%s",
 									 content_type ? " " : "",
 									 content_type ? content_type : "");
@@ -480,6 +515,7 @@ s3_request(const s3_config *cfg, const char *method, const char *key,
 	CURLcode	rc;
 
 	s3_curl_init();
+	errbuf[0] = '\0';
 	initStringInfo(&resp->body);
 	resp->status = 0;
 	resp->etag = NULL;
@@ -510,8 +546,8 @@ s3_request(const s3_config *cfg, const char *method, const char *key,
 	curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
 	curl_easy_setopt(curl, CURLOPT_PROTOCOLS_STR, "http,https");
 	curl_easy_setopt(curl, CURLOPT_FOLLOWLOCATION, 0L);
-	curl_easy_setopt(curl, CURLOPT_CONNECTTIMEOUT_MS, (long) s3_connect_timeout_ms);
-	curl_easy_setopt(curl, CURLOPT_TIMEOUT_MS, (long) s3_timeout_ms);
+	curl_easy_setopt(curl, CURLOPT_CONNECTTIMEOUT_MS, connect_timeout_ms);
+	curl_easy_setopt(curl, CURLOPT_TIMEOUT_MS, timeout_ms);
 	curl_easy_setopt(curl, CURLOPT_SSL_VERIFYPEER, s3_verify_tls ? 1L : 0L);
 	curl_easy_setopt(curl, CURLOPT_SSL_VERIFYHOST, s3_verify_tls ? 2L : 0L);
 	curl_easy_setopt(curl, CURLOPT_USERAGENT, "codesight/1.0");
@@ -542,10 +578,33 @@ s3_request(const s3_config *cfg, const char *method, const char *key,
 		resp->etag = pstrdup(resp->raw_etag);
 	if (resp->raw_content_type[0])
 		resp->content_type = pstrdup(resp->raw_content_type);
+	if (errbuf[0] == '\0' && rc != CURLE_OK)
+		strlcpy(errbuf, curl_easy_strerror(rc), CURL_ERROR_SIZE);
 
 	metrics_count_s3(rc == CURLE_ABORTED_BY_CALLBACK ? S3_INTERRUPTED :
 					 rc != CURLE_OK ? S3_NETWORK_ERROR :
 					 (resp->status >= 200 && resp->status < 300) ? S3_OK : S3_HTTP_ERROR);
+	return rc;
+}
+
+/*
+ * Sends one request to S3 and fills resp; failing to get any answer is an
+ * error, any HTTP status is returned for the caller to judge.  what names
+ * the operation in messages ("HEAD of \"key\"").
+ */
+static void
+s3_request(const s3_config *cfg, const char *method, const char *key,
+		   const sigv4_param *params, size_t nparams,
+		   const char *body, size_t bodylen, const char *content_type,
+		   const char *what, s3_response *resp)
+{
+	char	   *url = s3_presign_url(cfg, method, key, S3_INTERNAL_EXPIRES,
+									 (int64) time(NULL), params, nparams);
+	char		errbuf[CURL_ERROR_SIZE];
+	CURLcode	rc;
+
+	rc = s3_perform(method, url, body, bodylen, content_type,
+					s3_connect_timeout_ms, s3_timeout_ms, resp, errbuf);
 	CHECK_FOR_INTERRUPTS();
 	if (rc == CURLE_ABORTED_BY_CALLBACK)
 		ereport(ERROR,
@@ -556,7 +615,7 @@ s3_request(const s3_config *cfg, const char *method, const char *key,
 				(errcode(ERRCODE_CS_S3_TIMEOUT),
 				 errmsg("the storage service did not answer S3 %s in bucket \"%s\" within %d ms",
 						what, cfg->bucket, s3_timeout_ms),
-				 errdetail("%s", errbuf[0] ? errbuf : curl_easy_strerror(rc)),
+				 errdetail("%s", errbuf),
 				 errhint("Check that codesight.s3_endpoint (\"%s\") is up; the limits are codesight.s3_timeout and codesight.s3_connect_timeout.",
 						 *cfg->endpoint ? cfg->endpoint : "AWS")));
 	if (rc != CURLE_OK)
@@ -564,7 +623,7 @@ s3_request(const s3_config *cfg, const char *method, const char *key,
 				(errcode(ERRCODE_CONNECTION_FAILURE),
 				 errmsg("the storage service could not be reached for S3 %s in bucket \"%s\"",
 						what, cfg->bucket),
-				 errdetail("%s", errbuf[0] ? errbuf : curl_easy_strerror(rc)),
+				 errdetail("%s", errbuf),
 				 errhint("Check that codesight.s3_endpoint (\"%s\") is reachable from the database server.",
 						 *cfg->endpoint ? cfg->endpoint : "AWS")));
 }
@@ -1765,4 +1824,164 @@ s3_export_to_s3(PG_FUNCTION_ARGS)
 			   script, "text/javascript");
 	SPI_finish();
 	PG_RETURN_TEXT_P(cstring_to_text(uri));
+}
+
+/*
+ * The object s3_check reads.  It should not exist: S3 answering
+ * "NoSuchKey" for it is the sign that the bucket is there and the
+ * credentials are accepted, at the cost of one tiny request.
+ */
+#define S3_CHECK_KEY ".codesight/health-check"
+
+/* s3_check's last result in this process, for its max_age_ms. */
+static char *check_cached = NULL;	/* JSON text, in TopMemoryContext */
+static char *check_cached_config = NULL;	/* the settings it was made with */
+static TimestampTz check_cached_at = 0;
+
+/* s3_check's JSON document. */
+static char *
+check_result(const s3_config *cfg, const char *status, const char *message,
+			 int64 latency_ms, long http_status, const char *code)
+{
+	StringInfoData out;
+
+	initStringInfo(&out);
+	appendStringInfoChar(&out, '{');
+	json_field(&out, "status", status);
+	json_field(&out, "message", message);
+	json_field(&out, "endpoint", *cfg->endpoint ? cfg->endpoint : "AWS");
+	json_field(&out, "bucket", cfg->bucket && *cfg->bucket ? cfg->bucket : NULL);
+	json_raw(&out, "latencyMs", latency_ms >= 0 ? psprintf(INT64_FORMAT, latency_ms) : "null");
+	json_raw(&out, "httpStatus", http_status > 0 ? psprintf("%ld", http_status) : "null");
+	json_field(&out, "code", code);
+	appendStringInfoChar(&out, '}');
+	return out.data;
+}
+
+/*
+ * Reads S3_CHECK_KEY within timeout_ms and says what the answer means.
+ * Signing problems and network failures become a "down" status, not an
+ * error: health() reports them beside the other checks.
+ */
+static char *
+check_probe(const s3_config *cfg, int timeout_ms)
+{
+	sigv4_request r = s3_sigv4_request(cfg, "GET", S3_CHECK_KEY, S3_INTERNAL_EXPIRES, (int64) time(NULL));
+	char	   *signed_url = NULL;
+	char	   *url;
+	sigv4_status st = sigv4_presign(&r, &signed_url);
+	char		errbuf[CURL_ERROR_SIZE];
+	s3_response resp;
+	TimestampTz t0;
+	int64		ms;
+	CURLcode	rc;
+	char	   *code;
+	char	   *message;
+	char	   *what;
+
+	if (st != SIGV4_OK)
+		return check_result(cfg, "down",
+							psprintf("cannot sign S3 requests with these settings: the %s",
+									 sigv4_strerror(st)), -1, 0, NULL);
+	url = pstrdup(signed_url);
+	free(signed_url);
+
+	t0 = GetCurrentTimestamp();
+	rc = s3_perform("GET", url, NULL, 0, NULL, Min(timeout_ms, s3_connect_timeout_ms),
+					timeout_ms, &resp, errbuf);
+	ms = (GetCurrentTimestamp() - t0) / 1000;
+	CHECK_FOR_INTERRUPTS();
+	if (rc == CURLE_ABORTED_BY_CALLBACK)
+		ereport(ERROR,
+				(errcode(ERRCODE_QUERY_CANCELED),
+				 errmsg("the S3 check was interrupted")));
+	if (rc == CURLE_OPERATION_TIMEDOUT)
+		return check_result(cfg, "down", psprintf("no answer within %d ms (%s)", timeout_ms, errbuf),
+							ms, 0, NULL);
+	if (rc != CURLE_OK)
+		return check_result(cfg, "down", psprintf("unreachable: %s", errbuf), ms, 0, NULL);
+
+	code = xml_element(resp.body.data, "Code");
+	message = xml_element(resp.body.data, "Message");
+	what = code ? psprintf("%s: %s", code, message ? message : "no message")
+		: psprintf("HTTP %ld", resp.status);
+	if (resp.status == 200 || (resp.status == 404 && code && strcmp(code, "NoSuchKey") == 0))
+		return check_result(cfg, "ok",
+							psprintf("bucket \"%s\" answers in " INT64_FORMAT " ms", cfg->bucket, ms),
+							ms, resp.status, code);
+	if (resp.status == 404 && code && strcmp(code, "NoSuchBucket") == 0)
+		return check_result(cfg, "down", psprintf("bucket \"%s\" does not exist", cfg->bucket),
+							ms, resp.status, code);
+	if (resp.status == 403 && code && strcmp(code, "AccessDenied") == 0)
+		return check_result(cfg, "warn",
+							psprintf("bucket \"%s\" answers but refuses to be read (%s); "
+									 "if uploads fail, check the bucket policy", cfg->bucket, what),
+							ms, resp.status, code);
+	if (resp.status == 403)
+		return check_result(cfg, "down", psprintf("S3 refuses the credentials (%s)", what),
+							ms, resp.status, code);
+	if (resp.status >= 500)
+		return check_result(cfg, "down", psprintf("S3 fails (%s)", what), ms, resp.status, code);
+	return check_result(cfg, "warn", psprintf("unexpected answer from S3 (%s)", what),
+						ms, resp.status, code);
+}
+
+/*
+ * codesight.s3_check(timeout_ms, max_age_ms): whether S3 answers, as
+ * {status: ok|warn|down|not_configured, message, endpoint, bucket,
+ * latencyMs, httpStatus, code}.  A result of this process younger than
+ * max_age_ms, made with the same settings, is answered again without a
+ * request.
+ */
+PG_FUNCTION_INFO_V1(s3_check);
+Datum
+s3_check(PG_FUNCTION_ARGS)
+{
+	int			timeout_ms = PG_ARGISNULL(0) ? 2000 : PG_GETARG_INT32(0);
+	int			max_age_ms = PG_ARGISNULL(1) ? 0 : PG_GETARG_INT32(1);
+	TimestampTz now = GetCurrentTimestamp();
+	s3_config	cfg;
+	s3_config_status cs;
+	char	   *config;
+	char	   *result;
+
+	if (timeout_ms < 100 || timeout_ms > 60000)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("timeout_ms must be between 100 and 60000"),
+				 errdetail("The value given was %d.", timeout_ms)));
+	if (max_age_ms < 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("max_age_ms must not be negative"),
+				 errdetail("The value given was %d.", max_age_ms)));
+
+	cs = s3_resolve_config(&cfg, NULL);
+	config = psprintf("%s|%s|%s|%d|%s", cfg.endpoint, cfg.region, cfg.bucket ? cfg.bucket : "",
+					  (int) cfg.path_style, cfg.access_key_id ? cfg.access_key_id : "");
+	if (max_age_ms > 0 && check_cached != NULL && strcmp(config, check_cached_config) == 0 &&
+		now - check_cached_at < (int64) max_age_ms * 1000)
+		PG_RETURN_DATUM(DirectFunctionCall1(jsonb_in, CStringGetDatum(check_cached)));
+
+	if (cs == S3_CONFIG_NO_BUCKET)
+		result = check_result(&cfg, "not_configured",
+							  "not configured (set codesight.s3_bucket): recordings cannot be uploaded",
+							  -1, 0, NULL);
+	else if (cs == S3_CONFIG_NO_CREDENTIALS)
+		result = check_result(&cfg, "not_configured",
+							  "no credentials (set codesight.s3_access_key_id and codesight.s3_secret_access_key, "
+							  "or AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY): recordings cannot be uploaded",
+							  -1, 0, NULL);
+	else
+		result = check_probe(&cfg, timeout_ms);
+
+	if (check_cached != NULL)
+	{
+		pfree(check_cached);
+		pfree(check_cached_config);
+	}
+	check_cached = MemoryContextStrdup(TopMemoryContext, result);
+	check_cached_config = MemoryContextStrdup(TopMemoryContext, config);
+	check_cached_at = now;
+	PG_RETURN_DATUM(DirectFunctionCall1(jsonb_in, CStringGetDatum(result)));
 }

@@ -5,20 +5,7 @@ CREATE FUNCTION codesight.worker_status() RETURNS jsonb
 COMMENT ON FUNCTION codesight.worker_status() IS
     'The background worker''s state from shared memory: running, listening, port, uptime, connections, events, queue depth.';
 
--- health(): the worker's state plus what an operator checks first.
-CREATE FUNCTION codesight.health() RETURNS jsonb
-    LANGUAGE sql STABLE AS $$
-    SELECT jsonb_build_object(
-               'status', CASE WHEN (w->>'listening')::boolean THEN 'ok' ELSE 'degraded' END,
-               'database', current_database(),
-               'extensionVersion', (SELECT extversion FROM pg_extension WHERE extname = 'codesight'),
-               'serverVersion', current_setting('server_version'),
-               'time', to_char(now() AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"'),
-               'worker', w)
-      FROM codesight.worker_status() AS w
-$$;
-COMMENT ON FUNCTION codesight.health() IS
-    'Worker running or not, port, uptime, connections, events committed, last commit time, queue depth.';
+-- health() is in 50_health.sql: it checks S3 too.
 
 CREATE FUNCTION codesight._extension_created() RETURNS void
     LANGUAGE c VOLATILE AS 'MODULE_PATHNAME', 'codesight_extension_created';

@@ -373,8 +373,8 @@ BEGIN
        AND v_owner IS DISTINCT FROM lock_owned_session.worker_id THEN
         RAISE EXCEPTION 'session "%" belongs to another worker', lock_owned_session.session_id
             USING ERRCODE = 'insufficient_privilege',
-                  DETAIL = 'A worker may only delete its own sessions and events.',
-                  HINT = 'Use an admin token to delete other workers'' sessions.';
+                  DETAIL = 'A worker may only change its own sessions and events.',
+                  HINT = 'Use an admin token to change other workers'' sessions.';
     END IF;
     RETURN true;
 END
@@ -413,6 +413,7 @@ BEGIN
     END IF;
     DELETE FROM codesight.events e WHERE e.session_id = delete_session.session_id;
     DELETE FROM codesight.rejected_events r WHERE r.session_id = delete_session.session_id;
+    DELETE FROM codesight.deleted_events e WHERE e.session_id = delete_session.session_id;
     DELETE FROM codesight.uploads u WHERE u.session_id = delete_session.session_id;
     DELETE FROM codesight.sessions s WHERE s.session_id = delete_session.session_id;
     RETURN true;
@@ -420,21 +421,32 @@ END
 $$;
 
 -- Deletes some events of a session (a worker removing a mistake) and returns
--- how many were deleted.  last_seq and max_seq stay as they are: they mean
--- "received", and lowering them would make a reconnecting client resend the
--- very events that were just deleted.
+-- how many were deleted.  They move to codesight.deleted_events, where
+-- restore_events() can take them back until the session is submitted
+-- (25_review.sql); a worker cannot delete from a submitted session.
+-- last_seq and max_seq stay as they are: they mean "received", and
+-- lowering them would make a reconnecting client resend the very events
+-- that were just deleted.
 CREATE FUNCTION codesight.delete_events(session_id text, seqs bigint[], worker_id bigint DEFAULT NULL)
 RETURNS int
 LANGUAGE plpgsql AS $$
 DECLARE
     v_deleted int;
 BEGIN
-    IF NOT codesight.lock_owned_session(session_id, worker_id) THEN
+    IF NOT codesight._lock_for_change(session_id, worker_id) THEN
         RETURN 0;
     END IF;
-    DELETE FROM codesight.events e
-     WHERE e.session_id = delete_events.session_id
-       AND e.seq = ANY (delete_events.seqs);
+    WITH d AS (
+        DELETE FROM codesight.events e
+         WHERE e.session_id = delete_events.session_id
+           AND e.seq = ANY (delete_events.seqs)
+        RETURNING e.*)
+    INSERT INTO codesight.deleted_events
+    SELECT d.*, now() FROM d
+    ON CONFLICT ON CONSTRAINT deleted_events_pkey DO UPDATE
+       SET type = excluded.type, client_ts = excluded.client_ts, received_at = excluded.received_at,
+           page_url = excluded.page_url, selector = excluded.selector, payload = excluded.payload,
+           deleted_at = excluded.deleted_at;
     GET DIAGNOSTICS v_deleted = ROW_COUNT;
     IF v_deleted > 0 THEN
         UPDATE codesight.sessions s
@@ -512,15 +524,17 @@ DECLARE
     v_total  bigint;
     v_result jsonb;
 BEGIN
-    IF status IS NOT NULL AND status NOT IN ('active', 'completed', 'disconnected', 'abandoned') THEN
+    IF status IS NOT NULL AND status NOT IN ('active', 'completed', 'disconnected', 'abandoned', 'submitted') THEN
         RAISE EXCEPTION 'invalid session status "%"', status
             USING ERRCODE = 'invalid_parameter_value',
-                  HINT = 'The status is one of active, completed, disconnected or abandoned, or NULL for all.';
+                  HINT = 'The status is one of active, completed, disconnected or abandoned, or submitted (submitted for review), or NULL for all.';
     END IF;
     PERFORM codesight.check_limit('lim', lim, 0);
     PERFORM codesight.check_limit('off', off, 0);
 
-    IF status IS NOT NULL THEN
+    IF status = 'submitted' THEN
+        v_where := v_where || ' AND s.submitted_at IS NOT NULL';
+    ELSIF status IS NOT NULL THEN
         v_where := v_where || ' AND s.status = $1';
     END IF;
     IF worker_id IS NOT NULL THEN
@@ -546,7 +560,12 @@ BEGIN
                    'eventCount', p.event_count,
                    'pagesVisited', pv.n,
                    'uploads', up.list,
-                   'uploadsPresent', up.list <> '[]'::jsonb)
+                   'uploadsPresent', up.list <> '[]'::jsonb,
+                   'taskId', p.task_id,
+                   'task', p.task,
+                   'confirmedTask', p.confirmed_task,
+                   'submittedAt', codesight.iso_time(p.submitted_at),
+                   'score', p.score)
                  ORDER BY p.started_at DESC, p.session_id DESC), '[]'::jsonb)
           FROM (SELECT s.* FROM codesight.sessions s
                  WHERE %s
@@ -704,7 +723,13 @@ BEGIN
         'firstUrl', v_first_url,
         'lastUrl', v_last_url,
         'userAgent', s.user_agent,
-        'extension', s.extension);
+        'extension', s.extension,
+        'taskId', s.task_id,
+        'task', s.task,
+        'confirmedTask', s.confirmed_task,
+        'submittedAt', codesight.iso_time(s.submitted_at),
+        'score', s.score,
+        'scoreNote', s.score_note);
 END
 $$;
 

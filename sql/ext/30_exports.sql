@@ -278,6 +278,12 @@ CREATE FUNCTION codesight._playwright_body(p_session_id text,
                                            OUT has_scroll boolean, OUT params text)
 LANGUAGE c STABLE STRICT AS 'MODULE_PATHNAME', 'codesight_playwright_body';
 
+-- Text on one line of a // comment: JavaScript's line terminators (CR,
+-- LF, U+2028, U+2029) become spaces, so the text cannot end the comment.
+CREATE FUNCTION codesight._comment_line(s text) RETURNS text
+LANGUAGE sql IMMUTABLE PARALLEL SAFE STRICT
+RETURN regexp_replace(s, '[\r\n\u2028\u2029]', ' ', 'g');
+
 -- A Playwright test (JavaScript, @playwright/test) replaying the session.
 CREATE FUNCTION codesight.export_playwright(session_id text) RETURNS text
 LANGUAGE plpgsql STABLE AS $$
@@ -287,9 +293,12 @@ DECLARE
     has_scroll boolean;
     params text;
     started timestamptz;
+    task text;
+    confirmed_task text;
 BEGIN
     PERFORM codesight._export_session_check(export_playwright.session_id);
-    SELECT s.started_at INTO started FROM codesight.sessions s WHERE s.session_id = export_playwright.session_id;
+    SELECT s.started_at, s.task, s.confirmed_task INTO started, task, confirmed_task
+      FROM codesight.sessions s WHERE s.session_id = export_playwright.session_id;
     SELECT pb.body, pb.n_steps, pb.has_scroll, pb.params
       INTO body, n_steps, has_scroll, params
       FROM codesight._playwright_body(export_playwright.session_id) pb;
@@ -298,6 +307,8 @@ BEGIN
             || to_char(started AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI:SS') || ' UTC ('
             || coalesce(n_steps, 0) || ' actions).',
         '// Exported by codesight.export_playwright(); see docs/exports.md.',
+        '// Task: ' || codesight._comment_line(task),
+        '// Confirmed task: ' || codesight._comment_line(confirmed_task),
         CASE WHEN params IS NOT NULL THEN
             '// Masked values are parameters: set ' || (SELECT string_agg('CS_' || k, ', ')
                 FROM unnest(string_to_array(params, ', ')) AS k)
@@ -337,13 +348,18 @@ $$;
 CREATE FUNCTION codesight.dataset_session(p_session_id text) RETURNS SETOF jsonb
 LANGUAGE c STABLE STRICT AS 'MODULE_PATHNAME', 'codesight_dataset_session';
 
--- One JSON object per action of every matching session (status NULL means
--- any status), sessions in start order, actions in order (src/actions.c).
--- Sessions are read through a cursor and each session's rows are produced
--- and handed on before the next session is read; the function's result
--- spills to disk past work_mem, so memory stays bounded.
+-- One JSON object per action of every matching session, sessions in start
+-- order, actions in order (src/actions.c).  The filters are those of
+-- codesight._dataset_sessions (25_review.sql): started in [since, until),
+-- status (a session status, 'submitted', or NULL for any), task, lowest
+-- score.  Sessions are read through a cursor and each session's rows are
+-- produced and handed on before the next session is read; the function's
+-- result spills to disk past work_mem, so memory stays bounded.
 CREATE FUNCTION codesight.export_dataset(since timestamptz DEFAULT NULL,
-                                         status text DEFAULT 'completed')
+                                         status text DEFAULT 'completed',
+                                         task_id bigint DEFAULT NULL,
+                                         until timestamptz DEFAULT NULL,
+                                         min_score int DEFAULT NULL)
 RETURNS SETOF jsonb
 LANGUAGE c STABLE AS 'MODULE_PATHNAME', 'codesight_export_dataset';
 

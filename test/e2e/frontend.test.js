@@ -3,16 +3,14 @@
 // real Chromium with fake camera/microphone/screen.  A worker registers,
 // records ~3 s of screen and narration, uploads it to S3 through presigned
 // URLs, reviews the steps; an admin then plays the video with its events.
-// Screenshots of the main screens go to docs/screenshots/.
+// With CODESIGHT_SCREENSHOTS=1 the main screens go to docs/screenshots/.
 
 const { test, before, after } = require('node:test');
 const assert = require('node:assert/strict');
 const fs = require('node:fs');
-const path = require('node:path');
-const { chromium } = require('playwright-core');
 const { waitFor } = require('../lib/cluster');
 const { WsClient } = require('../lib/wsclient');
-const { startStack, SHOTS } = require('./lib/stack');
+const { startStack, launchPage, screenshot } = require('./lib/stack');
 
 let stack;
 let cluster;
@@ -21,21 +19,12 @@ let page;
 let adminToken;
 const state = {};
 
-const shot = (name) => page.screenshot({ path: path.join(SHOTS, `${name}.png`), fullPage: true });
+const shot = (name) => screenshot(page, name);
 
 before(async () => {
   stack = await startStack();
   ({ cluster, adminToken } = stack);
-  browser = await chromium.launch({
-    executablePath: '/usr/bin/chromium',
-    headless: true,
-    args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update',
-      '--disable-sync', '--no-first-run', '--use-fake-ui-for-media-stream', '--use-fake-device-for-media-stream',
-      '--autoplay-policy=no-user-gesture-required'],
-  });
-  page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
-  page.setDefaultTimeout(15000);
-  page.on('pageerror', (e) => console.log('page error:', e.message));
+  ({ browser, page } = await launchPage());
 });
 
 after(async () => {
@@ -111,12 +100,12 @@ test('a worker records screen and narration, then it uploads to S3', async () =>
 
 test('the worker reviews the steps and deletes one', async () => {
   await page.getByRole('link', { name: 'Review this session' }).click();
-  await waitFor(async () => (await page.getByTestId('event').count()) === 2, { what: 'two steps' });
+  await waitFor(async () => (await page.getByTestId('step').count()) === 2, { what: 'two steps' });
   await shot('review');
-  await page.getByRole('checkbox', { name: /Select step 1/ }).check();
+  await page.getByRole('checkbox', { name: 'Select step: Opened shop.test' }).check();
   await page.getByRole('button', { name: /Delete 1 selected step/ }).click();
-  await page.getByText('Deleted 1 step(s).').waitFor();
-  await waitFor(async () => (await page.getByTestId('event').count()) === 1, { what: 'one step left' });
+  await page.getByText('Deleted 1 step.').waitFor();
+  await waitFor(async () => (await page.getByTestId('step').count()) === 1, { what: 'one step left' });
   const seqs = (await cluster.query('SELECT seq FROM codesight.events WHERE session_id = $1 ORDER BY seq', [state.sessionId])).rows;
   assert.deepEqual(seqs.map((r) => Number(r.seq)), [2]);
 });
@@ -142,9 +131,9 @@ test('an admin plays the session with its events', async () => {
 
   // The click happened ~1 s after the navigation; clicking it seeks there and
   // draws the marker at the middle of the picture.
-  const event = page.getByRole('button', { name: /Clicked Buy now/ });
+  const event = page.getByRole('button', { name: 'Clicked “Buy now”' });
   await event.click();
-  const [, min, sec] = (await page.getByTestId('event').first().textContent()).match(/(\d+):(\d+\.\d)/);
+  const [, min, sec] = (await page.getByTestId('step').first().textContent()).match(/(\d+):(\d+\.\d)/);
   const offset = Number(min) * 60 + Number(sec);
   assert.ok(offset > 0.5 && offset < 5, `the click is ${offset} s into the video`);
   const t = await video.evaluate((v) => v.currentTime);
@@ -168,7 +157,7 @@ test('the health page shows the server state and counts', async () => {
   await page.getByRole('link', { name: 'Health' }).click();
   await page.getByTestId('health').waitFor();
   await page.getByTestId('counts').waitFor();
-  assert.match(await page.getByTestId('counts').textContent(), /sessions/);
+  assert.match(await page.getByTestId('counts').textContent(), /Sessions/);
   await shot('health');
 });
 

@@ -8,11 +8,10 @@
 
 const { test, before, after } = require('node:test');
 const assert = require('node:assert/strict');
-const path = require('node:path');
 const { waitFor } = require('../lib/cluster');
 const { serveShop } = require('../lib/shop');
 const { launchWithExtension, EXTENSION_ID } = require('./lib/extension');
-const { startStack, SHOTS } = require('./lib/stack');
+const { startStack, screenshot } = require('./lib/stack');
 
 let stack;
 let s3;
@@ -206,17 +205,24 @@ test('the page records, the extension tracks the same session, both arrive', { t
   const video = admin.getByTestId('session-video');
   await video.waitFor();
   await waitFor(() => video.evaluate((v) => v.readyState >= 2 && v.videoWidth > 0), { timeoutMs: 20000, what: 'video decodable' });
-  await waitFor(async () => (await admin.getByTestId('event').count()) === captured, { what: `${captured} events in the timeline` });
-  const timeline = await admin.getByTestId('event').evaluateAll((els) => els.map((el) => Number(el.dataset.seq)));
-  assert.deepEqual(timeline, list.map((e) => e.seq));
+  // Every event is in exactly one step, the steps in order, read in words.
+  const stepSeqs = async () => (await admin.getByTestId('step').evaluateAll((els) => els.map((el) => el.dataset.seqs)))
+    .map((s) => s.split(' ').map(Number));
+  await waitFor(async () => (await stepSeqs()).flat().length === captured, { what: `the ${captured} events in the steps` });
+  assert.deepEqual((await stepSeqs()).flat().sort((a, b) => a - b), list.map((e) => e.seq));
+  const texts = await admin.getByTestId('step').allTextContents();
+  assert.ok(texts.some((t) => /Opened “(Trail Runner|Product) - Fixture Shop”/.test(t)), `the product page opened in:\n${texts.join('\n')}`);
+  assert.ok(!texts.some((t) => /(tab|page) (tab|page)/i.test(t)), `no raw event types in:\n${texts.join('\n')}`);
   // Clicking the add to cart step seeks the video there and draws its marker.
-  const step = admin.getByTestId('event').and(admin.locator(`[data-seq="${list.find((e) => e.selector === '[data-testid="add-to-cart"]').seq}"]`));
+  const cartSeq = list.find((e) => e.selector === '[data-testid="add-to-cart"]').seq;
+  const step = admin.getByTestId('step').filter({ has: admin.getByRole('button', { name: /Clicked “Add to Cart”/ }) });
+  assert.ok((await step.getAttribute('data-seqs')).split(' ').map(Number).includes(cartSeq));
   await step.getByRole('button').first().click();
   await waitFor(() => video.evaluate((v, t) => Math.abs(v.currentTime * 1000 - t) < 150, addToCart.video_offset_ms),
     { what: 'video seeked to the add to cart click' });
   await admin.getByTestId('click-marker').first().waitFor();
   await admin.getByTestId('summary').waitFor();
-  await admin.screenshot({ path: path.join(SHOTS, 'session-with-extension.png'), fullPage: true });
+  await screenshot(admin, 'session-with-extension');
 });
 
 test('Start in the extension, then Start on the page: one session, and Stop in the extension stops both', { timeout: 120000 }, async () => {

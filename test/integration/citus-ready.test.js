@@ -64,7 +64,7 @@ test('unique indexes of session-scoped tables are listed (each must include sess
   }
 });
 
-test('tables without session_id are small reference tables (workers, tokens)', async () => {
+test('tables without session_id are small reference tables (workers, tokens, tasks, task_options)', async () => {
   const r = await cluster.query(`
     SELECT c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
      WHERE n.nspname = 'codesight' AND c.relkind = 'r'
@@ -72,7 +72,7 @@ test('tables without session_id are small reference tables (workers, tokens)', a
      ORDER BY 1`);
   const names = r.rows.map((x) => x.relname);
   for (const n of names) {
-    assert.ok(['workers', 'tokens'].includes(n) || n.startsWith('_'),
+    assert.ok(['workers', 'tokens', 'tasks', 'task_options'].includes(n) || n.startsWith('_'),
       `codesight.${n} has no session_id: decide in docs/scaling.md whether it is a reference table`);
   }
 });

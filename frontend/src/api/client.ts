@@ -49,7 +49,8 @@ export interface RequestOptions {
   method?: string;
   body?: unknown;
   query?: Record<string, string | number | undefined>;
-  text?: boolean;
+  // The body as text or as a Blob (downloads) instead of parsed JSON.
+  as?: 'text' | 'blob';
 }
 
 export class ApiClient {
@@ -89,7 +90,8 @@ export class ApiClient {
       throw new ApiError(0, 'network_error', `Cannot reach the server (${(e as Error).message}).`);
     }
     if (!res.ok) throw await errorFrom(res);
-    if (opts.text) return (await res.text()) as T;
+    if (opts.as === 'text') return (await res.text()) as T;
+    if (opts.as === 'blob') return (await res.blob()) as T;
     try {
       return (await res.json()) as T;
     } catch {

@@ -1,8 +1,8 @@
 // One function per route of docs/http-api.md, named after what it does.
 import type { ApiClient } from './client';
 import type {
-  Counts, CreatedSession, EventPage, Health, Me, MediaUpload, PartETag, PartUrls, Presign,
-  Registration, SessionList, SessionSummary, UploadParts,
+  Counts, CreatedSession, DatasetFilters, EventPage, Health, Me, MediaUpload, PartETag, PartUrls, Presign,
+  Registration, SessionList, SessionSummary, SessionTask, Task, TaskChoice, TaskFields, TaskList, UploadParts,
 } from './types';
 
 export interface ListQuery {
@@ -27,6 +27,23 @@ export function endpoints(api: ApiClient) {
       api.request<SessionSummary>(`/api/extension/sessions/${enc(sessionId)}/summary`),
     deleteEvents: (sessionId: string, seqs: number[]) =>
       api.request<{ deleted: number }>(`/api/sessions/${enc(sessionId)}/events/delete`, { body: { seqs } }),
+    restoreEvents: (sessionId: string, seqs: number[]) =>
+      api.request<{ restored: number }>(`/api/sessions/${enc(sessionId)}/events/restore`, { body: { seqs } }),
+    setSessionTask: (sessionId: string, choice: TaskChoice | null) =>
+      api.request<SessionTask>(`/api/sessions/${enc(sessionId)}/task`, { body: choice ?? {} }),
+    submitSession: (sessionId: string, confirmedTask: string) =>
+      api.request<SessionSummary>(`/api/sessions/${enc(sessionId)}/submit`, { body: { confirmedTask } }),
+    tasks: () => api.request<TaskList>('/api/tasks'),
+    allTasks: () => api.request<TaskList>('/api/admin/tasks'),
+    createTask: (fields: TaskFields) => api.request<Task>('/api/admin/tasks', { body: fields }),
+    updateTask: (taskId: number, changes: Partial<TaskFields> & { active?: boolean }) =>
+      api.request<Task>(`/api/admin/tasks/${taskId}`, { body: changes }),
+    setTaskOptions: (allowCustom: boolean) =>
+      api.request<{ allowCustom: boolean }>('/api/admin/task-options', { body: { allowCustom } }),
+    scoreSession: (sessionId: string, score: number | null, note?: string) =>
+      api.request<{ score: number | null }>(`/api/admin/sessions/${enc(sessionId)}/score`, { body: { score, note } }),
+    dataset: (f: DatasetFilters) =>
+      api.request<Blob>('/api/export/dataset.jsonl', { query: { ...f }, as: 'blob' }),
     stopSession: (sessionId: string) =>
       api.request<SessionSummary>(`/api/sessions/${enc(sessionId)}/stop`, { body: {} }),
     deleteSession: (sessionId: string) =>
@@ -48,7 +65,7 @@ export function endpoints(api: ApiClient) {
     counts: () => api.request<Counts>('/api/debug/counts'),
     // Downloads go through fetch because they need the Authorization header.
     download: (sessionId: string, what: 'data' | 'training-data' | 'playwright') =>
-      api.request<string>(`/api/extension/sessions/${enc(sessionId)}/${what}`, { text: true }),
+      api.request<string>(`/api/extension/sessions/${enc(sessionId)}/${what}`, { as: 'text' }),
   };
 }
 

@@ -15,6 +15,15 @@ export interface Me {
 
 export type SessionStatus = 'active' | 'completed' | 'disconnected' | 'abandoned';
 
+// The task fields every session document carries (sql/ext/25_review.sql).
+export interface SessionTaskFields {
+  taskId?: number | null;
+  task?: string | null;
+  confirmedTask?: string | null;
+  submittedAt?: string | null;
+  score?: number | null;
+}
+
 export interface CreatedSession {
   sessionId: string;
   status: SessionStatus;
@@ -27,7 +36,7 @@ export interface SessionUploadInfo {
 }
 
 // One row of list_sessions (sql/ext/20_admin.sql).
-export interface SessionRow {
+export interface SessionRow extends SessionTaskFields {
   sessionId: string;
   status: SessionStatus;
   workerId: number | null;
@@ -132,11 +141,82 @@ export interface MediaUpload {
   recordingStartedAt: string | null;
 }
 
-export type Health = Record<string, unknown> & { status?: string };
-export type Counts = Record<string, unknown>;
+// health() (sql/ext/50_health.sql): each check ok, warn or down.
+export type CheckStatus = 'ok' | 'warn' | 'down';
+
+export interface HealthCheck {
+  name: 'postgres' | 'worker' | 's3' | 'extensions' | string;
+  label: string;
+  status: CheckStatus;
+  message: string;
+  details: Record<string, unknown>;
+}
+
+export interface Health {
+  status: 'ok' | 'degraded';
+  time: string;
+  database: string;
+  extensionVersion: string | null;
+  serverVersion: string;
+  checks: HealthCheck[];
+}
+
+// counts() (sql/ext/20_admin.sql).
+export interface Counts {
+  workers: number;
+  tokens: number;
+  sessions: number;
+  events: number;
+  uploads: number;
+  activeSessions: number;
+  sessionsByStatus: Record<string, number>;
+  liveConnections?: number;
+}
+
+// A task admins define (sql/ext/25_review.sql).
+export interface Task {
+  taskId: number;
+  instruction: string;
+  site: string | null;
+  tags: string[];
+  targetCount: number | null;
+  active: boolean;
+  sessionCount: number;
+  submittedCount: number;
+  createdAt: string;
+  updatedAt: string;
+}
+
+export interface TaskList {
+  tasks: Task[];
+  allowCustom: boolean;
+}
+
+export interface TaskFields {
+  instruction: string;
+  site: string | null;
+  tags: string[];
+  targetCount: number | null;
+}
+
+// What a worker chose a session to be: one of the tasks, or their own words.
+export type TaskChoice = { taskId: number } | { task: string };
+
+export interface SessionTask extends SessionTaskFields {
+  sessionId: string;
+}
+
+// The dataset export's filters (GET /api/export/dataset.jsonl).
+export interface DatasetFilters {
+  status: string;
+  task?: number;
+  since?: string;
+  until?: string;
+  minScore?: number;
+}
 
 // session_summary (sql/ext/20_admin.sql).
-export interface SessionSummary {
+export interface SessionSummary extends SessionTaskFields {
   sessionId: string;
   workerId: number | null;
   workerName: string | null;
@@ -149,4 +229,5 @@ export interface SessionSummary {
   summary: { clicks: number; inputs: number; scrolls: number; navigations: number; pagesVisited: unknown };
   firstUrl: string | null;
   lastUrl: string | null;
+  scoreNote?: string | null;
 }

@@ -24,6 +24,7 @@ export function Layout({ children }: { children: ReactNode }) {
           <NavLink href="/record">Record</NavLink>
           <NavLink href="/sessions">My sessions</NavLink>
           {adminToken && <NavLink href="/admin/sessions">All sessions</NavLink>}
+          {adminToken && <NavLink href="/admin/tasks">Tasks</NavLink>}
           {adminToken && <NavLink href="/admin/health">Health</NavLink>}
           <span className="flex-1" />
           <NavLink href="/settings">Settings</NavLink>

@@ -1,15 +1,15 @@
 // A page of sessions with status filter and paging; polls while any listed
 // session is still active so live sessions update.
-import { useEffect, useState } from 'react';
-import type { ListQuery } from '../api/endpoints';
+import { useState } from 'react';
+import { keepPreviousData, useQuery } from '@tanstack/react-query';
 import type { SessionList, SessionRow } from '../api/types';
-import { useLoad } from '../api/hooks';
+import { adminApi, asApiError, queryKeys, workerApi, type Scope } from '../api/hooks';
 import { Link } from '../lib/router';
 import { Button, ErrorBox, StatusBadge, formatDuration } from './ui';
 
 export const POLL_MS = 3000;
 const PAGE = 25;
-const STATUSES = ['', 'active', 'completed', 'disconnected', 'abandoned'];
+const STATUSES = ['', 'active', 'completed', 'disconnected', 'abandoned', 'submitted'];
 
 // Active sessions have no durationMs yet: show the time since they started.
 function durationOf(s: SessionRow): string {
@@ -22,21 +22,31 @@ function uploadsOf(s: SessionRow): string {
   return s.uploads.map((u) => `${u.kind} (${u.status})`).join(', ');
 }
 
-export function SessionTable({ load, linkTo, showWorker }: {
-  load: (q: ListQuery) => Promise<SessionList>;
+const isActive = (list: SessionList | undefined) => list?.sessions.some((s) => s.status === 'active') ?? false;
+
+// What a session is for and where its review stands.
+function reviewOf(s: SessionRow): string {
+  const parts = [s.submittedAt ? 'submitted' : null, s.score != null ? `score ${s.score}` : null].filter(Boolean);
+  return parts.join(', ') || '—';
+}
+
+// scope "worker": the worker's own sessions; "admin": everyone's.
+export function SessionTable({ scope, linkTo, showWorker }: {
+  scope: Scope;
   linkTo: (sessionId: string) => string;
   showWorker: boolean;
 }) {
   const [status, setStatus] = useState('');
   const [offset, setOffset] = useState(0);
-  const list = useLoad(() => load({ status, limit: PAGE, offset }), [status, offset]);
-  const anyActive = list.data?.sessions.some((s) => s.status === 'active') ?? false;
-  const { reload } = list;
-  useEffect(() => {
-    if (!anyActive) return;
-    const t = setInterval(reload, POLL_MS);
-    return () => clearInterval(t);
-  }, [anyActive, reload]);
+  const query = { status, limit: PAGE, offset };
+  const list = useQuery({
+    queryKey: queryKeys.sessions(scope, query),
+    queryFn: () => (scope === 'admin' ? adminApi.allSessions(query) : workerApi.mySessions(query)),
+    placeholderData: keepPreviousData,
+    refetchInterval: (q) => (isActive(q.state.data) ? POLL_MS : false),
+  });
+  const anyActive = isActive(list.data);
+  const reload = () => void list.refetch();
 
   const total = list.data?.total ?? 0;
   return (
@@ -46,13 +56,13 @@ export function SessionTable({ load, linkTo, showWorker }: {
           Status
           <select className="rounded-md border border-slate-300 bg-white px-3 py-2" value={status}
             onChange={(e) => { setStatus(e.target.value); setOffset(0); }}>
-            {STATUSES.map((s) => <option key={s} value={s}>{s || 'all'}</option>)}
+            {STATUSES.map((s) => <option key={s} value={s}>{s === 'submitted' ? 'submitted for review' : s || 'all'}</option>)}
           </select>
         </label>
         <Button variant="secondary" onClick={reload}>Refresh</Button>
         {anyActive && <span className="text-xs text-slate-600" role="status">Live: refreshing every {POLL_MS / 1000} s</span>}
       </div>
-      {list.error && <ErrorBox title="Could not load sessions" error={list.error} onRetry={reload} />}
+      {list.error && <ErrorBox title="Could not load sessions" error={asApiError(list.error)} onRetry={reload} />}
       {list.data && (
         <div className="overflow-x-auto">
           <table className="w-full text-left text-sm">
@@ -66,6 +76,8 @@ export function SessionTable({ load, linkTo, showWorker }: {
                 <th scope="col" className="p-2">Duration</th>
                 <th scope="col" className="p-2">Events</th>
                 <th scope="col" className="p-2">Uploads</th>
+                <th scope="col" className="p-2">Task</th>
+                <th scope="col" className="p-2">Review</th>
               </tr>
             </thead>
             <tbody>
@@ -78,6 +90,8 @@ export function SessionTable({ load, linkTo, showWorker }: {
                   <td className="p-2 tabular-nums">{durationOf(s)}</td>
                   <td className="p-2 tabular-nums">{s.eventCount}</td>
                   <td className="p-2">{uploadsOf(s)}</td>
+                  <td className="max-w-xs truncate p-2" title={s.confirmedTask ?? s.task ?? undefined}>{s.confirmedTask ?? s.task ?? '—'}</td>
+                  <td className="p-2">{reviewOf(s)}</td>
                 </tr>
               ))}
             </tbody>

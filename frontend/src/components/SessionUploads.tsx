@@ -1,9 +1,10 @@
-import { workerApi, useLoad } from '../api/hooks';
+import { useQuery } from '@tanstack/react-query';
+import { asApiError, queryKeys, workerApi } from '../api/hooks';
 import { ErrorBox, StatusBadge, formatBytes } from './ui';
 
 export function SessionUploads({ sessionId }: { sessionId: string }) {
-  const media = useLoad(() => workerApi.media(sessionId), [sessionId]);
-  if (media.error) return <ErrorBox title="Could not list uploads" error={media.error} onRetry={media.reload} />;
+  const media = useQuery({ queryKey: [...queryKeys.session('worker', sessionId), 'media'], queryFn: () => workerApi.media(sessionId) });
+  if (media.error) return <ErrorBox title="Could not list uploads" error={asApiError(media.error)} onRetry={() => void media.refetch()} />;
   if (!media.data) return <p className="text-sm">Loading uploads…</p>;
   if (media.data.uploads.length === 0) return <p className="text-sm">No uploads yet.</p>;
   return (

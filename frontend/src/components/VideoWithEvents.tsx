@@ -1,10 +1,13 @@
-// The session video with its events: click markers drawn over the picture at
-// their page coordinates around the time they happened, the current event
-// highlighted in the timeline, and a click on an event seeks the video.
+// The session video with its steps: click markers drawn over the picture at
+// their page coordinates around the time they happened, the current step
+// highlighted in the list, and a click on a step seeks the video. With
+// onToggle the steps can be picked for deletion (the review page).
 import { useEffect, useMemo, useRef, useState } from 'react';
 import type { MediaUpload, SessionEvent } from '../api/types';
 import { clickPoint, currentEventIndex, videoOffset } from '../lib/events';
-import { EventTimeline } from './EventTimeline';
+import { revealDuration } from '../lib/mediaDuration';
+import type { Step } from '../lib/steps';
+import { StepList } from './StepList';
 
 // A click stays visible from just before to a while after it happened.
 const MARKER_BEFORE_S = 0.25;
@@ -23,12 +26,28 @@ function pictureBox(v: HTMLVideoElement): Box {
   return { left: (w - pw) / 2, top: (h - ph) / 2, width: pw, height: ph };
 }
 
-export function VideoWithEvents({ media, events }: { media: MediaUpload | null; events: SessionEvent[] }) {
+// The recording to show: a complete screen recording, else any complete upload.
+export function playableMedia(uploads: MediaUpload[]): MediaUpload | null {
+  return uploads.find((u) => u.status === 'complete' && u.url && u.contentType.startsWith('video/'))
+    ?? uploads.find((u) => u.status === 'complete' && u.url) ?? uploads[0] ?? null;
+}
+
+export function VideoWithEvents({ media, events, steps, selected, onToggle }: {
+  media: MediaUpload | null;
+  events: SessionEvent[];
+  // readableSteps(events): the caller shows facts drawn from them too.
+  steps: Step[];
+  selected?: Set<number>;
+  onToggle?: (step: Step) => void;
+}) {
   const video = useRef<HTMLVideoElement | null>(null);
   const [time, setTime] = useState(0);
   const [box, setBox] = useState<Box | null>(null);
+  // While the browser looks for the end of the video, its position is no step's.
+  const [probing, setProbing] = useState(false);
   const startedAt = media?.recordingStartedAt ?? null;
-  const offsets = useMemo(() => events.map((e) => videoOffset(e, startedAt)), [events, startedAt]);
+  const offsets = useMemo(() => steps.map((s) => videoOffset(s.events[0]!, startedAt)), [steps, startedAt]);
+  const eventOffsets = useMemo(() => events.map((e) => videoOffset(e, startedAt)), [events, startedAt]);
   const current = currentEventIndex(offsets, time);
   const isAudio = media?.contentType.startsWith('audio/') ?? false;
 
@@ -36,10 +55,17 @@ export function VideoWithEvents({ media, events }: { media: MediaUpload | null; 
     const v = video.current;
     if (!v) return;
     const measure = () => setBox(pictureBox(v));
+    let stopReveal = () => {};
+    const onMetadata = () => {
+      measure();
+      if (v.duration !== Infinity) return;
+      setProbing(true);
+      stopReveal = revealDuration(v, () => { setProbing(false); setTime(v.currentTime); });
+    };
     const ro = typeof ResizeObserver !== 'undefined' ? new ResizeObserver(measure) : null;
     ro?.observe(v);
-    v.addEventListener('loadedmetadata', measure);
-    return () => { ro?.disconnect(); v.removeEventListener('loadedmetadata', measure); };
+    v.addEventListener('loadedmetadata', onMetadata);
+    return () => { ro?.disconnect(); v.removeEventListener('loadedmetadata', onMetadata); stopReveal(); };
   }, [media?.url]);
 
   const seek = (i: number) => {
@@ -49,12 +75,14 @@ export function VideoWithEvents({ media, events }: { media: MediaUpload | null; 
     v.currentTime = Math.max(0, o);
     setTime(v.currentTime);
   };
+  const follow = (v: HTMLVideoElement) => { if (!probing) setTime(v.currentTime); };
 
   const markers = isAudio || !box ? [] : events.flatMap((e, i) => {
-    const o = offsets[i];
+    const o = eventOffsets[i];
     const p = clickPoint(e);
     if (o == null || !p || time < o - MARKER_BEFORE_S || time > o + MARKER_AFTER_S) return [];
-    return [{ seq: e.seq, left: box.left + p.x * box.width, top: box.top + p.y * box.height, current: i === current }];
+    const step = steps[current];
+    return [{ seq: e.seq, left: box.left + p.x * box.width, top: box.top + p.y * box.height, current: !!step?.seqs.includes(e.seq) }];
   });
 
   return (
@@ -64,7 +92,7 @@ export function VideoWithEvents({ media, events }: { media: MediaUpload | null; 
           <div className="relative">
             <video ref={video} src={media.url} controls playsInline data-testid="session-video"
               className={`w-full rounded-md bg-black ${isAudio ? 'h-14' : 'aspect-video'}`}
-              onTimeUpdate={(e) => setTime(e.currentTarget.currentTime)} onSeeked={(e) => setTime(e.currentTarget.currentTime)} />
+              onTimeUpdate={(e) => follow(e.currentTarget)} onSeeked={(e) => follow(e.currentTarget)} />
             <div aria-hidden="true" className="pointer-events-none absolute inset-0">
               {markers.map((m) => (
                 <span key={m.seq} data-testid="click-marker"
@@ -78,11 +106,12 @@ export function VideoWithEvents({ media, events }: { media: MediaUpload | null; 
             {media ? 'The recording is not uploaded completely yet.' : 'This session has no recording.'}
           </p>
         )}
-        {!startedAt && media && <p className="mt-2 text-xs text-slate-600">The recording has no start time, so events cannot be placed on it.</p>}
+        {!startedAt && media && <p className="mt-2 text-xs text-slate-600">The recording has no start time, so steps cannot be placed on it.</p>}
       </div>
       <div>
-        <h3 className="mb-2 font-semibold">Events</h3>
-        <EventTimeline events={events} offsets={startedAt ? offsets : undefined} current={current} onSeek={seek} />
+        <h3 className="mb-2 font-semibold">Steps</h3>
+        <StepList steps={steps} offsets={startedAt ? offsets : undefined} current={current}
+          onSeek={media?.url ? seek : undefined} selected={selected} onToggle={onToggle} />
       </div>
     </div>
   );

@@ -85,10 +85,24 @@ const statusColors: Record<string, string> = {
   abandoned: 'bg-red-100 text-red-900',
   pending: 'bg-amber-100 text-amber-900',
   failed: 'bg-red-100 text-red-900',
+  submitted: 'bg-indigo-100 text-indigo-900',
+  ok: 'bg-emerald-100 text-emerald-900',
+  warn: 'bg-amber-100 text-amber-900',
+  down: 'bg-red-100 text-red-900',
 };
 
-export function StatusBadge({ status }: { status: string }) {
-  return <span className={`rounded-full px-2 py-0.5 text-xs font-medium ${statusColors[status] ?? 'bg-slate-100'}`}>{status}</span>;
+export function StatusBadge({ status, label }: { status: string; label?: string }) {
+  return <span className={`rounded-full px-2 py-0.5 text-xs font-medium ${statusColors[status] ?? 'bg-slate-100'}`}>{label ?? status}</span>;
+}
+
+// Saves text or a Blob as a file the browser downloads.
+export function saveFile(name: string, content: string | Blob, type: string) {
+  const url = URL.createObjectURL(typeof content === 'string' ? new Blob([content], { type }) : content);
+  const a = document.createElement('a');
+  a.href = url;
+  a.download = name;
+  a.click();
+  setTimeout(() => URL.revokeObjectURL(url), 10000);
 }
 
 export function CopyButton({ text, label = 'Copy' }: { text: string; label?: string }) {

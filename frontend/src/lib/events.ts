@@ -19,31 +19,6 @@ export function currentEventIndex(offsets: (number | null)[], t: number): number
   return idx;
 }
 
-export function describeEvent(e: SessionEvent): string {
-  const d = e.data ?? {};
-  const target = d.element?.name || d.element?.text || e.selector || '';
-  switch (e.type) {
-    case 'click':
-    case 'dblclick':
-      return `${e.type === 'click' ? 'Clicked' : 'Double-clicked'} ${target}`.trim();
-    case 'input':
-    case 'change':
-      return `Typed “${d.value ?? ''}” into ${target}`.trim();
-    case 'select':
-      return `Selected “${String(d.optionText ?? d.value ?? '')}” in ${target}`.trim();
-    case 'keypress':
-      return `Pressed ${d.key ?? 'a key'}`;
-    case 'navigation':
-      return `Went to ${d.url ?? e.url ?? ''}`;
-    case 'scroll':
-      return `Scrolled ${String(d.direction ?? '')}`.trim();
-    case 'submit':
-      return `Submitted ${target || 'a form'}`;
-    default:
-      return `${e.type}${target ? ` ${target}` : ''}`;
-  }
-}
-
 // Where a click lands, as fractions of the page viewport, or null.
 export function clickPoint(e: SessionEvent): { x: number; y: number } | null {
   const c = e.data?.coordinates;

@@ -25,7 +25,9 @@ export function useQuery(): URLSearchParams {
   return new URLSearchParams(search);
 }
 
-// Returns the named segments when path matches pattern ("/a/:id"), else null.
+// Returns the named segments when path matches pattern ("/a/:id"), else
+// null; a segment that is not valid percent-encoding ("/sessions/%E0%A4")
+// matches nothing, so such a path is "not found" rather than a crash.
 export function match(pattern: string, path: string): Record<string, string> | null {
   const p = pattern.split('/').filter(Boolean);
   const s = path.split('/').filter(Boolean);
@@ -33,8 +35,13 @@ export function match(pattern: string, path: string): Record<string, string> | n
   const out: Record<string, string> = {};
   for (let i = 0; i < p.length; i++) {
     const seg = p[i]!;
-    if (seg.startsWith(':')) out[seg.slice(1)] = decodeURIComponent(s[i]!);
-    else if (seg !== s[i]) return null;
+    if (seg.startsWith(':')) {
+      try {
+        out[seg.slice(1)] = decodeURIComponent(s[i]!);
+      } catch {
+        return null;
+      }
+    } else if (seg !== s[i]) return null;
   }
   return out;
 }

@@ -1,11 +1,15 @@
-// An admin watches a session: video with events, summary, and exports.
-import { useState } from 'react';
-import { allEvents } from '../api/endpoints';
-import { adminApi, asApiError, useLoad } from '../api/hooks';
+// An admin watches a session: video with its steps, summary with the task,
+// a score, and the exports.
+import { useMemo, useState } from 'react';
+import { useQueryClient } from '@tanstack/react-query';
+import { adminApi, asApiError, queryKeys, useSessionData } from '../api/hooks';
 import type { ApiError } from '../api/client';
 import { AdminGate } from '../components/AdminGate';
-import { VideoWithEvents } from '../components/VideoWithEvents';
-import { Button, Card, ErrorBox, StatusBadge, formatDuration } from '../components/ui';
+import { ScoreCard } from '../components/ScoreCard';
+import { SessionFacts } from '../components/SessionFacts';
+import { VideoWithEvents, playableMedia } from '../components/VideoWithEvents';
+import { Button, Card, ErrorBox, saveFile } from '../components/ui';
+import { readableSteps, shopPages } from '../lib/steps';
 
 const DOWNLOADS = [
   { what: 'data', label: 'Session JSON', suffix: 'session.json', type: 'application/json' },
@@ -13,24 +17,16 @@ const DOWNLOADS = [
   { what: 'playwright', label: 'Playwright script', suffix: 'playwright.spec.js', type: 'text/javascript' },
 ] as const;
 
-function saveFile(name: string, text: string, type: string) {
-  const url = URL.createObjectURL(new Blob([text], { type }));
-  const a = document.createElement('a');
-  a.href = url;
-  a.download = name;
-  a.click();
-  setTimeout(() => URL.revokeObjectURL(url), 10000);
-}
-
 export function AdminSessionPage({ sessionId }: { sessionId: string }) {
   return <AdminGate><SessionView sessionId={sessionId} /></AdminGate>;
 }
 
 function SessionView({ sessionId }: { sessionId: string }) {
-  const summary = useLoad(() => adminApi.summary(sessionId), [sessionId]);
-  const events = useLoad(() => allEvents(adminApi, sessionId), [sessionId]);
-  const media = useLoad(() => adminApi.media(sessionId), [sessionId]);
+  const queryClient = useQueryClient();
+  const { events, summary, media } = useSessionData('admin', sessionId);
   const [downloadError, setDownloadError] = useState<ApiError | null>(null);
+  const steps = useMemo(() => readableSteps(events.data ?? [], window.location.origin), [events.data]);
+  const s = summary.data;
 
   const download = async (d: (typeof DOWNLOADS)[number]) => {
     setDownloadError(null);
@@ -41,34 +37,22 @@ function SessionView({ sessionId }: { sessionId: string }) {
     }
   };
 
-  // Prefer a completed screen recording, then any completed upload.
-  const uploads = media.data?.uploads ?? [];
-  const playable = uploads.find((u) => u.status === 'complete' && u.url && u.contentType.startsWith('video/'))
-    ?? uploads.find((u) => u.status === 'complete' && u.url) ?? uploads[0] ?? null;
-  const s = summary.data;
-
   return (
     <>
       <h1 className="text-2xl font-bold">Session <code className="text-lg">{sessionId}</code></h1>
-      <Card title="Recording and events">
-        {media.error && <ErrorBox title="Could not load the recording" error={media.error} onRetry={media.reload} />}
-        {events.error && <ErrorBox title="Could not load the events" error={events.error} onRetry={events.reload} />}
-        {events.data && media.data && <VideoWithEvents media={playable} events={events.data} />}
+      <Card title="Recording and steps">
+        {media.error && <ErrorBox title="Could not load the recording" error={asApiError(media.error)} onRetry={() => void media.refetch()} />}
+        {events.error && <ErrorBox title="Could not load the steps" error={asApiError(events.error)} onRetry={() => void events.refetch()} />}
+        {events.data && media.data && <VideoWithEvents media={playableMedia(media.data.uploads)} events={events.data} steps={steps} />}
         {(!events.data || !media.data) && !events.error && !media.error && <p>Loading…</p>}
       </Card>
       <Card title="Summary">
-        {summary.error && <ErrorBox title="Could not load the summary" error={summary.error} onRetry={summary.reload} />}
-        {s && (
-          <dl className="grid grid-cols-[auto_1fr] gap-x-6 gap-y-1 text-sm" data-testid="summary">
-            <dt className="font-medium">Status</dt><dd><StatusBadge status={s.status} /></dd>
-            <dt className="font-medium">Worker</dt><dd>{s.workerName ?? s.workerId ?? '—'}</dd>
-            <dt className="font-medium">Started</dt><dd>{new Date(s.startTime).toLocaleString()}</dd>
-            <dt className="font-medium">Duration</dt><dd>{s.durationMs != null ? formatDuration(s.durationMs) : 'still active'}</dd>
-            <dt className="font-medium">Events</dt><dd>{s.totalEvents} ({Object.entries(s.countsByType).map(([t, n]) => `${n} ${t}`).join(', ') || 'none'})</dd>
-            <dt className="font-medium">First page</dt><dd className="break-all">{s.firstUrl ?? '—'}</dd>
-            <dt className="font-medium">Last page</dt><dd className="break-all">{s.lastUrl ?? '—'}</dd>
-          </dl>
-        )}
+        {summary.error && <ErrorBox title="Could not load the summary" error={asApiError(summary.error)} onRetry={() => void summary.refetch()} />}
+        {s && <SessionFacts s={s} pages={shopPages(steps)} showWorker />}
+      </Card>
+      <Card title="Score">
+        {s && <ScoreCard key={s.score ?? 'none'} s={s}
+          onSaved={() => void queryClient.invalidateQueries({ queryKey: queryKeys.session('admin', sessionId) })} />}
       </Card>
       <Card title="Downloads">
         <div className="flex flex-wrap gap-3">

@@ -18,9 +18,10 @@ export function HomePage() {
       <Card>
         <ul className="grid gap-4 sm:grid-cols-2">
           {token && <li><Link className={linkClass} href="/record"><strong>Record a session</strong><br />Screen, narration and your clicks.</Link></li>}
-          {token && <li><Link className={linkClass} href="/sessions"><strong>My sessions</strong><br />Review and clean up before submitting.</Link></li>}
+          {token && <li><Link className={linkClass} href="/sessions"><strong>My sessions</strong><br />Review, clean up and submit them.</Link></li>}
           {adminToken && <li><Link className={linkClass} href="/admin/sessions"><strong>All sessions</strong><br />Watch recordings with their events.</Link></li>}
-          {adminToken && <li><Link className={linkClass} href="/admin/health"><strong>Health</strong><br />Server status and counts.</Link></li>}
+          {adminToken && <li><Link className={linkClass} href="/admin/tasks"><strong>Tasks</strong><br />What workers demonstrate.</Link></li>}
+          {adminToken && <li><Link className={linkClass} href="/admin/health"><strong>Health</strong><br />Database, worker, storage and extensions.</Link></li>}
           {!token && <li><Link className={linkClass} href="/register"><strong>Register as a worker</strong><br />Get a token to record.</Link></li>}
         </ul>
       </Card>

@@ -1,4 +1,3 @@
-import { workerApi } from '../api/hooks';
 import { SessionTable } from '../components/SessionTable';
 import { Card } from '../components/ui';
 
@@ -7,7 +6,7 @@ export function MySessionsPage() {
     <>
       <h1 className="text-2xl font-bold">My sessions</h1>
       <Card>
-        <SessionTable load={workerApi.mySessions} showWorker={false} linkTo={(id) => `/sessions/${encodeURIComponent(id)}`} />
+        <SessionTable scope="worker" showWorker={false} linkTo={(id) => `/sessions/${encodeURIComponent(id)}`} />
       </Card>
     </>
   );

@@ -2,7 +2,7 @@
 // the recording controls, and the uploads. The page and the extension share
 // one session whichever side started it (recording/useRecording.ts); each
 // concern is its own small component under recording/.
-import { useEffect, useState } from 'react';
+import { useEffect, useRef, useState } from 'react';
 import { Button, Card, ErrorBox, Notice } from '../components/ui';
 import { Link } from '../lib/router';
 import { useSetting } from '../lib/settings';
@@ -18,6 +18,7 @@ import { useRecording } from '../recording/useRecording';
 import { useServerStatus } from '../recording/useServerStatus';
 import { useUpload } from '../upload/useUpload';
 import { SessionUploads } from '../components/SessionUploads';
+import { TaskPicker, useTaskChoice } from '../components/TaskPicker';
 
 export function RecordPage() {
   const token = useSetting('workerToken');
@@ -38,6 +39,16 @@ function Recorder({ token }: { token: string }) {
   const { follow } = rec;
   useEffect(() => follow(view), [view, follow]);
   useHandTokenToExtension(view, token, server.kind === 'ok');
+  // The task chosen here goes to the session the page starts or joins,
+  // once, when its recording starts.
+  const task = useTaskChoice();
+  const { assignTo } = task;
+  const assigned = useRef<string | null>(null);
+  useEffect(() => {
+    if (rec.phase !== 'recording' || !rec.sessionId || assigned.current === rec.sessionId) return;
+    assigned.current = rec.sessionId;
+    void assignTo(rec.sessionId);
+  }, [rec.phase, rec.sessionId, assignTo]);
 
   return (
     <>
@@ -51,7 +62,10 @@ function Recorder({ token }: { token: string }) {
           <RecordingPanel startedAt={rec.startedAt} mic={rec.mic} sessionId={rec.sessionId} stopping={rec.phase === 'stopping'}
             onStop={() => void rec.stop({ by: 'page' })} />
         ) : (
-          <StartControls view={view} starting={rec.phase === 'starting'} onStart={(mode) => void rec.start(mode, view)} />
+          <>
+            <TaskPicker state={task} disabled={rec.phase === 'starting'} />
+            <StartControls view={view} starting={rec.phase === 'starting'} onStart={(mode) => void rec.start(mode, view)} />
+          </>
         )}
         <div className="mt-4 flex flex-col gap-3">
           {rec.outcome && (rec.outcome.tone === 'ok'

@@ -1,22 +1,51 @@
 'use strict';
 // The server side of the web page's end-to-end tests: a real worker serving
 // the built page (frontend/dist), its S3 settings pointing at a real s3rver
-// on loopback, and an admin token.
+// on loopback, and an admin token.  Also the screenshots of docs/screenshots/,
+// written only when CODESIGHT_SCREENSHOTS=1 (`make screenshots`), so that a
+// test run leaves the checkout as it was.
 
 const assert = require('node:assert/strict');
 const fs = require('node:fs');
 const path = require('node:path');
+const { chromium } = require('playwright-core');
 const { startCluster } = require('../../lib/cluster');
 const { startS3Server } = require('../../lib/s3server');
 
 const ROOT = path.resolve(__dirname, '../../..');
 const DIST = path.join(ROOT, 'frontend/dist');
 const SHOTS = path.join(ROOT, 'docs/screenshots');
+const SCREENSHOTS = process.env.CODESIGHT_SCREENSHOTS === '1';
 
-// Starts s3rver and the cluster (conf: more settings); stop() takes both down.
+// Saves a full-page screenshot of page as docs/screenshots/<name>.png when
+// screenshots are asked for; otherwise does nothing.
+async function screenshot(page, name) {
+  if (!SCREENSHOTS) return;
+  fs.mkdirSync(SHOTS, { recursive: true });
+  await page.screenshot({ path: path.join(SHOTS, `${name}.png`), fullPage: true });
+}
+
+// Chromium with a fake screen and microphone that need no prompt, and a
+// 1280x800 page in it that reports its errors; resolves to {browser, page}.
+async function launchPage() {
+  const browser = await chromium.launch({
+    executablePath: '/usr/bin/chromium',
+    headless: true,
+    args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update',
+      '--disable-sync', '--no-first-run', '--use-fake-ui-for-media-stream', '--use-fake-device-for-media-stream',
+      '--autoplay-policy=no-user-gesture-required'],
+  });
+  const page = await (await browser.newContext({ viewport: { width: 1280, height: 800 }, acceptDownloads: true })).newPage();
+  page.setDefaultTimeout(15000);
+  page.on('pageerror', (e) => console.log('page error:', e.message));
+  return { browser, page };
+}
+
+// Starts s3rver and the cluster (conf: more settings); stop() takes both
+// down.  s3Down() stops the S3 server and s3Up() starts it again on the
+// same port, as an outage.
 async function startStack({ conf = {} } = {}) {
   assert.ok(fs.existsSync(path.join(DIST, 'index.html')), 'build the page first: cd frontend && npm run build');
-  fs.mkdirSync(SHOTS, { recursive: true });
   const s3 = await startS3Server();
   const cluster = await startCluster({
     conf: {
@@ -34,10 +63,16 @@ async function startStack({ conf = {} } = {}) {
     s3,
     cluster,
     adminToken,
+    async s3Down() {
+      await this.s3.stop();
+    },
+    async s3Up() {
+      this.s3 = await startS3Server({ port: s3.port, bucket: s3.bucket });
+    },
     async stop() {
-      try { await cluster.destroy(); } finally { await s3.stop(); }
+      try { await cluster.destroy(); } finally { await this.s3.stop(); }
     },
   };
 }
 
-module.exports = { startStack, DIST, SHOTS };
+module.exports = { startStack, launchPage, screenshot, DIST };
