@@ -4,7 +4,9 @@
 // table; writes bench/out/results.json and bench/out/results.md.
 // Start it through bench/run.sh (raises the fd limit, builds the tools).
 //
-//   node bench/run.js [--quick] [--full] [--only ingest,copy,node,latency,conns,exports,growth]
+//   node bench/run.js [--quick] [--full] [--only ingest,copy,node,latency,conns,exports,growth,isolation,scaling]
+//                     [--out NAME]            results in bench/out/NAME.json and NAME.md
+//   node bench/run.js --report-ab A.json B.json ...   the isolation rows of several runs side by side
 
 const { spawn, spawnSync } = require('node:child_process');
 const fs = require('node:fs');
@@ -37,6 +39,12 @@ const V2_WINDOW = 8;                      // unacked frames of 50 events per v2 
 const IDLE_CONNS = 10000;
 const ACTIVE_CONNS = 1000;
 const GROWTH_STEPS = FULL ? [0, 1e6, 5e6, 10e6] : [0, 1e6];
+const outArg = argv.indexOf('--out');
+const OUT_NAME = outArg >= 0 ? argv[outArg + 1] : 'results';
+// The isolation issue's stream: 2,000 events/s from 20 connections in frames of 10.
+const ISO_RATE = 2000;
+const ISO_CONNS = 20;
+const ISO_DUR = QUICK ? 6 : 10;
 
 const results = { started_at: new Date().toISOString(), mode: QUICK ? 'quick' : FULL ? 'full' : 'default', machine: {}, runs: {} };
 let cluster;
@@ -64,6 +72,26 @@ function cpuSeconds(pid) {
     return (Number(f[11]) + Number(f[12])) / 100;
   } catch { return NaN; }
 }
+
+// The pids of the server's own processes: the network process and the
+// ingest workers (the HTTP workers answer the API, not the stream).  An
+// older build has one "codesight worker" that does everything.
+function streamPids() {
+  const pm = Number(fs.readFileSync(path.join(cluster.datadir, 'postmaster.pid'), 'utf8').split('\n')[0]);
+  const pids = [];
+  for (const d of fs.readdirSync('/proc')) {
+    if (!/^\d+$/.test(d)) continue;
+    try {
+      const stat = fs.readFileSync(`/proc/${d}/stat`, 'utf8').split(') ')[1].split(' ');
+      if (Number(stat[1]) !== pm) continue;
+      const cmd = fs.readFileSync(`/proc/${d}/cmdline`, 'utf8');
+      if (/codesight (network|ingest|worker)/.test(cmd)) pids.push(Number(d));
+    } catch { /* exited */ }
+  }
+  return pids;
+}
+
+const cpuOf = (pids) => pids.reduce((s, p) => s + (cpuSeconds(p) || 0), 0);
 
 // CPU seconds used by the whole cluster: the postmaster, its live children
 // (backends, the worker, WAL writer, checkpointer...) and reaped children.
@@ -125,8 +153,10 @@ function settle() {
 // Runs the load generator; adds the worker's CPU use and batch figures.
 async function loadgen(args, { port = cluster.port, pid = workerPid, tag }) {
   settle();
-  const m0 = pid === workerPid ? await metrics(cluster.port) : {};
-  const c0 = cpuSeconds(pid);
+  const own = pid === workerPid;
+  const pids = own ? streamPids() : [pid];
+  const m0 = own ? await metrics(cluster.port) : {};
+  const c0 = cpuOf(pids);
   const k0 = clusterCpu();
   const t0 = Date.now();
   const full = ['--port', String(port), '--tag', tag, ...args.map(String)];
@@ -140,13 +170,13 @@ async function loadgen(args, { port = cluster.port, pid = workerPid, tag }) {
     });
   });
   const wall = (Date.now() - t0) / 1000;
-  r.server_cpu_s = +(cpuSeconds(pid) - c0).toFixed(2);
+  r.server_cpu_s = +(cpuOf(pids) - c0).toFixed(2);
   r.server_cpu_share = +(r.server_cpu_s / wall).toFixed(3);
   r.cluster_cpu_s = +(clusterCpu() - k0).toFixed(2);
   // total CPU on the server side: the cluster, plus the Node process for the reference
   r.total_server_cpu_s = +(r.cluster_cpu_s + (pid === workerPid ? 0 : r.server_cpu_s)).toFixed(2);
   r.events_per_server_cpu_s = r.total_server_cpu_s > 0 ? Math.round(r.events_acked / r.total_server_cpu_s) : null;
-  if (pid === workerPid) {
+  if (own) {
     const m1 = await metrics(cluster.port);
     const d = (k) => (m1[k] || 0) - (m0[k] || 0);
     const batches = d('codesight_batch_size_count');
@@ -469,6 +499,136 @@ async function growth() {
   }
 }
 
+// ------------------------------------------------------------------ isolation
+// Runs `load` (an async function that loops until stop() is called) beside
+// the paced stream of the isolation issue, and returns the stream's figures
+// and how much of the load got done.
+async function beside(tag, load) {
+  let stopped = false;
+  const done = { n: 0, statuses: {} };
+  const count = (status) => { done.n++; done.statuses[status] = (done.statuses[status] || 0) + 1; };
+  const loops = load ? load(() => stopped, count) : [];
+  await sleep(load ? 1000 : 0);   // the load is under way before the stream starts
+  const r = await loadgen(['--mode', 'v2', '--conns', ISO_CONNS, '--batch', 10, '--window', 64, '--rate', ISO_RATE, '--duration', ISO_DUR], { tag });
+  stopped = true;
+  await Promise.all(loops);
+  r.background = done;
+  return r;
+}
+
+// One GET to the server, read to its end; resolves the status.
+function getAll(urlPath, token) {
+  return new Promise((resolve) => {
+    http.get({ host: '127.0.0.1', port: cluster.port, path: urlPath, agent: false, headers: { Authorization: `Bearer ${token}` } }, (res) => {
+      res.on('data', () => {});
+      res.on('end', () => resolve(res.statusCode));
+      res.on('error', () => resolve(0));
+    }).on('error', () => resolve(0));
+  });
+}
+
+function postJson(urlPath, token, body) {
+  return new Promise((resolve) => {
+    const data = JSON.stringify(body);
+    const req = http.request({ host: '127.0.0.1', port: cluster.port, path: urlPath, method: 'POST', agent: false,
+      headers: { Authorization: `Bearer ${token}`, 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(data) } }, (res) => {
+      res.on('data', () => {});
+      res.on('end', () => resolve(res.statusCode));
+    });
+    req.on('error', () => resolve(0));
+    req.end(data);
+  });
+}
+
+// Loops `n` clients each repeating one request until stopped.
+const repeat = (n, once) => (stopped, count) => Array.from({ length: n }, async () => {
+  while (!stopped()) count(await once());
+});
+
+// The isolation issue's table: p99 send->ack at 2,000 events/s from 20
+// connections in frames of 10, (a) alone, (b) while an admin downloads a
+// 100,000-event session's training data back to back, (c) while a worker's
+// upload completion waits on an S3 endpoint that never answers, (d) while
+// 20 clients stream the dataset export.  Works against a build of before
+// the isolation too (CODESIGHT_BUILD), for the side-by-side comparison.
+async function isolation() {
+  const R = (results.runs.isolation = {});
+  if (!psql(`SELECT 1 FROM codesight.sessions WHERE session_id = '${EXPORT_SID}'`)) makeExportSession(EXPORT_SID, 100000);
+  const admin = JSON.parse(psql("SELECT codesight.issue_admin_token('bench-iso')")).token;
+  const worker = JSON.parse(psql("SELECT codesight.register_worker('bench-iso')")).token;
+  R.alone = await beside('iso_alone', null);
+  R.training_data = await beside('iso_training_data', repeat(1, () => getAll(`/api/extension/sessions/${EXPORT_SID}/training-data`, admin)));
+
+  // An S3 endpoint that accepts connections and never answers.
+  const net = require('node:net');
+  const held = new Set();
+  const blackhole = net.createServer((sock) => { held.add(sock); sock.on('close', () => held.delete(sock)); });
+  await new Promise((r) => blackhole.listen(0, '127.0.0.1', r));
+  psql(`ALTER SYSTEM SET codesight.s3_endpoint = 'http://127.0.0.1:${blackhole.address().port}'`);
+  psql("ALTER SYSTEM SET codesight.s3_url_style = 'path'");
+  psql("ALTER SYSTEM SET codesight.s3_bucket = 'hung'");
+  psql("ALTER SYSTEM SET codesight.s3_access_key_id = 'k'");
+  psql("ALTER SYSTEM SET codesight.s3_secret_access_key = 's'");
+  psql('SELECT pg_reload_conf()');
+  await sleep(1500);
+  const sid = `bench_s3_${Date.now()}`;
+  psql(`INSERT INTO codesight.sessions (session_id) VALUES ('${sid}')`);
+  const upload = JSON.parse(psql(`SELECT codesight.presign_upload('${sid}', 'video', 'video/webm', 1000)`));
+  try {
+    R.hung_s3 = await beside('iso_hung_s3', repeat(1, () => postJson('/api/upload/complete', worker, { uploadId: upload.uploadId })));
+  } finally {
+    for (const k of ['s3_endpoint', 's3_url_style', 's3_bucket', 's3_access_key_id', 's3_secret_access_key']) psql(`ALTER SYSTEM RESET codesight.${k}`);
+    psql('SELECT pg_reload_conf()');
+    for (const sock of held) sock.destroy();
+    blackhole.close();
+  }
+  R.datasets = await beside('iso_datasets', repeat(20, () => getAll('/api/export/dataset.jsonl?status=completed', admin)));
+  log('isolation', JSON.stringify(Object.fromEntries(Object.entries(R).map(([k, v]) => [k, [v.lat_p50_ms, v.lat_p99_ms, v.events_sent, v.events_acked, v.background]]))));
+}
+
+// Ingest on more than one core: v2 at 50 connections with 1 and with 2
+// ingest workers, beside COPY of the same rows in 1 and in 2 concurrent
+// streams, in the same run.
+async function scaling() {
+  const R = (results.runs.scaling = {});
+  for (const n of [1, 2]) {
+    psql(`ALTER SYSTEM SET codesight.ingest_workers = ${n}`);
+    cluster.restart('fast');
+    await cluster.waitListening(60000);
+    workerPid = await cluster.workerPid();
+    const st = JSON.parse(psql('SELECT codesight.worker_status()'));
+    R[`ingest_workers_${n}`] = await loadgen(['--mode', 'v2', '--conns', 50, '--duration', DUR, '--window', V2_WINDOW, '--batch', 50], { tag: `scaling_ingest_${n}` });
+    R[`ingest_workers_${n}`].ingest_workers = st.ingestWorkers;
+  }
+  psql('ALTER SYSTEM RESET codesight.ingest_workers');
+  cluster.restart('fast');
+  await cluster.waitListening(60000);
+  workerPid = await cluster.workerPid();
+  const n = Math.max(200000, Math.round((R.ingest_workers_2 || {}).events_acked || 300000));
+  for (const streams of [1, 2]) {
+    const files = [];
+    for (let i = 0; i < streams; i++) {
+      const file = path.join(os.tmpdir(), `codesight-bench-copy-${process.pid}-${streams}-${i}.tsv`);
+      writeCopyFile(file, Math.round(n / streams), 50, `copy${streams}x${i}_${Date.now().toString(36)}`);
+      fs.chmodSync(file, 0o644);
+      files.push(file);
+    }
+    settle();
+    const k0 = clusterCpu();
+    const t0 = process.hrtime.bigint();
+    await Promise.all(files.map((file) => new Promise((resolve, reject) => {
+      const p = spawn(PSQL, ['-X', '-q', '-v', 'ON_ERROR_STOP=1', '-h', cluster.sockdir, '-p', String(cluster.pgPort), '-U', 'postgres', '-d', 'postgres',
+        '-c', `\\copy codesight.events (session_id, seq, type, client_ts, page_url, selector, payload) FROM '${file}'`], { stdio: 'inherit' });
+      p.on('close', (code) => (code === 0 ? resolve() : reject(new Error(`copy exited ${code}`))));
+    })));
+    const secs = Number(process.hrtime.bigint() - t0) / 1e9;
+    const cpu = clusterCpu() - k0;
+    for (const f of files) fs.unlinkSync(f);
+    R[`copy_${streams}`] = { rows: n, streams, seconds: +secs.toFixed(3), events_per_s: Math.round(n / secs), cluster_cpu_s: +cpu.toFixed(2), events_per_server_cpu_s: Math.round(n / cpu) };
+    log(`copy ${streams} streams`, R[`copy_${streams}`]);
+  }
+}
+
 // ------------------------------------------------------------------ report
 const f0 = (x) => (x === undefined || x === null || Number.isNaN(x) ? '—' : Math.round(x).toLocaleString('en-US'));
 const f1 = (x) => (x === undefined || x === null || Number.isNaN(x) ? '—' : (+x).toFixed(1));
@@ -535,7 +695,32 @@ function table() {
   for (const g of R.growth || []) {
     add(`v2 ingest, 50 conns, table at ${f0(g.rows_before)} rows (${f0(g.table_mb)} MB)`, `${f0(g.events_per_s)} ev/s, worker RssAnon ${f1(g.worker_anon_mb)} MB (VmRSS ${f1(g.worker_rss_mb)})`, pctf(g.loadgen_cpu_share), pctf(g.server_cpu_share) + ` · batch ${f1(g.mean_batch_events)} ev / ${f1(g.mean_commit_ms)} ms`, '', undefined, g.events_per_server_cpu_s);
   }
-  const head = ['figure', 'value', 'events per server CPU-s', 'loadgen CPU', 'worker CPU', 'target', ''];
+  const I = R.isolation;
+  if (I && I.alone) {
+    const a = I.alone;
+    const bound = 2 * a.lat_p99_ms + 10;
+    const isoRow = (label, r, target) => r && add(`p99 send→ack at ${f0(ISO_RATE)} ev/s, ${ISO_CONNS} conns, frames of 10: ${label} (p50 / p99 / max ms; acked of offered)`,
+      `${f1(r.lat_p50_ms)} / ${f1(r.lat_p99_ms)} / ${f1(r.lat_max_ms)}; ${f0(r.events_acked)} of ${f0(r.events_sent)}${r.background ? `; beside it: ${f0(r.background.n)} requests ${JSON.stringify(r.background.statuses)}` : ''}`,
+      pctf(r.loadgen_cpu_share), pctf(r.server_cpu_share), target ? `≤ ${f1(bound)} ms, all acked` : '',
+      target ? r.lat_p99_ms <= bound && r.events_acked === r.events_sent : undefined, r.events_per_server_cpu_s);
+    isoRow('(a) alone', a, false);
+    isoRow('(b) while training data of 100,000 events is downloaded back to back', I.training_data, true);
+    isoRow('(c) while an upload completion waits on an S3 that never answers', I.hung_s3, true);
+    isoRow('(d) while 20 clients stream the dataset export', I.datasets, true);
+  }
+  const S = R.scaling;
+  if (S && S.ingest_workers_1) {
+    for (const n of [1, 2]) {
+      const r = S[`ingest_workers_${n}`];
+      if (r) add(`v2 ingest, 50 conns, ${n} ingest worker${n > 1 ? 's' : ''} (events/s)`, f0(r.events_per_s), pctf(r.loadgen_cpu_share), pctf(r.server_cpu_share) + ` · batch ${f1(r.mean_batch_events)} ev / ${f1(r.mean_commit_ms)} ms`, '', undefined, r.events_per_server_cpu_s);
+    }
+    for (const n of [1, 2]) {
+      const c = S[`copy_${n}`];
+      if (c) add(`COPY of the same rows, ${n} concurrent stream${n > 1 ? 's' : ''} (${f0(c.rows)} rows, events/s)`, f0(c.events_per_s), '—', '—', '', undefined, c.events_per_server_cpu_s);
+    }
+    if (S.ingest_workers_2 && S.copy_2) add('2 ingest workers / COPY in 2 streams', pctf(S.ingest_workers_2.events_per_s / S.copy_2.events_per_s), '', '', '≥ 80 %', S.ingest_workers_2.events_per_s / S.copy_2.events_per_s >= 0.8);
+  }
+  const head = ['figure', 'value', 'events per server CPU-s', 'loadgen CPU', 'codesight CPU (network + ingest)', 'target', ''];
   const lines = [`| ${head.join(' | ')} |`, `|${head.map(() => '---').join('|')}|`, ...rows.map((r) => `| ${r.join(' | ')} |`)];
   return lines.join('\n');
 }
@@ -546,6 +731,19 @@ function markdown() {
 }
 
 async function main() {
+  if (argv.includes('--report-ab')) {
+    // The isolation table of several runs (A/B alternating), one column each.
+    const files = argv.slice(argv.indexOf('--report-ab') + 1);
+    const runs = files.map((f) => JSON.parse(fs.readFileSync(f, 'utf8')));
+    const cell = (r) => (r ? `${f1(r.lat_p50_ms)} / ${f1(r.lat_p99_ms)} (${f0(r.events_acked)} of ${f0(r.events_sent)} acked)` : '—');
+    const lines = [`| p50 / p99 ms at ${f0(ISO_RATE)} ev/s, ${ISO_CONNS} conns | ${runs.map((r, i) => `${path.basename(files[i], '.json')} (${r.library})`).join(' | ')} |`,
+      `|---|${runs.map(() => '---').join('|')}|`];
+    for (const [k, label] of [['alone', '(a) alone'], ['training_data', '(b) training data back to back'], ['hung_s3', '(c) upload completion on a hung S3'], ['datasets', '(d) 20 dataset streams']]) {
+      lines.push(`| ${label} | ${runs.map((r) => cell((r.runs.isolation || {})[k])).join(' | ')} |`);
+    }
+    console.log(lines.join('\n'));
+    return;
+  }
   if (argv.includes('--report')) {
     // Reprints the table of the last run from bench/out/results.json.
     Object.assign(results, JSON.parse(fs.readFileSync(path.join(OUT, 'results.json'), 'utf8')));
@@ -583,11 +781,13 @@ async function main() {
       if (workerPid && workerPid !== old) break;
     }
     await cluster.waitListening(60000);
+    workerPid = await cluster.workerPid();
     results.worker_fd_limit = (fs.readFileSync(`/proc/${workerPid}/limits`, 'utf8').match(/Max open files\s+(\d+)/) || [])[1];
     log('worker open-file limit', results.worker_fd_limit);
     results.library = process.env.CODESIGHT_LIB || '$libdir/codesight (make install)';
-    results.cluster = { worker_pid: workerPid, settings: (await cluster.query("SELECT name, setting FROM pg_settings WHERE name IN ('synchronous_commit','fsync','shared_buffers','max_wal_size','wal_buffers','codesight.batch_max_events','codesight.batch_max_delay_ms','codesight.max_queue_events','codesight.max_connections')")).rows };
-    const sections = [['ingest', ingest], ['copy', copy], ['node', nodeReference], ['latency', latency], ['conns', conns], ['exports', exports_], ['growth', growth]];
+    results.cluster = { worker_pid: workerPid, settings: (await cluster.query("SELECT name, setting FROM pg_settings WHERE name IN ('synchronous_commit','fsync','shared_buffers','max_wal_size','wal_buffers','codesight.batch_max_events','codesight.max_queue_events','codesight.max_connections','codesight.ingest_workers','codesight.http_workers')")).rows };
+    const sections = [['ingest', ingest], ['copy', copy], ['node', nodeReference], ['latency', latency], ['conns', conns], ['exports', exports_],
+      ['isolation', isolation], ['scaling', scaling], ['growth', growth]];
     for (const [name, fn] of sections) {
       if (!want(name)) continue;
       try {
@@ -596,17 +796,17 @@ async function main() {
         log(`${name} failed:`, e.stack || e.message);
         results.runs[`${name}_error`] = String(e.message);
       }
-      fs.writeFileSync(path.join(OUT, 'results.json'), JSON.stringify(results, null, 2));
+      fs.writeFileSync(path.join(OUT, `${OUT_NAME}.json`), JSON.stringify(results, null, 2));
     }
   } finally {
     results.machine.loadavg_end = fs.readFileSync('/proc/loadavg', 'utf8').trim();
     results.finished_at = new Date().toISOString();
-    cluster.destroy();
+    await cluster.destroy().catch((e) => log('cluster:', e.message));
   }
   const md = markdown();
-  fs.writeFileSync(path.join(OUT, 'results.json'), JSON.stringify(results, null, 2));
-  fs.writeFileSync(path.join(OUT, 'results.md'), md);
+  fs.writeFileSync(path.join(OUT, `${OUT_NAME}.json`), JSON.stringify(results, null, 2));
+  fs.writeFileSync(path.join(OUT, `${OUT_NAME}.md`), md);
   console.log(md);
 }
 
-main().catch((e) => { console.error(e); process.exit(1); });
+if (require.main === module) main().catch((e) => { console.error(e); process.exit(1); });

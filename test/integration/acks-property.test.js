@@ -54,8 +54,9 @@ test(`acks never cover a seq that is not in the table (seed ${SEED}, ${SECONDS} 
     for (const id of ids) {
       const m = model.get(id);
       if (!m.exists) continue;
+      const from = ws.messages.length;
       ws.send({ type: 'session_start', sessionId: id });
-      const st = await ws.next((x) => x.type === 'session_started' && x.sessionId === id, { from: ws.messages.length - 1 });
+      const st = await ws.next((x) => x.type === 'session_started' && x.sessionId === id, { from });
       m.acked = Math.max(m.acked, st.lastSeq);
     }
     return ws;
@@ -84,8 +85,11 @@ test(`acks never cover a seq that is not in the table (seed ${SEED}, ${SECONDS} 
 
   async function startSession(id) {
     const c = await ensureWs();
+    // Only an answer to this start counts: an earlier one may be for the
+    // same id before it was deleted.
+    const from = c.messages.length;
     c.send({ type: 'session_start', sessionId: id });
-    const st = await c.next((x) => x.type === 'session_started' && x.sessionId === id, { from: c.messages.length - 1, timeoutMs: 15000 });
+    const st = await c.next((x) => x.type === 'session_started' && x.sessionId === id, { from, timeoutMs: 15000 });
     const m = model.get(id);
     m.exists = true;
     m.acked = Math.max(m.acked, st.lastSeq);

@@ -50,8 +50,9 @@ test('a deleted session reused by id is acked only for what the new one stores',
   assert.equal(del.json.deleted, true);
   assert.deepEqual(await storedSeqs(sessionId), []);
 
+  const from = ws.messages.length;
   ws.send({ type: 'session_start', sessionId });
-  assert.equal((await ws.next((m) => m.type === 'session_started', { from: ws.messages.length - 1 })).lastSeq, 0);
+  assert.equal((await ws.next((m) => m.type === 'session_started', { from })).lastSeq, 0);
   assert.equal(await sendBatch(ws, sessionId, range(1, 10).map((s) => ev(s))), 10);
   // Every acked seq is in the table, exactly once.
   assert.deepEqual(await storedSeqs(sessionId), range(1, 10));
@@ -160,8 +161,9 @@ test('store_failed names its reason and the least wait before a retry', async ()
     // The reload reaches the worker at its next wakeup; poll until a batch fails.
     let err;
     for (let seq = 1; !err && seq < 200; seq++) {
+      const from = ws.messages.length;
       ws.send({ type: 'events', sessionId, events: [ev(seq)] });
-      err = await ws.next((m) => (m.type === 'error' && m.code === 'store_failed') || (m.type === 'ack' && m.seq === seq), { from: ws.messages.length - 1 })
+      err = await ws.next((m) => (m.type === 'error' && m.code === 'store_failed') || (m.type === 'ack' && m.seq === seq), { from })
         .then((m) => (m.type === 'error' ? m : null));
     }
     assert.ok(err, 'a batch failed once the server was read-only');
