@@ -1242,6 +1242,9 @@ training_media(text *session_id, TrainingBuild *b, char **video_path, char **aud
 
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
+	/* The exports' errors: no such session, or one too large to build whole. */
+	SPI_execute_with_args("SELECT codesight._export_session_check($1)",
+						  1, argtypes, args, NULL, true, 0);
 	if (SPI_execute_with_args("SELECT v.path, v.started_at, a.path, s.event_count,"
 							  "       s.task, s.confirmed_task"
 							  "  FROM codesight.sessions s,"
@@ -1251,12 +1254,7 @@ training_media(text *session_id, TrainingBuild *b, char **video_path, char **aud
 							  1, argtypes, args, NULL, true, 0) != SPI_OK_SELECT)
 		elog(ERROR, "SPI_execute failed: %s", SPI_result_code_string(SPI_result));
 	if (SPI_processed == 0)
-	{
-		/* no such session: the exports' own error */
-		SPI_execute_with_args("SELECT codesight._export_session_check($1)",
-							  1, argtypes, args, NULL, true, 0);
 		elog(ERROR, "session vanished during the media lookup");
-	}
 	tup = SPI_tuptable->vals[0];
 	desc = SPI_tuptable->tupdesc;
 

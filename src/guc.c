@@ -12,6 +12,7 @@
 #include "postgres.h"
 
 #include <ctype.h>
+#include <limits.h>
 #include <string.h>
 #include <strings.h>
 #include <unistd.h>
@@ -45,6 +46,7 @@ int			cs_max_http_body_bytes = 1024 * 1024;
 int			cs_open_registration = REQUIRE_AUTH_AUTO;
 int			cs_http_rate_limit = 100;
 int			cs_http_statement_timeout = 5000;
+int			cs_max_export_events = 200000;
 
 static const struct config_enum_entry require_auth_options[] = {
 	{"auto", REQUIRE_AUTH_AUTO, false},
@@ -178,6 +180,11 @@ define_reloadable_gucs(void)
 							"Requests that take longer get 503; large sessions are read page by page through /events.  Calls to S3 have their own limit, codesight.s3_timeout.",
 							&cs_http_statement_timeout, 5000, 0, 3600 * 1000,
 							PGC_SIGHUP, GUC_UNIT_MS, NULL, NULL, NULL);
+	DefineCustomIntVariable("codesight.max_export_events",
+							"Largest session (in events) a whole-session export builds: session_data, training_data, export_playwright (0 = no limit).",
+							"Larger sessions are read page by page or streamed as the dataset; a document is built whole in memory.",
+							&cs_max_export_events, 200000, 0, INT_MAX,
+							PGC_USERSET, 0, NULL, NULL, NULL);
 	DefineCustomIntVariable("codesight.http_rate_limit",
 							"Requests per second one client address may make to the HTTP API before getting 429 (0 = no limit).",
 							NULL, &cs_http_rate_limit, 100, 0, 1000000,

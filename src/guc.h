@@ -44,6 +44,7 @@ extern int	cs_max_http_body_bytes;
 extern int	cs_open_registration;
 extern int	cs_http_rate_limit;
 extern int	cs_http_statement_timeout;
+extern int	cs_max_export_events;
 
 extern void codesight_define_gucs(void);
 extern bool codesight_auth_required(void);

@@ -107,11 +107,28 @@ static const char *error_code = NULL;
 		ereport(ERROR, (errcode(ERRCODE_INVALID_PARAMETER_VALUE), errmsg(__VA_ARGS__))); \
 	} while (0)
 
+/*
+ * Runs a query with SPI_execute_with_args.  Every SPI call leaves SPI's
+ * procedure context current, which SPI_finish frees at the end of the
+ * transaction; what a handler allocates afterwards (a stream's buffer, a
+ * copied filter) must outlive it, so the caller's context is restored.
+ */
+static int
+spi_exec(const char *sql, int nargs, Oid *types, Datum *values, const char *nulls,
+		 bool read_only, long count)
+{
+	MemoryContext cxt = CurrentMemoryContext;
+	int			ret = SPI_execute_with_args(sql, nargs, types, values, nulls, read_only, count);
+
+	MemoryContextSwitchTo(cxt);
+	return ret;
+}
+
 /* Runs a query returning one json/jsonb/text value; NULL if no row. */
 static char *
 sql_value(const char *sql, int nargs, Oid *types, Datum *values, const char *nulls)
 {
-	int			ret = SPI_execute_with_args(sql, nargs, types, values, nulls, false, 0);
+	int			ret = spi_exec(sql, nargs, types, values, nulls, false, 0);
 	char	   *v;
 
 	if (ret < 0)
@@ -181,6 +198,7 @@ json_receiver_noop(DestReceiver *self)
 static void
 respond_sql(Response *resp, const char *sql, int nargs, Oid *types, Datum *values, const char *nulls)
 {
+	MemoryContext cxt = CurrentMemoryContext;
 	JsonReceiver r;
 	SPIExecuteOptions opts;
 	ParamListInfo params = makeParamList(nargs);
@@ -205,6 +223,7 @@ respond_sql(Response *resp, const char *sql, int nargs, Oid *types, Datum *value
 	opts.dest = (DestReceiver *) &r;
 
 	ret = SPI_execute_extended(sql, &opts);
+	MemoryContextSwitchTo(cxt);
 	if (ret < 0)
 		elog(ERROR, "SPI failed: %s", SPI_result_code_string(ret));
 	if (!r.done)
@@ -494,8 +513,8 @@ check_session_owner(Request *req, const char *session_id)
 {
 	Oid			t[1] = {TEXTOID};
 	Datum		v[1] = {CStringGetTextDatum(session_id)};
-	int			ret = SPI_execute_with_args("SELECT coalesce(worker_id, 0) FROM codesight.sessions "
-											"WHERE session_id = $1", 1, t, v, NULL, true, 1);
+	int			ret = spi_exec("SELECT coalesce(worker_id, 0) FROM codesight.sessions "
+							   "WHERE session_id = $1", 1, t, v, NULL, true, 1);
 	bool		isnull;
 	int64		owner;
 
@@ -700,8 +719,8 @@ h_dataset(Request *req, Response *resp)
 
 		if (!proto_valid_session_id(after, strlen(after)))
 			HTTP_ERROR(400, "bad_request", "after must be a session id");
-		if (SPI_execute_with_args("SELECT started_at FROM codesight.sessions WHERE session_id = $1",
-								  1, t, v, NULL, true, 1) != SPI_OK_SELECT)
+		if (spi_exec("SELECT started_at FROM codesight.sessions WHERE session_id = $1",
+					 1, t, v, NULL, true, 1) != SPI_OK_SELECT)
 			elog(ERROR, "session lookup failed");
 		if (SPI_processed == 0)
 			HTTP_ERROR(404, "not_found", "no session %s to resume after", after);
@@ -719,23 +738,32 @@ h_dataset(Request *req, Response *resp)
 
 /*
  * Sends the lines gathered so far.  Inside a turn's transaction the
- * statement timeout is held while the client takes them: it bounds the
- * database's work, not the client's speed (a client that takes nothing is
- * dropped by the network process).
+ * statement timeout is paused while the client takes them, and resumed
+ * with what was left of it: it bounds the database's work of the turn, not
+ * the client's speed (a client that takes nothing is dropped by the
+ * network process).
  */
 static void
 stream_flush(DatasetStream *ds, bool in_xact)
 {
+	long		left_ms = 0;
+	bool		timed = in_xact && get_timeout_active(STATEMENT_TIMEOUT);
+
 	if (ds->out.len == 0 || ds->cancelled)
 		return;
-	if (in_xact && cs_http_statement_timeout > 0)
+	if (timed)
+	{
+		TimestampTz now = GetCurrentTimestamp();
+
+		left_ms = TimestampDifferenceMilliseconds(now, get_timeout_finish_time(STATEMENT_TIMEOUT));
 		disable_timeout(STATEMENT_TIMEOUT, false);
+	}
 	if (!http_out_body(ds->out.data, ds->out.len))
 		ds->cancelled = true;
 	else
 		strlcpy(ds->done_session_id, ds->buffered_done, sizeof(ds->done_session_id));
-	if (in_xact && cs_http_statement_timeout > 0)
-		enable_timeout_after(STATEMENT_TIMEOUT, cs_http_statement_timeout);
+	if (timed)
+		enable_timeout_after(STATEMENT_TIMEOUT, Max(left_ms, 1));
 	resetStringInfo(&ds->out);
 }
 
@@ -777,11 +805,11 @@ stream_step(DatasetStream *ds)
 		v[7] = Int32GetDatum(ds->min_score);
 	else
 		n[7] = 'n';
-	if (SPI_execute_with_args("SELECT d.session_id, d.started_at "
-							  "FROM codesight._dataset_sessions($4, $5, $6, $7, $8) d "
-							  "WHERE (NOT $1 OR (d.started_at, d.session_id) > ($2, $3)) "
-							  "ORDER BY d.started_at, d.session_id LIMIT " CppAsString2(STREAM_SESSIONS_PER_TURN),
-							  8, t, v, n, true, 0) != SPI_OK_SELECT)
+	if (spi_exec("SELECT d.session_id, d.started_at "
+				 "FROM codesight._dataset_sessions($4, $5, $6, $7, $8) d "
+				 "WHERE (NOT $1 OR (d.started_at, d.session_id) > ($2, $3)) "
+				 "ORDER BY d.started_at, d.session_id LIMIT " CppAsString2(STREAM_SESSIONS_PER_TURN),
+				 8, t, v, n, true, 0) != SPI_OK_SELECT)
 		elog(ERROR, "dataset session listing failed");
 	sessions = SPI_tuptable;
 	nsessions = SPI_processed;
@@ -852,12 +880,21 @@ stream_body(void *arg)
 static void
 run_stream(DatasetStream *ds)
 {
+	MemoryContext turn_context = AllocSetContextCreate(CurrentMemoryContext,
+													   "codesight dataset turn",
+													   ALLOCSET_DEFAULT_SIZES);
+	MemoryContext oldcxt = MemoryContextSwitchTo(turn_context);
+
 	for (;;)
 	{
 		StreamWork	w = {ds, false};
 		ErrorData  *edata;
-		bool		ok = run_in_xact("codesight: streaming the dataset export", "codesight_api",
-									 cs_http_statement_timeout, stream_body, &w, &edata);
+		bool		ok;
+
+		/* What a turn reads (session ids, the error) is dropped the next. */
+		MemoryContextReset(turn_context);
+		ok = run_in_xact("codesight: streaming the dataset export", "codesight_api",
+						 cs_http_statement_timeout, stream_body, &w, &edata);
 
 		if (!ok)
 		{
@@ -878,20 +915,17 @@ run_stream(DatasetStream *ds)
 			appendBinaryStringInfo(&ds->out, line.data, line.len);
 			stream_flush(ds, false);
 			http_out_end(true);
-			return;
+			break;
 		}
 		stream_flush(ds, false);
-		if (ds->cancelled)
+		if (ds->cancelled || w.finished)
 		{
-			http_out_end(true);
-			return;
-		}
-		if (w.finished)
-		{
-			http_out_end(false);
-			return;
+			http_out_end(ds->cancelled);
+			break;
 		}
 	}
+	MemoryContextSwitchTo(oldcxt);
+	MemoryContextDelete(turn_context);
 }
 
 /* GET /metrics: Prometheus text format. */
@@ -1039,6 +1073,9 @@ status_for_sqlstate(int sqlerrcode, const char **code)
 		case ERRCODE_CS_S3_TIMEOUT:
 			*code = "s3_timeout";
 			return 504;
+		case ERRCODE_PROGRAM_LIMIT_EXCEEDED:
+			*code = "session_too_large";
+			return 413;
 	}
 	switch (ERRCODE_TO_CATEGORY(sqlerrcode))
 	{

@@ -111,10 +111,16 @@ http_out_head(int status, const char *content_type, const char *extra_headers,
 	pfree(p.data);
 }
 
-/* http_api.h: a piece of the body; false once the client is gone. */
+/*
+ * http_api.h: a piece of the body; false once the client is gone.  It
+ * goes out whole: a cancel or timeout that comes while it waits for the
+ * network process is raised after its last byte, so a stream's error line
+ * never lands in the middle of one of its lines.
+ */
 bool
 http_out_body(const char *data, size_t len)
 {
+	HOLD_INTERRUPTS();
 	while (len > 0 && !cur_cancelled && !network_gone)
 	{
 		size_t		n = Min(len, BODY_PIECE);
@@ -125,6 +131,11 @@ http_out_body(const char *data, size_t len)
 		len -= n;
 		check_cancel();
 	}
+	RESUME_INTERRUPTS();
+	/* A cancel only ever aborts a transaction; between them it means nothing. */
+	if (!IsTransactionState())
+		QueryCancelPending = false;
+	CHECK_FOR_INTERRUPTS();
 	return !cur_cancelled && !network_gone;
 }
 

@@ -572,31 +572,37 @@ pool_worker_set_state(PoolState st)
  * Sends one message to the network process, waiting while its queue is
  * full.  flush wakes the network process now; a worker sending several
  * messages flushes with the last.  False when the network process is gone.
+ *
+ * A message the queue took in part must be finished with the same bytes
+ * before anything else is sent, or the network process reads the rest of
+ * it as the start of the next one.  So no error may leave this loop: a
+ * statement timeout or cancel that comes while it waits (a dataset stream
+ * sends inside its transaction) is held until the message is whole, and
+ * raised then.  The wait is bounded: the network process reads on, or
+ * drops a client that stopped reading, or exits (and the queue detaches).
  */
 bool
 pool_worker_send(const WireHeader *h, const void *payload, bool flush)
 {
 	shm_mq_iovec iov[2];
+	shm_mq_result r;
 
 	iov[0].data = (const char *) h;
 	iov[0].len = sizeof(WireHeader);
 	iov[1].data = payload;
 	iov[1].len = h->len;
-	for (;;)
+	HOLD_INTERRUPTS();
+	while ((r = shm_mq_sendv(my_out, iov, h->len > 0 ? 2 : 1, true, flush)) == SHM_MQ_WOULD_BLOCK)
 	{
-		shm_mq_result r = shm_mq_sendv(my_out, iov, h->len > 0 ? 2 : 1, true, flush);
-
-		if (r == SHM_MQ_SUCCESS)
-			return true;
-		if (r == SHM_MQ_DETACHED)
-			return false;
 		(void) WaitLatch(MyLatch, WL_LATCH_SET | WL_EXIT_ON_PM_DEATH, -1, PG_WAIT_EXTENSION);
 		ResetLatch(MyLatch);
-		/* A cancel only ever aborts a transaction; between them it means nothing. */
-		if (!IsTransactionState())
-			QueryCancelPending = false;
-		CHECK_FOR_INTERRUPTS();
 	}
+	RESUME_INTERRUPTS();
+	/* A cancel only ever aborts a transaction; between them it means nothing. */
+	if (!IsTransactionState())
+		QueryCancelPending = false;
+	CHECK_FOR_INTERRUPTS();
+	return r == SHM_MQ_SUCCESS;
 }
 
 /*

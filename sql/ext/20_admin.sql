@@ -628,6 +628,7 @@ BEGIN
     IF NOT FOUND THEN
         PERFORM codesight.raise_unknown_session(session_data.session_id);
     END IF;
+    PERFORM codesight._export_session_check(session_data.session_id);
 
     -- One ordered pass along the primary key.  The events are joined as
     -- text and the document is parsed once at the end: building jsonb per

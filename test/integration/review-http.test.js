@@ -61,6 +61,7 @@ test.before(async () => {
   cluster = await startCluster({
     conf: {
       'codesight.require_auth': "'on'",
+      'codesight.open_registration': "'on'",
       'codesight.s3_endpoint': `'${s3.endpoint}'`,
       'codesight.s3_url_style': "'path'",
       'codesight.s3_bucket': `'${s3.bucket}'`,
