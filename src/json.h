@@ -71,7 +71,7 @@ typedef enum JsonError
 	JSON_ERR_SYNTAX,
 	JSON_ERR_DEPTH,
 	JSON_ERR_UTF8,
-	JSON_ERR_NUMBER,			/* a number too long or too large for jsonb */
+	JSON_ERR_NUMBER,			/* a number too long, or too long in plain decimal */
 	JSON_ERR_TOO_LARGE,			/* too many values */
 	JSON_ERR_NOMEM
 } JsonError;
@@ -89,6 +89,13 @@ typedef struct JsonLimits
 	int			max_depth;		/* nesting depth of arrays and objects */
 	size_t		max_values;		/* values in one document */
 	size_t		max_number_len; /* characters in one number */
+
+	/*
+	 * Characters of one number written out in plain decimal, as jsonb's
+	 * numeric prints it ("1e30" prints 31): the bound on what a number may
+	 * expand to.  0: only numeric's own exponent range (+-1000).
+	 */
+	size_t		max_number_plain_len;
 } JsonLimits;
 
 extern void json_arena_init(JsonArena *arena);
@@ -103,6 +110,7 @@ extern JsonValue *json_get(const JsonValue *object, const char *key);
 extern const char *json_get_string(const JsonValue *object, const char *key);
 extern bool json_number_to_int64(const JsonValue *v, int64_t *out);
 extern bool json_number_to_double(const JsonValue *v, double *out);
+extern size_t json_number_plain_len(const char *lexeme, size_t len);
 extern JsonValue *json_make_string(JsonArena *arena, const char *s, size_t len);
 
 /* A growable malloc'd buffer for building JSON text. */

@@ -11,6 +11,7 @@
 #include "protocol.h"
 
 #include <math.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -21,7 +22,8 @@
 static const JsonLimits proto_json_limits = {
 	.max_depth = PROTO_MAX_DEPTH,
 	.max_values = 1000000,
-	.max_number_len = 100,
+	.max_number_len = PROTO_MAX_NUMBER_LEN,
+	.max_number_plain_len = PROTO_MAX_NUMBER_PLAIN,
 };
 
 /* Event types the server stores; the extension and exports use the same. */
@@ -51,6 +53,7 @@ static const char *const error_codes[PERR__COUNT] = {
 	[PERR_STORE_FAILED] = "store_failed",
 	[PERR_SERVER_BUSY] = "server_busy",
 	[PERR_OUT_OF_MEMORY] = "out_of_memory",
+	[PERR_INVALID_NUMBER] = "invalid_number",
 };
 
 /* The wire name of an error code. */
@@ -335,6 +338,8 @@ parse_event(const JsonValue *obj, const JsonValue *outer_seq, const JsonValue *o
 	ev->data = (JsonValue *) data;
 }
 
+static ProtoError sanitize_session_fields(JsonArena *arena, ProtoMessage *msg);
+
 /* Reads and validates the sessionId field of a message. */
 static ProtoError
 read_session_id(const JsonValue *root, const char **out, const char **detail)
@@ -381,6 +386,12 @@ proto_parse_message(const char *buf, size_t len, JsonArena *arena,
 			return PERR_TOO_DEEP;
 		if (jerr == JSON_ERR_NOMEM)
 			return PERR_OUT_OF_MEMORY;
+		if (jerr == JSON_ERR_NUMBER)
+		{
+			*detail = "a number may have at most 100 characters, and at most 40 written out "
+				"in plain decimal (1e39 and 1e-38 are the largest and smallest powers of ten)";
+			return PERR_INVALID_NUMBER;
+		}
 		return PERR_INVALID_JSON;
 	}
 	if (root->type != JV_OBJECT)
@@ -430,7 +441,7 @@ proto_parse_message(const char *buf, size_t len, JsonArena *arena,
 		msg->user_agent = json_get_string(root, "userAgent");
 		v = json_get(root, "extension");
 		msg->extension = (v && v->type == JV_OBJECT) ? (JsonValue *) v : NULL;
-		return PERR_OK;
+		return sanitize_session_fields(arena, msg);
 	}
 	if (strcmp(type, "session_stop") == 0)
 	{
@@ -446,7 +457,7 @@ proto_parse_message(const char *buf, size_t len, JsonArena *arena,
 		msg->complete_event_count = (v && v->type == JV_ARRAY) ? v->u.array.count : 0;
 		v = json_get(root, "summary");
 		msg->summary = (v && v->type == JV_OBJECT) ? (JsonValue *) v : NULL;
-		return PERR_OK;
+		return sanitize_session_fields(arena, msg);
 	}
 	if (strcmp(type, "interaction_event") == 0)
 	{
@@ -502,22 +513,35 @@ proto_parse_message(const char *buf, size_t len, JsonArena *arena,
 	return PERR_UNKNOWN_MESSAGE_TYPE;
 }
 
-/* Keys whose string values are URLs, masked with the URL rules. */
-static bool
-is_url_key(const char *key, size_t len)
+/*
+ * Keys whose string values are URLs, masked with the URL rules: the
+ * extension's url, href, src, referrer, action, baseURI and pageUrl, and any
+ * key ending in "url", "uri" or "href" (topUrl, frameUrl, redirect_uri).
+ * Absolute URLs under any other key get the URL rules through the text
+ * rules; this list matters for relative ones.
+ */
+bool
+proto_is_url_key(const char *key, size_t len)
 {
-	static const char *const keys[] = {"url", "href", "src", "referrer", "action", "pageUrl", "baseURI", NULL};
+	static const char *const keys[] = {"url", "href", "src", "referrer", "action", "baseURI", NULL};
+	static const char *const suffixes[] = {"url", "uri", "href", NULL};
 
 	for (int i = 0; keys[i]; i++)
 		if (strlen(keys[i]) == len && strncasecmp(key, keys[i], len) == 0)
 			return true;
+	for (int i = 0; suffixes[i]; i++)
+	{
+		size_t		n = strlen(suffixes[i]);
+
+		if (len > n && strncasecmp(key + len - n, suffixes[i], n) == 0)
+			return true;
+	}
 	return false;
 }
 
 typedef struct SanitizeCtx
 {
 	JsonArena  *arena;
-	bool		password_field; /* the event says its field is a password */
 	bool		oom;
 } SanitizeCtx;
 
@@ -537,26 +561,46 @@ replace_string(SanitizeCtx *cx, JsonValue **slot, const char *s, size_t len)
 static bool
 is_placeholder(const JsonValue *v)
 {
-	size_t		n = v->u.str.len;
+	return v->type == JV_STRING && san_is_placeholder(v->u.str.ptr, v->u.str.len);
+}
 
-	if (n < 3 || v->u.str.ptr[0] != '<' || v->u.str.ptr[n - 1] != '>')
+/*
+ * What the masking rules make of an object key: the placeholder for values
+ * stored under it (a key already holding a placeholder is never classified:
+ * "<EMAIL>" must not read as "email" on a second pass), whether its values
+ * are URLs, and whether the key itself holds something the text rules mask
+ * (personal data in object keys).
+ */
+typedef struct KeyInfo
+{
+	const char *placeholder;
+	bool		url;
+	bool		clean;
+} KeyInfo;
+
+/* Computes a key's KeyInfo; false when out of memory. */
+static bool
+classify_key(const char *key, size_t len, KeyInfo *ki)
+{
+	char	   *out = NULL;
+	size_t		outlen;
+	int			rc = san_mask_text(key, len, &out, &outlen);
+
+	if (rc < 0)
 		return false;
-	for (size_t i = 1; i < n - 1; i++)
-	{
-		char		c = v->u.str.ptr[i];
-
-		if (!((c >= 'A' && c <= 'Z') || c == '_'))
-			return false;
-	}
+	free(out);
+	ki->clean = (rc == 0);
+	ki->placeholder = san_contains_placeholder(key, len) ? NULL : san_placeholder_for_key(key, len);
+	ki->url = proto_is_url_key(key, len);
 	return true;
 }
 
 /*
- * Memo of san_placeholder_for_key by key name.  Event data repeats a small
- * vocabulary of keys (selector, url, element, x, y, ...) in every event,
- * and classifying a name scans dozens of patterns: remembering the answer
- * takes that out of the per-event cost.  Fixed size; when a probe run is
- * full the name is simply classified again.
+ * Memo of classify_key by key name.  Event data repeats a small vocabulary
+ * of keys (selector, url, element, x, y, ...) in every event, and
+ * classifying a name scans dozens of rules: remembering the answer takes
+ * that out of the per-event cost.  Fixed size; when a probe run is full the
+ * name is simply classified again.
  */
 #define KEY_MEMO_SLOTS 1024
 #define KEY_MEMO_PROBES 8
@@ -567,60 +611,66 @@ typedef struct KeyMemo
 	bool		used;
 	unsigned char len;
 	char		key[KEY_MEMO_MAX_LEN];
-	const char *placeholder;
+	KeyInfo		info;
 } KeyMemo;
 
 static KeyMemo key_memo[KEY_MEMO_SLOTS];
 
-/* The placeholder for a value under key, via the memo. */
-static const char *
-placeholder_for_key(const char *key, size_t len)
+/* FNV-1a of s[0..len), for the memos. */
+static uint32_t
+fnv1a(uint32_t h, const char *s, size_t len)
 {
-	uint32_t	h = 2166136261u;
-	const char *p;
+	for (size_t i = 0; i < len; i++)
+		h = (h ^ (unsigned char) s[i]) * 16777619u;
+	return h;
+}
+
+/* A key's KeyInfo, via the memo; false when out of memory. */
+static bool
+key_info(const char *key, size_t len, KeyInfo *ki)
+{
+	uint32_t	h;
 
 	if (len > KEY_MEMO_MAX_LEN)
-		return san_placeholder_for_key(key, len);
-	for (size_t i = 0; i < len; i++)
-		h = (h ^ (unsigned char) key[i]) * 16777619u;
+		return classify_key(key, len, ki);
+	h = fnv1a(2166136261u, key, len);
 	for (int probe = 0; probe < KEY_MEMO_PROBES; probe++)
 	{
 		KeyMemo    *m = &key_memo[(h + probe) % KEY_MEMO_SLOTS];
 
 		if (m->used && m->len == len && memcmp(m->key, key, len) == 0)
-			return m->placeholder;
+		{
+			*ki = m->info;
+			return true;
+		}
 		if (!m->used)
 		{
-			p = san_placeholder_for_key(key, len);
+			if (!classify_key(key, len, ki))
+				return false;
 			m->used = true;
 			m->len = (unsigned char) len;
 			memcpy(m->key, key, len);
-			m->placeholder = p;
-			return p;
+			m->info = *ki;
+			return true;
 		}
 	}
-	return san_placeholder_for_key(key, len);
+	return classify_key(key, len, ki);
 }
 
-/* Applies the masking rules to the string or number in *slot under key. */
+/* Applies the masking rules to the string or number in *slot under a key. */
 static void
-sanitize_scalar(SanitizeCtx *cx, const char *key, size_t keylen, JsonValue **slot)
+sanitize_scalar(SanitizeCtx *cx, const KeyInfo *ki, JsonValue **slot)
 {
 	JsonValue  *v = *slot;
-	const char *placeholder = NULL;
+	const char *placeholder = ki ? ki->placeholder : NULL;
 	char	   *out = NULL;
 	size_t		outlen = 0;
 	int			rc;
 
-	if (key != NULL)
-	{
-		placeholder = placeholder_for_key(key, keylen);
-		if (placeholder == NULL && cx->password_field && keylen == 5 &&
-			strncmp(key, "value", 5) == 0)
-			placeholder = "<PASSWORD>";
-	}
-	if (v->type == JV_STRING && is_placeholder(v))
+	if (is_placeholder(v))
 		return;
+	if (v->type == JV_NUMBER && placeholder == NULL)
+		placeholder = san_placeholder_for_number(v->u.str.ptr, v->u.str.len);
 	if (placeholder != NULL &&
 		((v->type == JV_STRING && v->u.str.len > 0) || v->type == JV_NUMBER))
 	{
@@ -629,7 +679,7 @@ sanitize_scalar(SanitizeCtx *cx, const char *key, size_t keylen, JsonValue **slo
 	}
 	if (v->type != JV_STRING || v->u.str.len == 0)
 		return;
-	if (key != NULL && is_url_key(key, keylen))
+	if (ki != NULL && ki->url)
 		rc = san_mask_url(v->u.str.ptr, v->u.str.len, &out, &outlen);
 	else
 		rc = san_mask_text(v->u.str.ptr, v->u.str.len, &out, &outlen);
@@ -642,9 +692,38 @@ sanitize_scalar(SanitizeCtx *cx, const char *key, size_t keylen, JsonValue **slo
 	}
 }
 
-/* Walks a value, masking every string and every secret-named member. */
+/*
+ * Masks an object key that holds personal data ({"ann@example.com": 1}):
+ * the key gets the text rules.  Masked keys may collide; jsonb then keeps
+ * the last member, as for any duplicate key.
+ */
 static void
-sanitize_walk(SanitizeCtx *cx, const char *key, size_t keylen, JsonValue **slot, int depth)
+sanitize_key(SanitizeCtx *cx, JsonMember *m)
+{
+	char	   *out = NULL;
+	size_t		outlen = 0;
+	int			rc = san_mask_text(m->key, m->keylen, &out, &outlen);
+
+	if (rc < 0)
+		cx->oom = true;
+	else if (rc > 0)
+	{
+		JsonValue  *copy = json_make_string(cx->arena, out, outlen);
+
+		if (copy == NULL)
+			cx->oom = true;
+		else
+		{
+			m->key = copy->u.str.ptr;
+			m->keylen = copy->u.str.len;
+		}
+		free(out);
+	}
+}
+
+/* Walks a value: every string, number and key gets the masking rules. */
+static void
+sanitize_walk(SanitizeCtx *cx, const KeyInfo *ki, JsonValue **slot, int depth)
 {
 	JsonValue  *v = *slot;
 
@@ -653,58 +732,358 @@ sanitize_walk(SanitizeCtx *cx, const char *key, size_t keylen, JsonValue **slot,
 	switch (v->type)
 	{
 		case JV_OBJECT:
-			for (size_t i = 0; i < v->u.object.count; i++)
+			for (size_t i = 0; i < v->u.object.count && !cx->oom; i++)
 			{
 				JsonMember *m = &v->u.object.members[i];
+				KeyInfo		mki;
 
-				sanitize_walk(cx, m->key, m->keylen, &m->value, depth + 1);
+				if (!key_info(m->key, m->keylen, &mki))
+				{
+					cx->oom = true;
+					break;
+				}
+				if (!mki.clean)
+					sanitize_key(cx, m);
+				sanitize_walk(cx, &mki, &m->value, depth + 1);
 			}
 			break;
 		case JV_ARRAY:
 			for (size_t i = 0; i < v->u.array.count; i++)
-				sanitize_walk(cx, key, keylen, &v->u.array.items[i], depth + 1);
+				sanitize_walk(cx, ki, &v->u.array.items[i], depth + 1);
 			break;
 		case JV_STRING:
 		case JV_NUMBER:
-			sanitize_scalar(cx, key, keylen, slot);
+			sanitize_scalar(cx, ki, slot);
 			break;
 		default:
 			break;
 	}
 }
 
-/* True when a string member equals "password" (case-insensitive). */
+/* The string member key of obj as a SanField part: sets *s and *len. */
 static bool
-is_password_type(const JsonValue *obj, const char *key)
+field_part(const JsonValue *obj, const char *key, const char **s, size_t *len)
 {
-	const char *s = json_get_string(obj, key);
+	const JsonValue *v = json_get(obj, key);
 
-	return s != NULL && strcasecmp(s, "password") == 0;
+	if (v == NULL || v->type != JV_STRING || v->u.str.len == 0)
+		return false;
+	*s = v->u.str.ptr;
+	*len = v->u.str.len;
+	return true;
+}
+
+/* Adds the string member key of obj to the field's texts. */
+static void
+field_text(SanField *f, const JsonValue *obj, const char *key)
+{
+	if (f->ntexts < SAN_FIELD_MAX_TEXTS &&
+		field_part(obj, key, &f->text[f->ntexts], &f->text_len[f->ntexts]))
+		f->ntexts++;
+}
+
+/* Adds the string member key of obj to the field's types. */
+static void
+field_type(SanField *f, const JsonValue *obj, const char *key)
+{
+	if (f->ntypes < SAN_FIELD_MAX_TYPES &&
+		field_part(obj, key, &f->type[f->ntypes], &f->type_len[f->ntypes]))
+		f->ntypes++;
 }
 
 /*
- * Masks sensitive values in ev->data in place (see docs/sanitization.md)
- * and picks out url and selector.  Returns PERR_OUT_OF_MEMORY if an
- * allocation failed, leaving the event unusable.
+ * Memo of san_field_placeholder by the field's description.  A worker types
+ * into the same few fields many times (one event per edit, and the original
+ * extension one per key), so most field events repeat a description.
+ */
+#define FIELD_MEMO_SLOTS 256
+#define FIELD_MEMO_MAX_LEN 230
+
+typedef struct FieldMemo
+{
+	bool		used;
+	unsigned char len;
+	char		desc[FIELD_MEMO_MAX_LEN];
+	const char *placeholder;
+} FieldMemo;
+
+static FieldMemo field_memo[FIELD_MEMO_SLOTS];
+
+/*
+ * san_field_placeholder of the field with every part masked by the text
+ * rules first: the walk masks the parts as it masks all text, and a second
+ * pass must classify the field as the first did.  Sets *oom.
+ */
+static const char *
+classify_field(const SanField *f, bool *oom)
+{
+	SanField	m = *f;
+	const char **parts[2 + SAN_FIELD_MAX_TYPES + SAN_FIELD_MAX_TEXTS];
+	size_t	   *lens[2 + SAN_FIELD_MAX_TYPES + SAN_FIELD_MAX_TEXTS];
+	char	   *bufs[2 + SAN_FIELD_MAX_TYPES + SAN_FIELD_MAX_TEXTS];
+	int			np = 0,
+				nb = 0;
+	const char *ph = NULL;
+
+	parts[np] = &m.autocomplete, lens[np++] = &m.autocomplete_len;
+	parts[np] = &m.role, lens[np++] = &m.role_len;
+	for (int k = 0; k < m.ntypes; k++)
+		parts[np] = &m.type[k], lens[np++] = &m.type_len[k];
+	for (int k = 0; k < m.ntexts; k++)
+		parts[np] = &m.text[k], lens[np++] = &m.text_len[k];
+	for (int k = 0; k < np; k++)
+	{
+		char	   *out = NULL;
+		size_t		outlen = 0;
+		int			rc;
+
+		if (*parts[k] == NULL)
+			continue;
+		rc = san_mask_text(*parts[k], *lens[k], &out, &outlen);
+		if (rc < 0)
+		{
+			*oom = true;
+			goto done;
+		}
+		if (rc > 0)
+		{
+			bufs[nb++] = out;
+			*parts[k] = out;
+			*lens[k] = outlen;
+		}
+	}
+	ph = san_field_placeholder(&m);
+done:
+	for (int k = 0; k < nb; k++)
+		free(bufs[k]);
+	return ph;
+}
+
+/* classify_field via the memo; sets *oom. */
+static const char *
+field_placeholder(const SanField *f, bool *oom)
+{
+	char		desc[FIELD_MEMO_MAX_LEN];
+	size_t		n = 0;
+	const char *parts[2 + SAN_FIELD_MAX_TYPES + SAN_FIELD_MAX_TEXTS];
+	size_t		lens[2 + SAN_FIELD_MAX_TYPES + SAN_FIELD_MAX_TEXTS];
+	int			np = 0;
+	uint32_t	h;
+	FieldMemo  *m;
+	const char *ph;
+
+	parts[np] = f->autocomplete;
+	lens[np++] = f->autocomplete ? f->autocomplete_len : 0;
+	parts[np] = f->role;
+	lens[np++] = f->role ? f->role_len : 0;
+	for (int k = 0; k < f->ntypes; k++, np++)
+		parts[np] = f->type[k], lens[np] = f->type_len[k];
+	desc[n++] = (char) ('0' + f->ntypes);
+	for (int k = 0; k < f->ntexts; k++, np++)
+		parts[np] = f->text[k], lens[np] = f->text_len[k];
+	for (int k = 0; k < np; k++)
+	{
+		if (n + lens[k] + 1 > FIELD_MEMO_MAX_LEN)
+			return classify_field(f, oom);
+		if (lens[k] > 0)
+			memcpy(desc + n, parts[k], lens[k]);
+		n += lens[k];
+		desc[n++] = '\x1f';
+	}
+	h = fnv1a(2166136261u, desc, n);
+	m = &field_memo[h % FIELD_MEMO_SLOTS];
+	if (m->used && m->len == n && memcmp(m->desc, desc, n) == 0)
+		return m->placeholder;
+	ph = classify_field(f, oom);
+	if (*oom)
+		return NULL;
+	m->used = true;
+	m->len = (unsigned char) n;
+	memcpy(m->desc, desc, n);
+	m->placeholder = ph;
+	return ph;
+}
+
+/* Replaces the value of every member key of obj with ph (see field_mask). */
+static void
+mask_members(SanitizeCtx *cx, JsonValue *obj, const char *key, const char *ph)
+{
+	size_t		klen = strlen(key);
+
+	if (obj == NULL || obj->type != JV_OBJECT)
+		return;
+	for (size_t i = 0; i < obj->u.object.count; i++)
+	{
+		JsonMember *m = &obj->u.object.members[i];
+		JsonValue  *v = m->value;
+
+		if (m->keylen != klen || memcmp(m->key, key, klen) != 0)
+			continue;
+		if (v->type == JV_ARRAY)
+		{
+			for (size_t k = 0; k < v->u.array.count; k++)
+			{
+				JsonValue  *item = v->u.array.items[k];
+
+				if ((item->type == JV_STRING && item->u.str.len > 0 && !is_placeholder(item)) ||
+					item->type == JV_NUMBER)
+					replace_string(cx, &v->u.array.items[k], ph, strlen(ph));
+			}
+		}
+		else if ((v->type == JV_STRING && v->u.str.len > 0 && !is_placeholder(v)) ||
+				 v->type == JV_NUMBER)
+			replace_string(cx, &m->value, ph, strlen(ph));
+	}
+}
+
+/*
+ * The placeholder for a kind the extension named in `masked`: one of
+ * sanitize.h's, or "<KIND>" for another kind spelled like a placeholder
+ * (a newer extension's); NULL for anything else.
+ */
+static const char *
+masked_kind_placeholder(SanitizeCtx *cx, const JsonValue *masked)
+{
+	const char *ph;
+	char	   *buf;
+	size_t		n;
+
+	if (masked == NULL || masked->type != JV_STRING)
+		return NULL;
+	n = masked->u.str.len;
+	if ((ph = san_placeholder_for_kind(masked->u.str.ptr, n)) != NULL)
+		return ph;
+	if (n == 0 || n > 30)
+		return NULL;
+	for (size_t i = 0; i < n; i++)
+		if (!((masked->u.str.ptr[i] >= 'A' && masked->u.str.ptr[i] <= 'Z') ||
+			  masked->u.str.ptr[i] == '_'))
+			return NULL;
+	buf = json_arena_alloc(cx->arena, n + 3);
+	if (buf == NULL)
+	{
+		cx->oom = true;
+		return NULL;
+	}
+	buf[0] = '<';
+	memcpy(buf + 1, masked->u.str.ptr, n);
+	buf[n + 1] = '>';
+	buf[n + 2] = '\0';
+	return buf;
+}
+
+/*
+ * Masking by what a field is (docs/sanitization.md, "Form fields"): when
+ * the event describes a form field (it has a value, an input type, or its
+ * element is an input, textarea or select) whose autocomplete token, type,
+ * name, id, label, placeholder or the like says it holds personal data,
+ * its value (value, optionText, the element's text and value attribute,
+ * the text locator) becomes the placeholder of that kind.  A kind the
+ * extension named in `masked` is used when the server finds none.
+ */
+static void
+field_mask(SanitizeCtx *cx, JsonValue *data)
+{
+	JsonValue  *element = json_get(data, "element");
+	JsonValue  *attrs = json_get(element, "attributes");
+	JsonValue  *selectors = json_get(data, "selectors");
+	const JsonValue *test_id = json_get(selectors, "testId");
+	const char *tag = json_get_string(element, "tag");
+	const char *ph;
+	SanField	f;
+
+	if (json_get(data, "value") == NULL && json_get(data, "optionText") == NULL &&
+		json_get_string(data, "inputType") == NULL &&
+		(tag == NULL || (strcmp(tag, "input") != 0 && strcmp(tag, "textarea") != 0 &&
+						 strcmp(tag, "select") != 0)))
+		return;
+	memset(&f, 0, sizeof(f));
+	if (!field_part(attrs, "autocomplete", &f.autocomplete, &f.autocomplete_len))
+		f.autocomplete = NULL;
+	if (!field_part(element, "role", &f.role, &f.role_len) &&
+		!field_part(attrs, "role", &f.role, &f.role_len))
+		f.role = NULL;
+	field_type(&f, attrs, "type");
+	field_type(&f, element, "type");
+	field_type(&f, data, "inputType");
+	field_type(&f, data, "fieldType");
+	field_text(&f, attrs, "name");
+	field_text(&f, attrs, "id");
+	field_text(&f, attrs, "aria-label");
+	field_text(&f, attrs, "placeholder");
+	field_text(&f, attrs, "title");
+	field_text(&f, element, "label");
+	field_text(&f, element, "labelText");
+	field_text(&f, element, "name");
+	field_text(&f, selectors, "label");
+	field_text(&f, selectors, "placeholder");
+	field_text(&f, test_id && test_id->type == JV_OBJECT ? test_id : selectors,
+			   test_id && test_id->type == JV_OBJECT ? "value" : "testId");
+	ph = field_placeholder(&f, &cx->oom);
+	if (ph == NULL && !cx->oom)
+		ph = masked_kind_placeholder(cx, json_get(data, "masked"));
+	if (ph == NULL)
+		return;
+	mask_members(cx, data, "value", ph);
+	mask_members(cx, data, "optionText", ph);
+	mask_members(cx, element, "text", ph);
+	mask_members(cx, attrs, "value", ph);
+	mask_members(cx, selectors, "text", ph);
+}
+
+/*
+ * Masks personal data in ev->data in place (see docs/sanitization.md) and
+ * picks out url and selector.  Returns PERR_OUT_OF_MEMORY if an allocation
+ * failed, leaving the event unusable.
  */
 ProtoError
 proto_sanitize_event(JsonArena *arena, ProtoEvent *ev)
 {
-	SanitizeCtx cx = {arena, false, false};
-	JsonValue  *data = ev->data;
-	const JsonValue *element;
+	SanitizeCtx cx = {arena, false};
 
-	element = json_get(data, "element");
-	cx.password_field = is_password_type(data, "inputType") ||
-		is_password_type(data, "fieldType") ||
-		is_password_type(json_get(element, "attributes"), "type") ||
-		is_password_type(element, "type");
-	sanitize_walk(&cx, NULL, 0, &ev->data, 0);
+	field_mask(&cx, ev->data);
+	sanitize_walk(&cx, NULL, &ev->data, 0);
 	if (cx.oom)
 		return PERR_OUT_OF_MEMORY;
 	ev->url = json_get_string(ev->data, "url");
 	ev->selector = json_get_string(ev->data, "selector");
 	return PERR_OK;
+}
+
+/*
+ * Masks the session-level fields a session_start or session_complete
+ * stores: the user agent gets the text rules, the extension object and the
+ * summary the rules of event data.  Done at parse time, so that whatever
+ * stores the message only ever sees masked values.
+ */
+static ProtoError
+sanitize_session_fields(JsonArena *arena, ProtoMessage *msg)
+{
+	SanitizeCtx cx = {arena, false};
+
+	if (msg->user_agent != NULL)
+	{
+		char	   *out = NULL;
+		size_t		outlen;
+		int			rc = san_mask_text(msg->user_agent, strlen(msg->user_agent), &out, &outlen);
+
+		if (rc < 0)
+			return PERR_OUT_OF_MEMORY;
+		if (rc > 0)
+		{
+			JsonValue  *copy = json_make_string(arena, out, outlen);
+
+			free(out);
+			if (copy == NULL)
+				return PERR_OUT_OF_MEMORY;
+			msg->user_agent = copy->u.str.ptr;
+		}
+	}
+	if (msg->extension != NULL)
+		sanitize_walk(&cx, NULL, &msg->extension, 0);
+	if (msg->summary != NULL)
+		sanitize_walk(&cx, NULL, &msg->summary, 0);
+	return cx.oom ? PERR_OUT_OF_MEMORY : PERR_OK;
 }
 
 /* Appends `"key":` to sb. */

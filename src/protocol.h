@@ -21,6 +21,8 @@
 #define PROTO_MAX_BATCH_EVENTS 1000
 #define PROTO_SESSION_ID_MAX 64
 #define PROTO_MAX_SEQ ((int64_t) 9007199254740991)	/* 2^53 - 1 */
+#define PROTO_MAX_NUMBER_LEN 100	/* characters of a number as sent */
+#define PROTO_MAX_NUMBER_PLAIN 40	/* ... and written out in plain decimal */
 
 typedef enum ProtoMsgType
 {
@@ -55,6 +57,7 @@ typedef enum ProtoError
 	PERR_STORE_FAILED,
 	PERR_SERVER_BUSY,
 	PERR_OUT_OF_MEMORY,
+	PERR_INVALID_NUMBER,
 	PERR__COUNT
 } ProtoError;
 
@@ -77,9 +80,9 @@ typedef struct ProtoMessage
 	bool		has_ts;
 	double		ts_ms;
 	const char *token;			/* hello */
-	const char *user_agent;		/* session_start */
-	JsonValue  *extension;		/* session_start: {name, version} */
-	JsonValue  *summary;		/* session_complete */
+	const char *user_agent;		/* session_start, masked */
+	JsonValue  *extension;		/* session_start: {name, version}, masked */
+	JsonValue  *summary;		/* session_complete, masked */
 	size_t		complete_event_count;	/* session_complete: events[] length */
 	ProtoEvent *events;			/* interaction_event (1) or events (n) */
 	size_t		nevents;
@@ -90,6 +93,7 @@ extern ProtoError proto_parse_message(const char *buf, size_t len, JsonArena *ar
 extern ProtoError proto_sanitize_event(JsonArena *arena, ProtoEvent *ev);
 extern bool proto_valid_session_id(const char *s, size_t len);
 extern bool proto_event_type_allowed(const char *type);
+extern bool proto_is_url_key(const char *key, size_t len);
 extern const char *proto_error_code(ProtoError err);
 extern const char *proto_message_type_name(ProtoMsgType t);
 extern bool proto_parse_iso8601(const char *s, double *ms);

@@ -2323,8 +2323,8 @@ is_name_char(unsigned char c)
  * Splits a name into words, at bytes that are not word bytes and at
  * camelCase humps ("cardCvc" -> card, cvc; "APIKey" -> api, key), lower-
  * cases them and joins them (card_number, card-number and cardNumber all
- * become "cardnumber").  Only the first NAME_MAX_BYTES bytes and
- * NAME_MAX_WORDS words count.
+ * become "cardnumber").  Placeholders are skipped.  Only the first
+ * NAME_MAX_BYTES bytes and NAME_MAX_WORDS words count.
  */
 static void
 normalize_name(const char *name, size_t len, NormName *nm)
@@ -2337,7 +2337,11 @@ normalize_name(const char *name, size_t len, NormName *nm)
 	while (i < len && nm->nw < NAME_MAX_WORDS && nm->n < NAME_MAX_BYTES)
 	{
 		while (i < len && !is_name_char(s[i]))
-			i++;
+		{
+			size_t		e = (s[i] == '<') ? placeholder_end(s, i, len) : 0;
+
+			i = e > 0 ? e : i + 1;	/* a placeholder says nothing of the name */
+		}
 		if (i >= len)
 			break;
 		nm->ws[nm->nw++] = nm->n;
