@@ -431,6 +431,7 @@ parse_number(Parser *ps)
 	const char *s = ps->p;
 	const char *q = s;
 	long		exp = 0;
+	bool		has_exp = false;
 	JsonValue  *v;
 	char	   *copy;
 
@@ -457,6 +458,7 @@ parse_number(Parser *ps)
 	{
 		bool		neg = false;
 
+		has_exp = true;
 		q++;
 		if (q < ps->end && (*q == '+' || *q == '-'))
 			neg = (*q++ == '-');
@@ -471,8 +473,10 @@ parse_number(Parser *ps)
 		if (neg)
 			exp = -exp;
 	}
+	/* without an exponent a number prints no longer than it was written */
 	if ((size_t) (q - s) > ps->limits->max_number_len || exp > 1000 || exp < -1000 ||
 		(ps->limits->max_number_plain_len > 0 &&
+		 (has_exp || (size_t) (q - s) > ps->limits->max_number_plain_len) &&
 		 json_number_plain_len(s, (size_t) (q - s)) > ps->limits->max_number_plain_len))
 		return fail(ps, JSON_ERR_NUMBER);
 	v = new_value(ps, JV_NUMBER);

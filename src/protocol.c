@@ -616,13 +616,24 @@ typedef struct KeyMemo
 
 static KeyMemo key_memo[KEY_MEMO_SLOTS];
 
-/* FNV-1a of s[0..len), for the memos. */
+/* A hash of s[0..len) for the memos, eight bytes at a time. */
 static uint32_t
-fnv1a(uint32_t h, const char *s, size_t len)
+memo_hash(const char *s, size_t len)
 {
-	for (size_t i = 0; i < len; i++)
-		h = (h ^ (unsigned char) s[i]) * 16777619u;
-	return h;
+	uint64_t	h = UINT64_C(0x9E3779B97F4A7C15) ^ len;
+
+	while (len > 0)
+	{
+		uint64_t	w = 0;
+		size_t		n = len < 8 ? len : 8;
+
+		memcpy(&w, s, n);
+		h = (h ^ w) * UINT64_C(0xff51afd7ed558ccd);
+		h ^= h >> 32;
+		s += n;
+		len -= n;
+	}
+	return (uint32_t) h;
 }
 
 /* A key's KeyInfo, via the memo; false when out of memory. */
@@ -633,7 +644,7 @@ key_info(const char *key, size_t len, KeyInfo *ki)
 
 	if (len > KEY_MEMO_MAX_LEN)
 		return classify_key(key, len, ki);
-	h = fnv1a(2166136261u, key, len);
+	h = memo_hash(key, len);
 	for (int probe = 0; probe < KEY_MEMO_PROBES; probe++)
 	{
 		KeyMemo    *m = &key_memo[(h + probe) % KEY_MEMO_SLOTS];
@@ -657,6 +668,41 @@ key_info(const char *key, size_t len, KeyInfo *ki)
 	return classify_key(key, len, ki);
 }
 
+/*
+ * Memo of strings the text or URL rules leave unchanged.  Most strings of
+ * an event repeat from the events before it (the page's URL in every event,
+ * selectors, labels and element texts of the same page): looking them up
+ * costs a hash and a comparison instead of a scan.  Direct-mapped, a new
+ * string replacing the one in its slot, so it follows what the current
+ * sessions send; only unchanged strings are kept, so a hit means "nothing
+ * to mask".
+ */
+#define VALUE_MEMO_SLOTS 1024
+#define VALUE_MEMO_MAX_LEN 246
+
+typedef struct ValueMemo
+{
+	uint16_t	len;			/* 0: empty slot */
+	bool		url;			/* checked with the URL rules, else the text rules */
+	char		s[VALUE_MEMO_MAX_LEN];
+} ValueMemo;
+
+static ValueMemo value_memo[VALUE_MEMO_SLOTS];
+
+/* The memo slot of a string, and whether it holds the string. */
+static ValueMemo *
+value_memo_slot(const char *s, size_t len, bool url, bool *hit)
+{
+	ValueMemo  *m;
+
+	*hit = false;
+	if (len == 0 || len > VALUE_MEMO_MAX_LEN)
+		return NULL;
+	m = &value_memo[(memo_hash(s, len) ^ (url ? 0x5bd1e995u : 0)) % VALUE_MEMO_SLOTS];
+	*hit = (m->len == len && m->url == url && memcmp(m->s, s, len) == 0);
+	return m;
+}
+
 /* Applies the masking rules to the string or number in *slot under a key. */
 static void
 sanitize_scalar(SanitizeCtx *cx, const KeyInfo *ki, JsonValue **slot)
@@ -666,6 +712,9 @@ sanitize_scalar(SanitizeCtx *cx, const KeyInfo *ki, JsonValue **slot)
 	char	   *out = NULL;
 	size_t		outlen = 0;
 	int			rc;
+	bool		url,
+				hit;
+	ValueMemo  *memo;
 
 	if (is_placeholder(v))
 		return;
@@ -679,7 +728,11 @@ sanitize_scalar(SanitizeCtx *cx, const KeyInfo *ki, JsonValue **slot)
 	}
 	if (v->type != JV_STRING || v->u.str.len == 0)
 		return;
-	if (ki != NULL && ki->url)
+	url = (ki != NULL && ki->url);
+	memo = value_memo_slot(v->u.str.ptr, v->u.str.len, url, &hit);
+	if (hit)
+		return;
+	if (url)
 		rc = san_mask_url(v->u.str.ptr, v->u.str.len, &out, &outlen);
 	else
 		rc = san_mask_text(v->u.str.ptr, v->u.str.len, &out, &outlen);
@@ -689,6 +742,12 @@ sanitize_scalar(SanitizeCtx *cx, const KeyInfo *ki, JsonValue **slot)
 	{
 		replace_string(cx, slot, out, outlen);
 		free(out);
+	}
+	else if (memo != NULL)
+	{
+		memo->len = (uint16_t) v->u.str.len;
+		memo->url = url;
+		memcpy(memo->s, v->u.str.ptr, v->u.str.len);
 	}
 }
 
@@ -760,12 +819,46 @@ sanitize_walk(SanitizeCtx *cx, const KeyInfo *ki, JsonValue **slot, int depth)
 	}
 }
 
-/* The string member key of obj as a SanField part: sets *s and *len. */
-static bool
-field_part(const JsonValue *obj, const char *key, const char **s, size_t *len)
+/*
+ * Reads the members named in names (a NULL-terminated list) of obj in one
+ * pass: out[k] is the last member named names[k], or NULL.  Event data is
+ * read this way, not with one json_get per name, because field_mask looks
+ * at some twenty members of every event.
+ */
+typedef struct MemberName
 {
-	const JsonValue *v = json_get(obj, key);
+	const char *name;
+	size_t		len;
+} MemberName;
 
+#define MN(s) {s, sizeof(s) - 1}
+
+static void
+pick_members(const JsonValue *obj, const MemberName *names, JsonValue **out)
+{
+	int			n = 0;
+
+	while (names[n].name)
+		out[n++] = NULL;
+	if (obj == NULL || obj->type != JV_OBJECT)
+		return;
+	for (size_t i = 0; i < obj->u.object.count; i++)
+	{
+		const JsonMember *m = &obj->u.object.members[i];
+
+		for (int k = 0; k < n; k++)
+			if (m->keylen == names[k].len && memcmp(m->key, names[k].name, m->keylen) == 0)
+			{
+				out[k] = m->value;
+				break;
+			}
+	}
+}
+
+/* Adds v, when it is a non-empty string, as a part of a SanField. */
+static bool
+field_part(const JsonValue *v, const char **s, size_t *len)
+{
 	if (v == NULL || v->type != JV_STRING || v->u.str.len == 0)
 		return false;
 	*s = v->u.str.ptr;
@@ -773,21 +866,21 @@ field_part(const JsonValue *obj, const char *key, const char **s, size_t *len)
 	return true;
 }
 
-/* Adds the string member key of obj to the field's texts. */
+/* Adds v to the field's texts. */
 static void
-field_text(SanField *f, const JsonValue *obj, const char *key)
+field_text(SanField *f, const JsonValue *v)
 {
 	if (f->ntexts < SAN_FIELD_MAX_TEXTS &&
-		field_part(obj, key, &f->text[f->ntexts], &f->text_len[f->ntexts]))
+		field_part(v, &f->text[f->ntexts], &f->text_len[f->ntexts]))
 		f->ntexts++;
 }
 
-/* Adds the string member key of obj to the field's types. */
+/* Adds v to the field's types. */
 static void
-field_type(SanField *f, const JsonValue *obj, const char *key)
+field_type(SanField *f, const JsonValue *v)
 {
 	if (f->ntypes < SAN_FIELD_MAX_TYPES &&
-		field_part(obj, key, &f->type[f->ntypes], &f->type_len[f->ntypes]))
+		field_part(v, &f->type[f->ntypes], &f->type_len[f->ntypes]))
 		f->ntypes++;
 }
 
@@ -890,7 +983,7 @@ field_placeholder(const SanField *f, bool *oom)
 		n += lens[k];
 		desc[n++] = '\x1f';
 	}
-	h = fnv1a(2166136261u, desc, n);
+	h = memo_hash(desc, n);
 	m = &field_memo[h % FIELD_MEMO_SLOTS];
 	if (m->used && m->len == n && memcmp(m->desc, desc, n) == 0)
 		return m->placeholder;
@@ -984,51 +1077,85 @@ masked_kind_placeholder(SanitizeCtx *cx, const JsonValue *masked)
 static void
 field_mask(SanitizeCtx *cx, JsonValue *data)
 {
-	JsonValue  *element = json_get(data, "element");
-	JsonValue  *attrs = json_get(element, "attributes");
-	JsonValue  *selectors = json_get(data, "selectors");
-	const JsonValue *test_id = json_get(selectors, "testId");
-	const char *tag = json_get_string(element, "tag");
+	enum
+	{
+		D_VALUE, D_OPTION_TEXT, D_INPUT_TYPE, D_FIELD_TYPE, D_ELEMENT, D_SELECTORS, D_MASKED
+	};
+	enum
+	{
+		E_TAG, E_ROLE, E_TYPE, E_LABEL, E_LABEL_TEXT, E_NAME, E_ATTRIBUTES
+	};
+	enum
+	{
+		A_AUTOCOMPLETE, A_ROLE, A_TYPE, A_NAME, A_ID, A_ARIA_LABEL, A_PLACEHOLDER, A_TITLE
+	};
+	enum
+	{
+		S_LABEL, S_PLACEHOLDER, S_TEST_ID
+	};
+	static const MemberName data_names[] = {MN("value"), MN("optionText"), MN("inputType"),
+	MN("fieldType"), MN("element"), MN("selectors"), MN("masked"), {NULL, 0}};
+	static const MemberName element_names[] = {MN("tag"), MN("role"), MN("type"), MN("label"),
+	MN("labelText"), MN("name"), MN("attributes"), {NULL, 0}};
+	static const MemberName attr_names[] = {MN("autocomplete"), MN("role"), MN("type"),
+		MN("name"), MN("id"), MN("aria-label"), MN("placeholder"), MN("title"),
+	{NULL, 0}};
+	static const MemberName selector_names[] = {MN("label"), MN("placeholder"), MN("testId"),
+	{NULL, 0}};
+	static const MemberName test_id_names[] = {MN("value"), {NULL, 0}};
+	JsonValue  *d[8],
+			   *e[8],
+			   *a[9],
+			   *sel[4],
+			   *tid[2];
+	const JsonValue *tag;
 	const char *ph;
 	SanField	f;
 
-	if (json_get(data, "value") == NULL && json_get(data, "optionText") == NULL &&
-		json_get_string(data, "inputType") == NULL &&
-		(tag == NULL || (strcmp(tag, "input") != 0 && strcmp(tag, "textarea") != 0 &&
-						 strcmp(tag, "select") != 0)))
+	pick_members(data, data_names, d);
+	pick_members(d[D_ELEMENT], element_names, e);
+	tag = e[E_TAG];
+	if (d[D_VALUE] == NULL && d[D_OPTION_TEXT] == NULL &&
+		(d[D_INPUT_TYPE] == NULL || d[D_INPUT_TYPE]->type != JV_STRING) &&
+		(tag == NULL || tag->type != JV_STRING ||
+		 (strcmp(tag->u.str.ptr, "input") != 0 && strcmp(tag->u.str.ptr, "textarea") != 0 &&
+		  strcmp(tag->u.str.ptr, "select") != 0)))
 		return;
+	pick_members(e[E_ATTRIBUTES], attr_names, a);
+	pick_members(d[D_SELECTORS], selector_names, sel);
+	pick_members(sel[S_TEST_ID], test_id_names, tid);
+
 	memset(&f, 0, sizeof(f));
-	if (!field_part(attrs, "autocomplete", &f.autocomplete, &f.autocomplete_len))
+	if (!field_part(a[A_AUTOCOMPLETE], &f.autocomplete, &f.autocomplete_len))
 		f.autocomplete = NULL;
-	if (!field_part(element, "role", &f.role, &f.role_len) &&
-		!field_part(attrs, "role", &f.role, &f.role_len))
+	if (!field_part(e[E_ROLE], &f.role, &f.role_len) &&
+		!field_part(a[A_ROLE], &f.role, &f.role_len))
 		f.role = NULL;
-	field_type(&f, attrs, "type");
-	field_type(&f, element, "type");
-	field_type(&f, data, "inputType");
-	field_type(&f, data, "fieldType");
-	field_text(&f, attrs, "name");
-	field_text(&f, attrs, "id");
-	field_text(&f, attrs, "aria-label");
-	field_text(&f, attrs, "placeholder");
-	field_text(&f, attrs, "title");
-	field_text(&f, element, "label");
-	field_text(&f, element, "labelText");
-	field_text(&f, element, "name");
-	field_text(&f, selectors, "label");
-	field_text(&f, selectors, "placeholder");
-	field_text(&f, test_id && test_id->type == JV_OBJECT ? test_id : selectors,
-			   test_id && test_id->type == JV_OBJECT ? "value" : "testId");
+	field_type(&f, a[A_TYPE]);
+	field_type(&f, e[E_TYPE]);
+	field_type(&f, d[D_INPUT_TYPE]);
+	field_type(&f, d[D_FIELD_TYPE]);
+	field_text(&f, a[A_NAME]);
+	field_text(&f, a[A_ID]);
+	field_text(&f, a[A_ARIA_LABEL]);
+	field_text(&f, a[A_PLACEHOLDER]);
+	field_text(&f, a[A_TITLE]);
+	field_text(&f, e[E_LABEL]);
+	field_text(&f, e[E_LABEL_TEXT]);
+	field_text(&f, e[E_NAME]);
+	field_text(&f, sel[S_LABEL]);
+	field_text(&f, sel[S_PLACEHOLDER]);
+	field_text(&f, sel[S_TEST_ID] && sel[S_TEST_ID]->type == JV_OBJECT ? tid[0] : sel[S_TEST_ID]);
 	ph = field_placeholder(&f, &cx->oom);
 	if (ph == NULL && !cx->oom)
-		ph = masked_kind_placeholder(cx, json_get(data, "masked"));
+		ph = masked_kind_placeholder(cx, d[D_MASKED]);
 	if (ph == NULL)
 		return;
 	mask_members(cx, data, "value", ph);
 	mask_members(cx, data, "optionText", ph);
-	mask_members(cx, element, "text", ph);
-	mask_members(cx, attrs, "value", ph);
-	mask_members(cx, selectors, "text", ph);
+	mask_members(cx, d[D_ELEMENT], "text", ph);
+	mask_members(cx, e[E_ATTRIBUTES], "value", ph);
+	mask_members(cx, d[D_SELECTORS], "text", ph);
 }
 
 /*

@@ -68,11 +68,15 @@ typedef struct Group
 } Group;
 
 /* Scratch of one URL nesting level. */
+#define LEVEL_INLINE 256
 typedef struct Level
 {
 	unsigned char *dec;			/* decoded bytes of the current URL piece */
 	size_t	   *map;			/* map[i]: offset of decoded byte i in the input */
 	size_t		cap;			/* bytes dec can hold */
+	/* short URLs (most) are decoded here, without malloc */
+	unsigned char dec_inline[LEVEL_INLINE];
+	size_t		map_inline[LEVEL_INLINE + 1];
 	SanSpans	found;			/* matches in the decoded piece */
 	SanSpans	urls;			/* scan_text: URL extents */
 	SanSpans	words;			/* scan_text: word matches */
@@ -126,7 +130,18 @@ spans_push(SanSpans *l, size_t start, size_t end, const char *ph)
 static void
 ctx_init(SanCtx *cx)
 {
-	memset(cx->lv, 0, sizeof(cx->lv));
+	for (int d = 0; d <= SAN_URL_DEPTH; d++)
+	{
+		Level	   *lv = &cx->lv[d];
+
+		lv->dec = lv->dec_inline;
+		lv->map = lv->map_inline;
+		lv->cap = LEVEL_INLINE;
+		memset(&lv->found, 0, sizeof(SanSpans));
+		memset(&lv->urls, 0, sizeof(SanSpans));
+		memset(&lv->words, 0, sizeof(SanSpans));
+		memset(&lv->emails, 0, sizeof(SanSpans));
+	}
 	cx->g = cx->g_inline;
 	cx->gcap = GROUPS_INLINE;
 	cx->dig = cx->dig_inline;
@@ -141,8 +156,10 @@ ctx_free(SanCtx *cx)
 	{
 		Level	   *lv = &cx->lv[d];
 
-		free(lv->dec);
-		free(lv->map);
+		if (lv->dec != lv->dec_inline)
+			free(lv->dec);
+		if (lv->map != lv->map_inline)
+			free(lv->map);
 		free(lv->found.v);
 		free(lv->urls.v);
 		free(lv->words.v);
@@ -1844,17 +1861,20 @@ level_reserve(Level *lv, size_t n)
 	unsigned char *dec;
 	size_t	   *map;
 
-	if (lv->cap >= n && lv->dec != NULL)
+	if (lv->cap >= n)
 		return 0;
 	if (n >= SIZE_MAX / sizeof(size_t) - 1)
 		return -1;
-	dec = realloc(lv->dec, n ? n : 1);
+	dec = realloc(lv->dec == lv->dec_inline ? NULL : lv->dec, n);
 	if (dec == NULL)
 		return -1;
 	lv->dec = dec;
-	map = realloc(lv->map, (n + 1) * sizeof(size_t));
+	map = realloc(lv->map == lv->map_inline ? NULL : lv->map, (n + 1) * sizeof(size_t));
 	if (map == NULL)
+	{
+		lv->cap = 0;			/* dec is not the inline buffer any more */
 		return -1;
+	}
 	lv->map = map;
 	lv->cap = n;
 	return 0;
@@ -2038,10 +2058,17 @@ typedef struct NameRule
 	unsigned char how;
 	unsigned char modes;
 	unsigned char len;
+	uint32_t	letters;		/* bits of the needle's first, second and last letters */
 	const char *needle;			/* lower-case; UTF-8 for non-ASCII letters */
 } NameRule;
 
-#define R(kind, how, modes, needle) {kind, how, modes, sizeof(needle) - 1, needle}
+/* The bit of a lower-case ASCII letter (0 for any other byte), at compile time. */
+#define LETTER_BIT(c) \
+	((c) >= 'a' && (c) <= 'z' ? UINT32_C(1) << (((c) - 'a') & 31) : UINT32_C(0))
+#define R(kind, how, modes, needle) \
+	{kind, how, modes, sizeof(needle) - 1, \
+	 LETTER_BIT((needle)[0]) | LETTER_BIT((needle)[sizeof(needle) > 2 ? 1 : 0]) | \
+	 LETTER_BIT((needle)[sizeof(needle) - 2]), needle}
 
 /*
  * The rules, listed in docs/sanitization.md.  JSON keys get only names that
@@ -2310,6 +2337,8 @@ typedef struct NormName
 	size_t		n;
 	size_t		ws[NAME_MAX_WORDS + 1]; /* word k is b[ws[k]..ws[k+1]) */
 	int			nw;
+	uint32_t	letters;		/* bit c - 'a' for each letter in b */
+	uint32_t	wordlens;		/* bit k for each word of k bytes (k < 32) */
 } NormName;
 
 /* A byte of a word of a name: an ASCII letter or digit, or non-ASCII. */
@@ -2360,12 +2389,27 @@ normalize_name(const char *name, size_t len, NormName *nm)
 		}
 	}
 	nm->ws[nm->nw] = nm->n;
+	nm->letters = 0;
+	nm->wordlens = 0;
+	for (size_t k = 0; k < nm->n; k++)
+		if (is_lower(nm->b[k]))
+			nm->letters |= UINT32_C(1) << (nm->b[k] - 'a');
+	for (int k = 0; k < nm->nw; k++)
+		if (nm->ws[k + 1] - nm->ws[k] < 32)
+			nm->wordlens |= UINT32_C(1) << (nm->ws[k + 1] - nm->ws[k]);
 }
 
-/* True when the rule matches the normalized name. */
+/*
+ * True when the rule matches the normalized name.  Cheap tests first: the
+ * needle's first, second and last letters must occur in the name, a WORD
+ * needs a word of its length and an EQUALS needle the name's length; most
+ * rules fail there.
+ */
 static bool
 rule_matches(const NameRule *r, const NormName *nm)
 {
+	if ((r->letters & nm->letters) != r->letters || r->len > nm->n)
+		return false;
 	switch ((How) r->how)
 	{
 		case CONTAINS:
@@ -2381,6 +2425,8 @@ rule_matches(const NameRule *r, const NormName *nm)
 			}
 			return false;
 		case WORD:
+			if (r->len < 32 && !(nm->wordlens & (UINT32_C(1) << r->len)))
+				return false;
 			for (int k = 0; k < nm->nw; k++)
 				if (nm->ws[k + 1] - nm->ws[k] == r->len &&
 					memcmp(nm->b + nm->ws[k], r->needle, r->len) == 0)
@@ -2606,6 +2652,10 @@ san_placeholder_for_number(const char *lexeme, size_t len)
 				intlen;
 	bool		neg = false;
 
+	/* fast path: written without an exponent, fewer than 13 digits */
+	if (len < CARD_MIN_DIGITS + 1 && memchr(s, 'e', len) == NULL && memchr(s, 'E', len) == NULL &&
+		(len < CARD_MIN_DIGITS || s[0] == '-' || memchr(s, '.', len) != NULL))
+		return NULL;
 	if (i < len && s[i] == '-')
 		i++;
 	for (; i < len && is_digit(s[i]); i++)

@@ -125,7 +125,7 @@ run(const Msg *msgs, size_t nmsgs, int iterations, int sanitize)
 int
 main(int argc, char **argv)
 {
-	static const JsonLimits limits = {64, 10000000, 1000, 0};
+	static const JsonLimits limits = {.max_depth = 64, .max_values = 10000000, .max_number_len = 1000};
 	int			iterations = 2000;
 	const char *mode = "both";
 	Msg		   *msgs = NULL;
