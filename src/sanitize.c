@@ -693,6 +693,8 @@ match_auth_scheme(const unsigned char *s, size_t i, size_t to, size_t *start)
 			digit |= is_digit(s[k]);
 			k++;
 		}
+		while (k > j && s[k - 1] == '.')
+			k--;				/* a sentence's full stop, not the token's */
 		if (k - j < 16 || !letter || !digit)
 			return 0;
 		while (k < to && s[k] == '=')
@@ -1836,6 +1838,32 @@ url_params(SanCtx *cx, int d, const unsigned char *s, size_t a, size_t b, SanSpa
 	return 0;
 }
 
+/*
+ * The user name of a URL's userinfo, s[a..b): replaced as a whole, by the
+ * placeholder of what the text rules find when that is all it is (an email
+ * address: <EMAIL>), else by <USERNAME>.  Kept when it already is a
+ * placeholder.
+ */
+static int
+url_user(SanCtx *cx, int d, const unsigned char *s, size_t a, size_t b, SanSpans *out)
+{
+	Level	   *lv = &cx->lv[d];
+	const char *ph = SAN_USERNAME;
+	size_t		n;
+
+	if (a >= b)
+		return 0;
+	n = url_decode(lv, s, a, b, false);
+	if (san_is_placeholder((const char *) lv->dec, n))
+		return 0;
+	lv->found.n = 0;
+	if (scan_text(cx, d + 1, lv->dec, 0, n, 0, &lv->found) < 0)
+		return -1;
+	if (lv->found.n == 1 && lv->found.v[0].start == 0 && lv->found.v[0].end == n)
+		ph = lv->found.v[0].ph;
+	return spans_push(out, a, b, ph);
+}
+
 /* True when s[0..n) starts with a URL scheme followed by "://"; sets *end. */
 static bool
 url_scheme(const unsigned char *s, size_t n, size_t *end)
@@ -1915,7 +1943,7 @@ scan_url(SanCtx *cx, int d, const unsigned char *s, size_t a, size_t b, SanSpans
 			break;
 		}
 
-	/* Authority: userinfo before the last '@' gets masked. */
+	/* Authority: the userinfo before the last '@' is masked. */
 	if (url_scheme(s + a, query - a, &off))
 	{
 		size_t		auth = a + off,
@@ -1938,12 +1966,12 @@ scan_url(SanCtx *cx, int d, const unsigned char *s, size_t a, size_t b, SanSpans
 				size_t		dn = url_decode(lv, s, pw, at, false);
 				bool		mask_pw = dn > 0 && !san_is_placeholder((const char *) lv->dec, dn);
 
-				/* url_piece reuses lv->dec, so decide first */
-				if (url_piece(cx, d, s, auth, pw - 1, false, 0, out) < 0 ||
+				/* url_user reuses lv->dec, so decide first */
+				if (url_user(cx, d, s, auth, pw - 1, out) < 0 ||
 					(mask_pw && spans_push(out, pw, at, SAN_PASSWORD) < 0))
 					return -1;
 			}
-			else if (url_piece(cx, d, s, auth, at, false, 0, out) < 0)
+			else if (url_user(cx, d, s, auth, at, out) < 0)
 				return -1;
 		}
 		path_start = ae;
