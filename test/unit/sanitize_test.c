@@ -1,7 +1,9 @@
 /*
  * sanitize_test.c
  *	  Standalone tests of src/sanitize.c: tables of inputs and hand-written
- *	  expected outputs for free text, URLs and key names, then properties
+ *	  expected outputs for free text (what must be masked and what must be
+ *	  kept: prices, dates, ids, coordinates), URLs, key and parameter names,
+ *	  form fields, the extension's kinds and JSON numbers, then properties
  *	  (idempotence, NUL-termination, no masked value left behind) over
  *	  seeded random inputs, and linear-time checks on pathological inputs.
  *	  Built by test/suites/sanitize-unit.sh with ASan and UBSan.  Prints
