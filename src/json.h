@@ -71,7 +71,7 @@ typedef enum JsonError
 	JSON_ERR_SYNTAX,
 	JSON_ERR_DEPTH,
 	JSON_ERR_UTF8,
-	JSON_ERR_NUMBER,			/* a number too long, or too long in plain decimal */
+	JSON_ERR_NUMBER,			/* a number too long or too large for jsonb */
 	JSON_ERR_TOO_LARGE,			/* too many values */
 	JSON_ERR_NOMEM
 } JsonError;
@@ -89,13 +89,6 @@ typedef struct JsonLimits
 	int			max_depth;		/* nesting depth of arrays and objects */
 	size_t		max_values;		/* values in one document */
 	size_t		max_number_len; /* characters in one number */
-
-	/*
-	 * Characters of one number written out in plain decimal, as jsonb's
-	 * numeric prints it ("1e30" prints 31): the bound on what a number may
-	 * expand to.  0: only numeric's own exponent range (+-1000).
-	 */
-	size_t		max_number_plain_len;
 } JsonLimits;
 
 extern void json_arena_init(JsonArena *arena);

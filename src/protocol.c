@@ -23,8 +23,11 @@ static const JsonLimits proto_json_limits = {
 	.max_depth = PROTO_MAX_DEPTH,
 	.max_values = 1000000,
 	.max_number_len = PROTO_MAX_NUMBER_LEN,
-	.max_number_plain_len = PROTO_MAX_NUMBER_PLAIN,
 };
+
+/* Why a message or event holding a number that prints too long is refused. */
+#define LONG_NUMBER_DETAIL "a number may print as at most 40 characters in plain decimal " \
+	"(1e39 and 1e-38 are the largest and smallest powers of ten)"
 
 /* Event types the server stores; the extension and exports use the same. */
 static const char *const allowed_event_types[] = {
@@ -338,7 +341,8 @@ parse_event(const JsonValue *obj, const JsonValue *outer_seq, const JsonValue *o
 	ev->data = (JsonValue *) data;
 }
 
-static ProtoError sanitize_session_fields(JsonArena *arena, ProtoMessage *msg);
+static ProtoError sanitize_session_fields(JsonArena *arena, ProtoMessage *msg,
+										  const char **detail);
 
 /* Reads and validates the sessionId field of a message. */
 static ProtoError
@@ -388,8 +392,7 @@ proto_parse_message(const char *buf, size_t len, JsonArena *arena,
 			return PERR_OUT_OF_MEMORY;
 		if (jerr == JSON_ERR_NUMBER)
 		{
-			*detail = "a number may have at most 100 characters, and at most 40 written out "
-				"in plain decimal (1e39 and 1e-38 are the largest and smallest powers of ten)";
+			*detail = "a number may have at most 100 characters and an exponent of at most 1000";
 			return PERR_INVALID_NUMBER;
 		}
 		return PERR_INVALID_JSON;
@@ -441,7 +444,7 @@ proto_parse_message(const char *buf, size_t len, JsonArena *arena,
 		msg->user_agent = json_get_string(root, "userAgent");
 		v = json_get(root, "extension");
 		msg->extension = (v && v->type == JV_OBJECT) ? (JsonValue *) v : NULL;
-		return sanitize_session_fields(arena, msg);
+		return sanitize_session_fields(arena, msg, detail);
 	}
 	if (strcmp(type, "session_stop") == 0)
 	{
@@ -457,7 +460,7 @@ proto_parse_message(const char *buf, size_t len, JsonArena *arena,
 		msg->complete_event_count = (v && v->type == JV_ARRAY) ? v->u.array.count : 0;
 		v = json_get(root, "summary");
 		msg->summary = (v && v->type == JV_OBJECT) ? (JsonValue *) v : NULL;
-		return sanitize_session_fields(arena, msg);
+		return sanitize_session_fields(arena, msg, detail);
 	}
 	if (strcmp(type, "interaction_event") == 0)
 	{
@@ -543,7 +546,24 @@ typedef struct SanitizeCtx
 {
 	JsonArena  *arena;
 	bool		oom;
+	bool		long_number;	/* a number prints longer than PROTO_MAX_NUMBER_PLAIN */
 } SanitizeCtx;
+
+/*
+ * True when a number prints (in jsonb's plain decimal) longer than
+ * PROTO_MAX_NUMBER_PLAIN: a short lexeme such as 1e1000 must not become a
+ * thousand characters in every answer that prints it.  Without an exponent
+ * a number prints no longer than it is written, which settles most.
+ */
+static bool
+number_too_long(const JsonValue *v)
+{
+	if (v->u.str.len <= PROTO_MAX_NUMBER_PLAIN &&
+		memchr(v->u.str.ptr, 'e', v->u.str.len) == NULL &&
+		memchr(v->u.str.ptr, 'E', v->u.str.len) == NULL)
+		return false;
+	return json_number_plain_len(v->u.str.ptr, v->u.str.len) > PROTO_MAX_NUMBER_PLAIN;
+}
 
 /* Replaces *slot with a string node holding s, allocated in the arena. */
 static void
@@ -726,6 +746,8 @@ sanitize_scalar(SanitizeCtx *cx, const KeyInfo *ki, JsonValue **slot)
 		replace_string(cx, slot, placeholder, strlen(placeholder));
 		return;
 	}
+	if (v->type == JV_NUMBER && number_too_long(v))
+		cx->long_number = true;
 	if (v->type != JV_STRING || v->u.str.len == 0)
 		return;
 	url = (ki != NULL && ki->url);
@@ -1160,18 +1182,22 @@ field_mask(SanitizeCtx *cx, JsonValue *data)
 
 /*
  * Masks personal data in ev->data in place (see docs/sanitization.md) and
- * picks out url and selector.  Returns PERR_OUT_OF_MEMORY if an allocation
- * failed, leaving the event unusable.
+ * picks out url and selector.  Returns PERR_INVALID_NUMBER when a number
+ * of the data prints longer than PROTO_MAX_NUMBER_PLAIN (the event is not
+ * to be stored), PERR_OUT_OF_MEMORY if an allocation failed; either leaves
+ * the event unusable.
  */
 ProtoError
 proto_sanitize_event(JsonArena *arena, ProtoEvent *ev)
 {
-	SanitizeCtx cx = {arena, false};
+	SanitizeCtx cx = {arena, false, false};
 
 	field_mask(&cx, ev->data);
 	sanitize_walk(&cx, NULL, &ev->data, 0);
 	if (cx.oom)
 		return PERR_OUT_OF_MEMORY;
+	if (cx.long_number)
+		return PERR_INVALID_NUMBER;
 	ev->url = json_get_string(ev->data, "url");
 	ev->selector = json_get_string(ev->data, "selector");
 	return PERR_OK;
@@ -1181,12 +1207,13 @@ proto_sanitize_event(JsonArena *arena, ProtoEvent *ev)
  * Masks the session-level fields a session_start or session_complete
  * stores: the user agent gets the text rules, the extension object and the
  * summary the rules of event data.  Done at parse time, so that whatever
- * stores the message only ever sees masked values.
+ * stores the message only ever sees masked values.  A number that prints
+ * too long refuses the message.
  */
 static ProtoError
-sanitize_session_fields(JsonArena *arena, ProtoMessage *msg)
+sanitize_session_fields(JsonArena *arena, ProtoMessage *msg, const char **detail)
 {
-	SanitizeCtx cx = {arena, false};
+	SanitizeCtx cx = {arena, false, false};
 
 	if (msg->user_agent != NULL)
 	{
@@ -1210,7 +1237,14 @@ sanitize_session_fields(JsonArena *arena, ProtoMessage *msg)
 		sanitize_walk(&cx, NULL, &msg->extension, 0);
 	if (msg->summary != NULL)
 		sanitize_walk(&cx, NULL, &msg->summary, 0);
-	return cx.oom ? PERR_OUT_OF_MEMORY : PERR_OK;
+	if (cx.oom)
+		return PERR_OUT_OF_MEMORY;
+	if (cx.long_number)
+	{
+		*detail = LONG_NUMBER_DETAIL;
+		return PERR_INVALID_NUMBER;
+	}
+	return PERR_OK;
 }
 
 /* Appends `"key":` to sb. */

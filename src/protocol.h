@@ -22,7 +22,7 @@
 #define PROTO_SESSION_ID_MAX 64
 #define PROTO_MAX_SEQ ((int64_t) 9007199254740991)	/* 2^53 - 1 */
 #define PROTO_MAX_NUMBER_LEN 100	/* characters of a number as sent */
-#define PROTO_MAX_NUMBER_PLAIN 40	/* ... and written out in plain decimal */
+#define PROTO_MAX_NUMBER_PLAIN 40	/* ... and as jsonb prints it (per event) */
 
 typedef enum ProtoMsgType
 {

@@ -8,7 +8,7 @@
 // WAL files on disk, and the exports (training_data, export_playwright,
 // export_dataset, over SQL and HTTP).  Values that are training data, not
 // personal data (quantities, prices, dates, ids, search terms, coordinates),
-// must be stored as sent.  Then the number bound: a 1 MB message of 1e1000
+// must be stored as sent.  Then the number bound: an event of 1 MB of 1e1000
 // is refused with invalid_number, and the largest accepted numbers stay
 // within their bound in every answer.
 
@@ -16,7 +16,7 @@ const { test, before, after } = require('node:test');
 const assert = require('node:assert/strict');
 const fs = require('node:fs');
 const path = require('node:path');
-const { startCluster } = require('../lib/cluster');
+const { startCluster, waitFor } = require('../lib/cluster');
 const { connect } = require('../lib/wsclient');
 const { api } = require('../lib/http');
 
@@ -304,7 +304,7 @@ test('a client that masks nothing: no personal value in any stored byte, in the 
   assert.ok(scanned > 0, 'table and WAL files were scanned');
 });
 
-test('numbers: a 1 MB message of 1e1000 is refused with invalid_number; the largest accepted numbers stay bounded in every answer', { timeout: 120000 }, async () => {
+test('numbers: a 1 MB event of 1e1000 is refused with invalid_number; the largest accepted numbers stay bounded in every answer', { timeout: 120000 }, async () => {
   const sessionId = 'cs_masking_numbers';
   const ws = await connect(cluster.wsUrl);
   ws.send({ type: 'session_start', sessionId });
@@ -317,29 +317,39 @@ test('numbers: a 1 MB message of 1e1000 is refused with invalid_number; the larg
     const count = Math.floor((bytes - head.length - tail.length) / (number.length + 1));
     return { text: head + Array(count).fill(number).join(',') + tail, count };
   };
-  // 1e1000 prints as 1001 characters: refused, whole message, nothing stored.
+  // Each refused event has its own seq: a refused seq may count as handled.
+  const refused = async (seq, text, what) => {
+    const from = ws.messages.length;
+    ws.send(text);
+    const err = await ws.next((m) => m.type === 'error' && m.seq === seq, { from });
+    assert.equal(err.code, 'invalid_number', what);
+  };
+  // 1e1000 prints as 1001 characters: the event is refused, nothing stored.
   const big = message(1, '1e1000', 1000 * 1000);
   assert.ok(big.text.length > 990000 && big.text.length <= 1000 * 1000);
-  let from = ws.messages.length;
-  ws.send(big.text);
-  const err = await ws.next('error', { from });
-  assert.equal(err.code, 'invalid_number');
-  // One past the bound (41 characters), and the bound itself.
+  await refused(1, big.text, '1 MB of 1e1000');
+  // One past the bound (41 characters).
+  let seq = 2;
   for (const n of ['1e40', '-1e39', '1e-39', '12345678901234567890123456789012345678901']) {
-    from = ws.messages.length;
-    ws.send(`{"type":"events","sessionId":"${sessionId}","events":[{"seq":1,"type":"scroll","data":{"n":${n}}}]}`);
-    assert.equal((await ws.next('error', { from })).code, 'invalid_number', n);
+    await refused(seq, `{"type":"events","sessionId":"${sessionId}","events":[{"seq":${seq},"type":"scroll","data":{"n":${n}}}]}`, n);
+    seq++;
   }
-  const ok = message(1, '1e39', 256 * 1024);
+  // Beyond what jsonb can hold at all: the whole message.
+  let from = ws.messages.length;
+  ws.send(`{"type":"events","sessionId":"${sessionId}","events":[{"seq":${seq},"type":"scroll","data":{"n":1e1001}}]}`);
+  assert.equal((await ws.next('error', { from })).code, 'invalid_number');
+  // The bound itself: 1e39 prints as 40 characters.
+  const ok = message(seq, '1e39', 256 * 1024);
   ws.send(ok.text);
-  await ws.next((m) => m.type === 'ack' && m.seq === 1);
+  await waitFor(async () => (await cluster.query('SELECT 1 FROM codesight.events WHERE session_id = $1 AND seq = $2', [sessionId, seq])).rows.length === 1,
+    { what: `event ${seq} stored` });
   assert.equal(ws.closed, null, 'the connection stays open');
   assert.equal(await cluster.workerPid(), pid, 'same worker');
 
   // Stored and answered: each number as at most 40 characters.
-  const stored = (await cluster.query(`SELECT octet_length(payload::text) AS n, jsonb_array_length(payload->'data'->'n') AS count
+  const stored = (await cluster.query(`SELECT seq, octet_length(payload::text) AS n, jsonb_array_length(payload->'data'->'n') AS count
     FROM codesight.events WHERE session_id = $1`, [sessionId])).rows;
-  assert.equal(stored.length, 1);
+  assert.deepEqual(stored.map((r) => Number(r.seq)), [seq], 'only the event within the bound is stored');
   assert.equal(stored[0].count, ok.count);
   assert.ok(stored[0].n <= ok.count * 42 + 200, `payload text ${stored[0].n} bytes for ${ok.count} numbers`);
   const answer = await api(cluster.httpUrl, 'GET', `/api/extension/sessions/${sessionId}/events`, { token: adminToken });
