@@ -13,9 +13,11 @@
  *	 - sanitized event data serializes to JSON that parses again and
  *	   serializes to the same text, and sanitizing it a second time changes
  *	   nothing (idempotence);
- *	 - no string in sanitized data still holds an email, card number or SSN
- *	   under the text rules (strings under URL keys are checked by the URL
- *	   rules' idempotence instead);
+ *	 - nothing in sanitized data (event data, and the user agent, extension
+ *	   and summary of session messages) still holds a match: no key, no
+ *	   string under the text rules (URL keys: the URL rules), no value under
+ *	   a key named like personal data, no card number as a JSON number, no
+ *	   number longer than PROTO_MAX_NUMBER_PLAIN written out;
  *	 - every server message writer produces JSON that parses.
  */
 #include "json.h"
@@ -25,7 +27,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 
 /* Aborts: an invariant does not hold. */
 static void
@@ -68,30 +69,38 @@ check_roundtrip(const StrBuf *sb)
 	json_arena_free(&arena);
 }
 
-/* Keys whose strings are URLs (must match protocol.c's is_url_key). */
-static bool
-url_key(const char *key, size_t len)
-{
-	static const char *const keys[] = {"url", "href", "src", "referrer", "action", "pageUrl", "baseURI", NULL};
-
-	for (int i = 0; keys[i]; i++)
-		if (strlen(keys[i]) == len && strncasecmp(key, keys[i], len) == 0)
-			return true;
-	return false;
-}
-
-/* Checks that no text string under v still holds a match. */
+/*
+ * Checks that nothing under v still holds a match: no key the text rules
+ * would change, no string they (or, under URL keys, the URL rules) would
+ * change, no value kept under a key named like personal data, no JSON
+ * number that is a card number, and no number longer than the protocol's
+ * plain-decimal bound.
+ */
 static void
 check_no_match(const JsonValue *v, const char *key, size_t keylen, int depth)
 {
+	const char *key_ph = (key != NULL && !san_contains_placeholder(key, keylen)) ?
+		san_placeholder_for_key(key, keylen) : NULL;
+
 	if (depth > PROTO_MAX_DEPTH + 4)
 		return;
 	switch (v->type)
 	{
 		case JV_OBJECT:
 			for (size_t i = 0; i < v->u.object.count; i++)
-				check_no_match(v->u.object.members[i].value, v->u.object.members[i].key,
-							   v->u.object.members[i].keylen, depth + 1);
+			{
+				const JsonMember *m = &v->u.object.members[i];
+				char	   *out = NULL;
+				size_t		outlen;
+
+				if (san_mask_text(m->key, m->keylen, &out, &outlen) == 1)
+				{
+					fprintf(stderr, "unmasked key: %.*s\n", (int) m->keylen, m->key);
+					fail("sanitized data still holds a match in a key");
+				}
+				free(out);
+				check_no_match(m->value, m->key, m->keylen, depth + 1);
+			}
 			break;
 		case JV_ARRAY:
 			for (size_t i = 0; i < v->u.array.count; i++)
@@ -103,7 +112,7 @@ check_no_match(const JsonValue *v, const char *key, size_t keylen, int depth)
 				size_t		outlen;
 				int			rc;
 
-				if (key != NULL && url_key(key, keylen))
+				if (key != NULL && proto_is_url_key(key, keylen))
 					rc = san_mask_url(v->u.str.ptr, v->u.str.len, &out, &outlen);
 				else
 					rc = san_mask_text(v->u.str.ptr, v->u.str.len, &out, &outlen);
@@ -114,18 +123,18 @@ check_no_match(const JsonValue *v, const char *key, size_t keylen, int depth)
 							key ? key : "", (int) v->u.str.len, v->u.str.ptr);
 					fail("sanitized data still holds a match");
 				}
-				if (key != NULL && v->u.str.len > 0)
-				{
-					const char *ph = san_placeholder_for_key(key, keylen);
-
-					if (ph != NULL && strcmp(ph, v->u.str.ptr) != 0)
-						fail("a secret-named key kept its value");
-				}
+				if (key_ph != NULL && v->u.str.len > 0 && strcmp(key_ph, v->u.str.ptr) != 0 &&
+					!san_is_placeholder(v->u.str.ptr, v->u.str.len))
+					fail("a secret-named key kept its value");
 			}
 			break;
 		case JV_NUMBER:
-			if (key != NULL && san_placeholder_for_key(key, keylen) != NULL)
+			if (key_ph != NULL)
 				fail("a secret-named key kept a number");
+			if (san_placeholder_for_number(v->u.str.ptr, v->u.str.len) != NULL)
+				fail("a card number kept as a JSON number");
+			if (json_number_plain_len(v->u.str.ptr, v->u.str.len) > PROTO_MAX_NUMBER_PLAIN)
+				fail("a number longer than the plain-decimal bound was accepted");
 			break;
 		default:
 			break;
@@ -147,7 +156,7 @@ check_event(JsonArena *arena, ProtoEvent *ev)
 	if (ev->data == NULL || ev->data->type != JV_OBJECT)
 		fail("accepted event data that is not an object");
 	err = proto_sanitize_event(arena, ev);
-	if (err == PERR_OUT_OF_MEMORY)
+	if (err == PERR_OUT_OF_MEMORY || err == PERR_INVALID_NUMBER)
 		return;
 	if (err != PERR_OK)
 		fail("sanitize returned an unexpected error");
@@ -235,6 +244,20 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		for (size_t i = 0; i < msg.nevents; i++)
 			if (msg.events[i].error == PERR_OK)
 				check_event(&arena, &msg.events[i]);
+		/* session-level fields are masked at parse time */
+		if (msg.user_agent != NULL)
+		{
+			char	   *out = NULL;
+			size_t		outlen;
+
+			if (san_mask_text(msg.user_agent, strlen(msg.user_agent), &out, &outlen) == 1)
+				fail("the user agent was not masked");
+			free(out);
+		}
+		if (msg.extension != NULL)
+			check_no_match(msg.extension, NULL, 0, 0);
+		if (msg.summary != NULL)
+			check_no_match(msg.summary, NULL, 0, 0);
 	}
 	check_writers(&msg, err, detail);
 	json_arena_free(&arena);

@@ -2,19 +2,21 @@
  * fuzz_sanitize.c
  *	  libFuzzer target for src/sanitize.c.
  *
- * The first input byte picks the function (text, URL, key names), the rest
- * is its argument.  The module is included as source so that the fuzzer can
- * use its internal scanner (find_all) to check invariants:
+ * The first input byte picks the function (text, URL, key names and
+ * numbers, form fields), the rest is its argument.  The module is included as source so that the fuzzer can
+ * use its internal scanner (scan_text) to check invariants:
  *
  *	 - results are 0/1/-1, outputs NUL-terminated, 1 only when bytes changed;
  *	 - masking is idempotent: masking the output again returns 0;
- *	 - every email, card number and SSN found in the input occurs fewer times
- *	   in the output than in the input (the matched copy is gone; matches
- *	   hold no '<' or '>', so no copy can be formed across a placeholder);
+ *	 - every value matched in the input (emails, cards, phones, IBANs,
+ *	   tokens, ...) occurs fewer times in the output than in the input (the
+ *	   matched copy is gone), and the matches are sorted and disjoint;
  *	 - the output of the text rules holds no match at all;
  *	 - in a masked URL, every query parameter with a sensitive name has an
  *	   empty or placeholder value;
- *	 - a key named like a secret is also a secret as a URL parameter.
+ *	 - a key named like a secret is also a secret as a URL parameter;
+ *	 - name, field and number rules return only known placeholders, and a
+ *	   checkbox's value is never masked.
  *
  * Any violation aborts, which libFuzzer reports as a crash.
  */
@@ -49,13 +51,41 @@ occurrences(const char *hay, size_t hl, const char *needle, size_t nl)
 static bool
 known_placeholder(const char *ph)
 {
-	static const char *const all[] = {SAN_EMAIL, SAN_CARD_NUMBER, SAN_SSN, SAN_PASSWORD,
-	SAN_CVC, SAN_TOKEN, SAN_SECRET, SAN_PHONE, NULL};
+	static const char *const all[] = {SAN_NAME, SAN_ADDRESS, SAN_POSTAL_CODE, SAN_PHONE,
+		SAN_BIRTH_DATE, SAN_EMAIL, SAN_USERNAME, SAN_ONE_TIME_CODE, SAN_PASSWORD,
+		SAN_CARD_NUMBER, SAN_CARD_EXPIRY, SAN_CVC, SAN_CARD_NAME, SAN_CARD_DATA, SAN_IBAN,
+	SAN_SSN, SAN_TOKEN, SAN_SECRET, NULL};
 
 	for (int i = 0; all[i]; i++)
 		if (ph == all[i] || strcmp(ph, all[i]) == 0)
 			return true;
 	return false;
+}
+
+/* True when s[0..n) is made of the characters placeholders are made of. */
+static bool
+only_placeholder_chars(const char *s, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (!((s[i] >= 'A' && s[i] <= 'Z') || s[i] == '_'))
+			return false;
+	return true;
+}
+
+/* The text rules' matches in s[0..len), as san_mask_text finds them. */
+static int
+text_spans(const uint8_t *s, size_t len, SanSpans *found)
+{
+	SanCtx		cx;
+	int			rc;
+
+	found->n = 0;
+	if (len == 0)
+		return 0;
+	ctx_init(&cx);
+	rc = scan_text(&cx, 0, s, 0, len, 0, found);
+	ctx_free(&cx);
+	return rc;
 }
 
 /* Common checks of a mask function's result, then idempotence. */
@@ -89,18 +119,20 @@ check_result(const char *what, int (*fn) (const char *, size_t, char **, size_t 
 	free(again);
 }
 
-/* Text rules: result checks, no match left, matched values removed. */
+/*
+ * Text rules: result checks, no match left, matched values removed.  URLs
+ * in the text get the URL rules, whose matches stand inside them.
+ */
 static void
 fuzz_text(const uint8_t *in, size_t len)
 {
 	char	   *out = NULL;
 	size_t		outlen = 0;
 	int			rc = san_mask_text((const char *) in, len, &out, &outlen);
-	SanSpans	emails = {0},
-				found = {0};
+	SanSpans	found = {0};
 
 	check_result("text", san_mask_text, in, len, rc, out, outlen);
-	if (rc == 1 && find_all((const unsigned char *) in, len, &emails, &found) == 0)
+	if (rc == 1 && text_spans(in, len, &found) == 0)
 	{
 		if (found.n == 0)
 			fail("masked without a match", in, len);
@@ -110,26 +142,22 @@ fuzz_text(const uint8_t *in, size_t len)
 			size_t		ml = found.v[k].end - found.v[k].start;
 
 			if (!known_placeholder(found.v[k].ph) || ml == 0 ||
-				memchr(m, '<', ml) != NULL || memchr(m, '>', ml) != NULL)
+				(k > 0 && found.v[k].start < found.v[k - 1].end))
 				fail("bad match", in, len);
-			/* long inputs would make the counting quadratic */
-			if (k < 64 &&
+			/*
+			 * A match holding no '<' or '>' and something else than [A-Z_]
+			 * cannot be formed again by or across a placeholder (long inputs
+			 * would make the counting quadratic).
+			 */
+			if (k < 64 && memchr(m, '<', ml) == NULL && memchr(m, '>', ml) == NULL &&
+				!only_placeholder_chars(m, ml) &&
 				occurrences(out, outlen, m, ml) >= occurrences((const char *) in, len, m, ml))
 				fail("a masked value is still in the output", in, len);
 		}
 	}
-	free(emails.v);
+	if (rc == 1 && text_spans((const uint8_t *) out, outlen, &found) == 0 && found.n != 0)
+		fail("the output still holds a match", in, len);
 	free(found.v);
-	if (rc == 1)
-	{
-		emails.v = NULL;
-		found.v = NULL;
-		emails.n = emails.cap = found.n = found.cap = 0;
-		if (find_all((const unsigned char *) out, outlen, &emails, &found) == 0 && found.n != 0)
-			fail("the output still holds a match", in, len);
-		free(emails.v);
-		free(found.v);
-	}
 	free(out);
 }
 
@@ -158,14 +186,10 @@ fuzz_url(const uint8_t *in, size_t len)
 		;
 	if (q < e && n > 0)
 	{
-		UrlCtx		cx = {0};
+		Level		lv = {0};
 		size_t		i = q + 1;
 
-		cx.s = (const unsigned char *) s;
-		cx.len = n;
-		cx.dec = malloc(n);
-		cx.map = malloc((n + 1) * sizeof(size_t));
-		if (cx.dec == NULL || cx.map == NULL)
+		if (level_reserve(&lv, n) < 0)
 			abort();
 		while (i <= e)
 		{
@@ -178,22 +202,22 @@ fuzz_url(const uint8_t *in, size_t len)
 				;
 			if (ne < pe)
 			{
-				size_t		dn = url_decode(&cx, i, ne, true);
-				const char *ph = contains_placeholder(cx.dec, dn) ? NULL :
-					san_placeholder_for_param((const char *) cx.dec, dn);
+				size_t		dn = url_decode(&lv, (const unsigned char *) s, i, ne, true);
+				const char *ph = san_contains_placeholder((const char *) lv.dec, dn) ? NULL :
+					san_placeholder_for_param((const char *) lv.dec, dn);
 
 				if (ph != NULL)
 				{
-					size_t		vn = url_decode(&cx, ne + 1, pe, true);
+					size_t		vn = url_decode(&lv, (const unsigned char *) s, ne + 1, pe, true);
 
-					if (vn > 0 && !is_placeholder(cx.dec, vn))
+					if (vn > 0 && !san_is_placeholder((const char *) lv.dec, vn))
 						fail("a sensitive parameter kept its value", in, len);
 				}
 			}
 			i = pe + 1;
 		}
-		free(cx.dec);
-		free(cx.map);
+		free(lv.dec);
+		free(lv.map);
 	}
 	free(out);
 }
@@ -204,6 +228,7 @@ fuzz_keys(const uint8_t *in, size_t len)
 {
 	const char *k = san_placeholder_for_key((const char *) in, len);
 	const char *p = san_placeholder_for_param((const char *) in, len);
+	const char *n = san_placeholder_for_number((const char *) in, len);
 
 	if (k != NULL && !known_placeholder(k))
 		fail("unknown key placeholder", in, len);
@@ -211,6 +236,59 @@ fuzz_keys(const uint8_t *in, size_t len)
 		fail("unknown parameter placeholder", in, len);
 	if (k != NULL && p == NULL)
 		fail("a secret key is not a secret parameter", in, len);
+	if (n != NULL && strcmp(n, SAN_CARD_NUMBER) != 0)
+		fail("a number masked as something else than a card", in, len);
+}
+
+/*
+ * Field rules: the input is the field's parts separated by 0x01
+ * (autocomplete, role, a type, then texts); the result is NULL or a known
+ * placeholder, and checkbox-like types always keep their value.
+ */
+static void
+fuzz_field(const uint8_t *in, size_t len)
+{
+	SanField	f;
+	const char *parts[3 + SAN_FIELD_MAX_TEXTS];
+	size_t		plen[3 + SAN_FIELD_MAX_TEXTS];
+	int			np = 0;
+	size_t		st = 0;
+	const char *ph;
+
+	memset(&f, 0, sizeof(f));
+	for (size_t i = 0; i <= len && np < 3 + SAN_FIELD_MAX_TEXTS; i++)
+		if (i == len || in[i] == 1)
+		{
+			parts[np] = (const char *) in + st;
+			plen[np++] = i - st;
+			st = i + 1;
+		}
+	if (np > 0)
+	{
+		f.autocomplete = parts[0];
+		f.autocomplete_len = plen[0];
+	}
+	if (np > 1)
+	{
+		f.role = parts[1];
+		f.role_len = plen[1];
+	}
+	if (np > 2)
+	{
+		f.type[0] = parts[2];
+		f.type_len[0] = plen[2];
+		f.ntypes = 1;
+	}
+	for (int k = 3; k < np; k++)
+	{
+		f.text[f.ntexts] = parts[k];
+		f.text_len[f.ntexts++] = plen[k];
+	}
+	ph = san_field_placeholder(&f);
+	if (ph != NULL && !known_placeholder(ph))
+		fail("unknown field placeholder", in, len);
+	if (ph != NULL && np > 2 && plen[2] == 8 && memcmp(parts[2], "checkbox", 8) == 0)
+		fail("a checkbox's value was masked", in, len);
 }
 
 /* libFuzzer entry point. */
@@ -219,7 +297,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	if (size == 0)
 		return 0;
-	switch (data[0] % 3)
+	switch (data[0] % 4)
 	{
 		case 0:
 			fuzz_text(data + 1, size - 1);
@@ -227,9 +305,12 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		case 1:
 			fuzz_url(data + 1, size - 1);
 			break;
-		default:
+		case 2:
 			fuzz_keys(data + 1, size - 1);
 			fuzz_text(data + 1, size - 1);
+			break;
+		default:
+			fuzz_field(data + 1, size - 1);
 			break;
 	}
 	return 0;

@@ -356,9 +356,73 @@ parse_string_raw(Parser *ps, const char **out, size_t *outlen)
 }
 
 /*
+ * The length of a valid JSON number's plain decimal form, as PostgreSQL's
+ * numeric prints it (numeric_out never uses an exponent): the sign of a
+ * value that is not zero, the integer digits without leading zeros (at
+ * least one), and a point and dscale fraction digits, where dscale is the
+ * number of fraction digits written minus the exponent, at least 0.  So
+ * "1e30" prints 31 characters and "1e-30" 32 ("0.000...1"), while "1.50"
+ * prints 4.  Exponents are taken up to 100000, which is enough to exceed
+ * every limit.
+ */
+size_t
+json_number_plain_len(const char *lexeme, size_t len)
+{
+	const char *p = lexeme,
+			   *end = lexeme + len;
+	bool		neg = false,
+				nonzero = false,
+				leading = true;
+	long		intdigits = 0,
+				fracdigits = 0,
+				zeros = 0,		/* leading zeros of all the digits */
+				exp = 0,
+				intlen,
+				dscale;
+
+	if (p < end && *p == '-')
+		neg = true, p++;
+	for (; p < end && *p >= '0' && *p <= '9'; p++, intdigits++)
+	{
+		if (*p != '0')
+			nonzero = true, leading = false;
+		else if (leading)
+			zeros++;
+	}
+	if (p < end && *p == '.')
+		for (p++; p < end && *p >= '0' && *p <= '9'; p++, fracdigits++)
+		{
+			if (*p != '0')
+				nonzero = true, leading = false;
+			else if (leading)
+				zeros++;
+		}
+	if (p < end && (*p == 'e' || *p == 'E'))
+	{
+		bool		eneg = false;
+
+		p++;
+		if (p < end && (*p == '+' || *p == '-'))
+			eneg = (*p++ == '-');
+		for (; p < end && *p >= '0' && *p <= '9'; p++)
+			if (exp < 100000)
+				exp = exp * 10 + (*p - '0');
+		if (eneg)
+			exp = -exp;
+	}
+	dscale = fracdigits - exp > 0 ? fracdigits - exp : 0;
+	intlen = nonzero ? intdigits + exp - zeros : 1;
+	if (intlen < 1)
+		intlen = 1;
+	return (size_t) ((neg && nonzero ? 1 : 0) + intlen + (dscale > 0 ? dscale + 1 : 0));
+}
+
+/*
  * Parses a number.  The lexeme is kept; numbers longer than the limit or
- * with an exponent past +-1000 (numeric_in's limit) are refused because jsonb's numeric could
- * not hold them and would raise an error at insert time.
+ * with an exponent past +-1000 (numeric_in's limit) are refused because
+ * jsonb's numeric could not hold them and would raise an error at insert
+ * time.  What a number may expand to when printed is the caller's to bound
+ * (json_number_plain_len).
  */
 static JsonValue *
 parse_number(Parser *ps)

@@ -103,6 +103,7 @@ extern JsonValue *json_get(const JsonValue *object, const char *key);
 extern const char *json_get_string(const JsonValue *object, const char *key);
 extern bool json_number_to_int64(const JsonValue *v, int64_t *out);
 extern bool json_number_to_double(const JsonValue *v, double *out);
+extern size_t json_number_plain_len(const char *lexeme, size_t len);
 extern JsonValue *json_make_string(JsonArena *arena, const char *s, size_t len);
 
 /* A growable malloc'd buffer for building JSON text. */

@@ -11,6 +11,7 @@
 #include "protocol.h"
 
 #include <math.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -21,8 +22,12 @@
 static const JsonLimits proto_json_limits = {
 	.max_depth = PROTO_MAX_DEPTH,
 	.max_values = 1000000,
-	.max_number_len = 100,
+	.max_number_len = PROTO_MAX_NUMBER_LEN,
 };
+
+/* Why a message or event holding a number that prints too long is refused. */
+#define LONG_NUMBER_DETAIL "a number may print as at most 40 characters in plain decimal " \
+	"(1e39 and 1e-38 are the largest and smallest powers of ten)"
 
 /* Event types the server stores; the extension and exports use the same. */
 static const char *const allowed_event_types[] = {
@@ -51,6 +56,7 @@ static const char *const error_codes[PERR__COUNT] = {
 	[PERR_STORE_FAILED] = "store_failed",
 	[PERR_SERVER_BUSY] = "server_busy",
 	[PERR_OUT_OF_MEMORY] = "out_of_memory",
+	[PERR_INVALID_NUMBER] = "invalid_number",
 };
 
 /* The wire name of an error code. */
@@ -334,6 +340,9 @@ parse_event(const JsonValue *obj, const JsonValue *outer_seq, const JsonValue *o
 	ev->data = (JsonValue *) data;
 }
 
+static ProtoError sanitize_session_fields(JsonArena *arena, ProtoMessage *msg,
+										  const char **detail);
+
 /* Reads and validates the sessionId field of a message. */
 static ProtoError
 read_session_id(const JsonValue *root, const char **out, const char **detail)
@@ -380,6 +389,11 @@ proto_parse_message(const char *buf, size_t len, JsonArena *arena,
 			return PERR_TOO_DEEP;
 		if (jerr == JSON_ERR_NOMEM)
 			return PERR_OUT_OF_MEMORY;
+		if (jerr == JSON_ERR_NUMBER)
+		{
+			*detail = "a number may have at most 100 characters and an exponent of at most 1000";
+			return PERR_INVALID_NUMBER;
+		}
 		return PERR_INVALID_JSON;
 	}
 	if (root->type != JV_OBJECT)
@@ -429,7 +443,7 @@ proto_parse_message(const char *buf, size_t len, JsonArena *arena,
 		msg->user_agent = json_get_string(root, "userAgent");
 		v = json_get(root, "extension");
 		msg->extension = (v && v->type == JV_OBJECT) ? (JsonValue *) v : NULL;
-		return PERR_OK;
+		return sanitize_session_fields(arena, msg, detail);
 	}
 	if (strcmp(type, "session_stop") == 0)
 	{
@@ -445,7 +459,7 @@ proto_parse_message(const char *buf, size_t len, JsonArena *arena,
 		msg->complete_event_count = (v && v->type == JV_ARRAY) ? v->u.array.count : 0;
 		v = json_get(root, "summary");
 		msg->summary = (v && v->type == JV_OBJECT) ? (JsonValue *) v : NULL;
-		return PERR_OK;
+		return sanitize_session_fields(arena, msg, detail);
 	}
 	if (strcmp(type, "interaction_event") == 0)
 	{
@@ -501,24 +515,54 @@ proto_parse_message(const char *buf, size_t len, JsonArena *arena,
 	return PERR_UNKNOWN_MESSAGE_TYPE;
 }
 
-/* Keys whose string values are URLs, masked with the URL rules. */
-static bool
-is_url_key(const char *key, size_t len)
+/*
+ * Keys whose string values are URLs, masked with the URL rules: the
+ * extension's url, href, src, referrer, action, baseURI and pageUrl, and any
+ * key ending in "url", "uri" or "href" (topUrl, frameUrl, redirect_uri).
+ * Absolute URLs under any other key get the URL rules through the text
+ * rules; this list matters for relative ones.
+ */
+bool
+proto_is_url_key(const char *key, size_t len)
 {
-	static const char *const keys[] = {"url", "href", "src", "referrer", "action", "pageUrl", "baseURI", NULL};
+	static const char *const keys[] = {"url", "href", "src", "referrer", "action", "baseURI", NULL};
+	static const char *const suffixes[] = {"url", "uri", "href", NULL};
 
 	for (int i = 0; keys[i]; i++)
 		if (strlen(keys[i]) == len && strncasecmp(key, keys[i], len) == 0)
 			return true;
+	for (int i = 0; suffixes[i]; i++)
+	{
+		size_t		n = strlen(suffixes[i]);
+
+		if (len > n && strncasecmp(key + len - n, suffixes[i], n) == 0)
+			return true;
+	}
 	return false;
 }
 
 typedef struct SanitizeCtx
 {
 	JsonArena  *arena;
-	bool		password_field; /* the event says its field is a password */
 	bool		oom;
+	bool		long_number;	/* a number prints longer than PROTO_MAX_NUMBER_PLAIN */
 } SanitizeCtx;
+
+/*
+ * True when a number prints (in jsonb's plain decimal) longer than
+ * PROTO_MAX_NUMBER_PLAIN: a short lexeme such as 1e1000 must not become a
+ * thousand characters in every answer that prints it.  Without an exponent
+ * a number prints no longer than it is written, which settles most.
+ */
+static bool
+number_too_long(const JsonValue *v)
+{
+	if (v->u.str.len <= PROTO_MAX_NUMBER_PLAIN &&
+		memchr(v->u.str.ptr, 'e', v->u.str.len) == NULL &&
+		memchr(v->u.str.ptr, 'E', v->u.str.len) == NULL)
+		return false;
+	return json_number_plain_len(v->u.str.ptr, v->u.str.len) > PROTO_MAX_NUMBER_PLAIN;
+}
 
 /* Replaces *slot with a string node holding s, allocated in the arena. */
 static void
@@ -536,26 +580,46 @@ replace_string(SanitizeCtx *cx, JsonValue **slot, const char *s, size_t len)
 static bool
 is_placeholder(const JsonValue *v)
 {
-	size_t		n = v->u.str.len;
+	return v->type == JV_STRING && san_is_placeholder(v->u.str.ptr, v->u.str.len);
+}
 
-	if (n < 3 || v->u.str.ptr[0] != '<' || v->u.str.ptr[n - 1] != '>')
+/*
+ * What the masking rules make of an object key: the placeholder for values
+ * stored under it (a key already holding a placeholder is never classified:
+ * "<EMAIL>" must not read as "email" on a second pass), whether its values
+ * are URLs, and whether the key itself holds something the text rules mask
+ * (personal data in object keys).
+ */
+typedef struct KeyInfo
+{
+	const char *placeholder;
+	bool		url;
+	bool		clean;
+} KeyInfo;
+
+/* Computes a key's KeyInfo; false when out of memory. */
+static bool
+classify_key(const char *key, size_t len, KeyInfo *ki)
+{
+	char	   *out = NULL;
+	size_t		outlen;
+	int			rc = san_mask_text(key, len, &out, &outlen);
+
+	if (rc < 0)
 		return false;
-	for (size_t i = 1; i < n - 1; i++)
-	{
-		char		c = v->u.str.ptr[i];
-
-		if (!((c >= 'A' && c <= 'Z') || c == '_'))
-			return false;
-	}
+	free(out);
+	ki->clean = (rc == 0);
+	ki->placeholder = san_contains_placeholder(key, len) ? NULL : san_placeholder_for_key(key, len);
+	ki->url = proto_is_url_key(key, len);
 	return true;
 }
 
 /*
- * Memo of san_placeholder_for_key by key name.  Event data repeats a small
- * vocabulary of keys (selector, url, element, x, y, ...) in every event,
- * and classifying a name scans dozens of patterns: remembering the answer
- * takes that out of the per-event cost.  Fixed size; when a probe run is
- * full the name is simply classified again.
+ * Memo of classify_key by key name.  Event data repeats a small vocabulary
+ * of keys (selector, url, element, x, y, ...) in every event, and
+ * classifying a name scans dozens of rules: remembering the answer takes
+ * that out of the per-event cost.  Fixed size; when a probe run is full the
+ * name is simply classified again.
  */
 #define KEY_MEMO_SLOTS 1024
 #define KEY_MEMO_PROBES 8
@@ -566,69 +630,130 @@ typedef struct KeyMemo
 	bool		used;
 	unsigned char len;
 	char		key[KEY_MEMO_MAX_LEN];
-	const char *placeholder;
+	KeyInfo		info;
 } KeyMemo;
 
 static KeyMemo key_memo[KEY_MEMO_SLOTS];
 
-/* The placeholder for a value under key, via the memo. */
-static const char *
-placeholder_for_key(const char *key, size_t len)
+/* A hash of s[0..len) for the memos, eight bytes at a time. */
+static uint32_t
+memo_hash(const char *s, size_t len)
 {
-	uint32_t	h = 2166136261u;
-	const char *p;
+	uint64_t	h = UINT64_C(0x9E3779B97F4A7C15) ^ len;
+
+	while (len > 0)
+	{
+		uint64_t	w = 0;
+		size_t		n = len < 8 ? len : 8;
+
+		memcpy(&w, s, n);
+		h = (h ^ w) * UINT64_C(0xff51afd7ed558ccd);
+		h ^= h >> 32;
+		s += n;
+		len -= n;
+	}
+	return (uint32_t) h;
+}
+
+/* A key's KeyInfo, via the memo; false when out of memory. */
+static bool
+key_info(const char *key, size_t len, KeyInfo *ki)
+{
+	uint32_t	h;
 
 	if (len > KEY_MEMO_MAX_LEN)
-		return san_placeholder_for_key(key, len);
-	for (size_t i = 0; i < len; i++)
-		h = (h ^ (unsigned char) key[i]) * 16777619u;
+		return classify_key(key, len, ki);
+	h = memo_hash(key, len);
 	for (int probe = 0; probe < KEY_MEMO_PROBES; probe++)
 	{
 		KeyMemo    *m = &key_memo[(h + probe) % KEY_MEMO_SLOTS];
 
 		if (m->used && m->len == len && memcmp(m->key, key, len) == 0)
-			return m->placeholder;
+		{
+			*ki = m->info;
+			return true;
+		}
 		if (!m->used)
 		{
-			p = san_placeholder_for_key(key, len);
+			if (!classify_key(key, len, ki))
+				return false;
 			m->used = true;
 			m->len = (unsigned char) len;
 			memcpy(m->key, key, len);
-			m->placeholder = p;
-			return p;
+			m->info = *ki;
+			return true;
 		}
 	}
-	return san_placeholder_for_key(key, len);
+	return classify_key(key, len, ki);
 }
 
-/* Applies the masking rules to the string or number in *slot under key. */
+/*
+ * Memo of strings the text or URL rules leave unchanged.  Most strings of
+ * an event repeat from the events before it (the page's URL in every event,
+ * selectors, labels and element texts of the same page): looking them up
+ * costs a hash and a comparison instead of a scan.  Direct-mapped, a new
+ * string replacing the one in its slot, so it follows what the current
+ * sessions send; only unchanged strings are kept, so a hit means "nothing
+ * to mask".
+ */
+#define VALUE_MEMO_SLOTS 1024
+#define VALUE_MEMO_MAX_LEN 246
+
+typedef struct ValueMemo
+{
+	uint16_t	len;			/* 0: empty slot */
+	bool		url;			/* checked with the URL rules, else the text rules */
+	char		s[VALUE_MEMO_MAX_LEN];
+} ValueMemo;
+
+static ValueMemo value_memo[VALUE_MEMO_SLOTS];
+
+/* The memo slot of a string, and whether it holds the string. */
+static ValueMemo *
+value_memo_slot(const char *s, size_t len, bool url, bool *hit)
+{
+	ValueMemo  *m;
+
+	*hit = false;
+	if (len == 0 || len > VALUE_MEMO_MAX_LEN)
+		return NULL;
+	m = &value_memo[(memo_hash(s, len) ^ (url ? 0x5bd1e995u : 0)) % VALUE_MEMO_SLOTS];
+	*hit = (m->len == len && m->url == url && memcmp(m->s, s, len) == 0);
+	return m;
+}
+
+/* Applies the masking rules to the string or number in *slot under a key. */
 static void
-sanitize_scalar(SanitizeCtx *cx, const char *key, size_t keylen, JsonValue **slot)
+sanitize_scalar(SanitizeCtx *cx, const KeyInfo *ki, JsonValue **slot)
 {
 	JsonValue  *v = *slot;
-	const char *placeholder = NULL;
+	const char *placeholder = ki ? ki->placeholder : NULL;
 	char	   *out = NULL;
 	size_t		outlen = 0;
 	int			rc;
+	bool		url,
+				hit;
+	ValueMemo  *memo;
 
-	if (key != NULL)
-	{
-		placeholder = placeholder_for_key(key, keylen);
-		if (placeholder == NULL && cx->password_field && keylen == 5 &&
-			strncmp(key, "value", 5) == 0)
-			placeholder = "<PASSWORD>";
-	}
-	if (v->type == JV_STRING && is_placeholder(v))
+	if (is_placeholder(v))
 		return;
+	if (v->type == JV_NUMBER && placeholder == NULL)
+		placeholder = san_placeholder_for_number(v->u.str.ptr, v->u.str.len);
 	if (placeholder != NULL &&
 		((v->type == JV_STRING && v->u.str.len > 0) || v->type == JV_NUMBER))
 	{
 		replace_string(cx, slot, placeholder, strlen(placeholder));
 		return;
 	}
+	if (v->type == JV_NUMBER && number_too_long(v))
+		cx->long_number = true;
 	if (v->type != JV_STRING || v->u.str.len == 0)
 		return;
-	if (key != NULL && is_url_key(key, keylen))
+	url = (ki != NULL && ki->url);
+	memo = value_memo_slot(v->u.str.ptr, v->u.str.len, url, &hit);
+	if (hit)
+		return;
+	if (url)
 		rc = san_mask_url(v->u.str.ptr, v->u.str.len, &out, &outlen);
 	else
 		rc = san_mask_text(v->u.str.ptr, v->u.str.len, &out, &outlen);
@@ -639,11 +764,46 @@ sanitize_scalar(SanitizeCtx *cx, const char *key, size_t keylen, JsonValue **slo
 		replace_string(cx, slot, out, outlen);
 		free(out);
 	}
+	else if (memo != NULL)
+	{
+		memo->len = (uint16_t) v->u.str.len;
+		memo->url = url;
+		memcpy(memo->s, v->u.str.ptr, v->u.str.len);
+	}
 }
 
-/* Walks a value, masking every string and every secret-named member. */
+/*
+ * Masks an object key that holds personal data ({"ann@example.com": 1}):
+ * the key gets the text rules.  Masked keys may collide; jsonb then keeps
+ * the last member, as for any duplicate key.
+ */
 static void
-sanitize_walk(SanitizeCtx *cx, const char *key, size_t keylen, JsonValue **slot, int depth)
+sanitize_key(SanitizeCtx *cx, JsonMember *m)
+{
+	char	   *out = NULL;
+	size_t		outlen = 0;
+	int			rc = san_mask_text(m->key, m->keylen, &out, &outlen);
+
+	if (rc < 0)
+		cx->oom = true;
+	else if (rc > 0)
+	{
+		JsonValue  *copy = json_make_string(cx->arena, out, outlen);
+
+		if (copy == NULL)
+			cx->oom = true;
+		else
+		{
+			m->key = copy->u.str.ptr;
+			m->keylen = copy->u.str.len;
+		}
+		free(out);
+	}
+}
+
+/* Walks a value: every string, number and key gets the masking rules. */
+static void
+sanitize_walk(SanitizeCtx *cx, const KeyInfo *ki, JsonValue **slot, int depth)
 {
 	JsonValue  *v = *slot;
 
@@ -652,57 +812,437 @@ sanitize_walk(SanitizeCtx *cx, const char *key, size_t keylen, JsonValue **slot,
 	switch (v->type)
 	{
 		case JV_OBJECT:
-			for (size_t i = 0; i < v->u.object.count; i++)
+			for (size_t i = 0; i < v->u.object.count && !cx->oom; i++)
 			{
 				JsonMember *m = &v->u.object.members[i];
+				KeyInfo		mki;
 
-				sanitize_walk(cx, m->key, m->keylen, &m->value, depth + 1);
+				if (!key_info(m->key, m->keylen, &mki))
+				{
+					cx->oom = true;
+					break;
+				}
+				if (!mki.clean)
+					sanitize_key(cx, m);
+				sanitize_walk(cx, &mki, &m->value, depth + 1);
 			}
 			break;
 		case JV_ARRAY:
 			for (size_t i = 0; i < v->u.array.count; i++)
-				sanitize_walk(cx, key, keylen, &v->u.array.items[i], depth + 1);
+				sanitize_walk(cx, ki, &v->u.array.items[i], depth + 1);
 			break;
 		case JV_STRING:
 		case JV_NUMBER:
-			sanitize_scalar(cx, key, keylen, slot);
+			sanitize_scalar(cx, ki, slot);
 			break;
 		default:
 			break;
 	}
 }
 
-/* True when a string member equals "password" (case-insensitive). */
-static bool
-is_password_type(const JsonValue *obj, const char *key)
+/*
+ * Reads the members named in names (a NULL-terminated list) of obj in one
+ * pass: out[k] is the last member named names[k], or NULL.  Event data is
+ * read this way, not with one json_get per name, because field_mask looks
+ * at some twenty members of every event.
+ */
+typedef struct MemberName
 {
-	const char *s = json_get_string(obj, key);
+	const char *name;
+	size_t		len;
+} MemberName;
 
-	return s != NULL && strcasecmp(s, "password") == 0;
+#define MN(s) {s, sizeof(s) - 1}
+
+static void
+pick_members(const JsonValue *obj, const MemberName *names, JsonValue **out)
+{
+	int			n = 0;
+
+	while (names[n].name)
+		out[n++] = NULL;
+	if (obj == NULL || obj->type != JV_OBJECT)
+		return;
+	for (size_t i = 0; i < obj->u.object.count; i++)
+	{
+		const JsonMember *m = &obj->u.object.members[i];
+
+		for (int k = 0; k < n; k++)
+			if (m->keylen == names[k].len && memcmp(m->key, names[k].name, m->keylen) == 0)
+			{
+				out[k] = m->value;
+				break;
+			}
+	}
+}
+
+/* Adds v, when it is a non-empty string, as a part of a SanField. */
+static bool
+field_part(const JsonValue *v, const char **s, size_t *len)
+{
+	if (v == NULL || v->type != JV_STRING || v->u.str.len == 0)
+		return false;
+	*s = v->u.str.ptr;
+	*len = v->u.str.len;
+	return true;
+}
+
+/* Adds v to the field's texts. */
+static void
+field_text(SanField *f, const JsonValue *v)
+{
+	if (f->ntexts < SAN_FIELD_MAX_TEXTS &&
+		field_part(v, &f->text[f->ntexts], &f->text_len[f->ntexts]))
+		f->ntexts++;
+}
+
+/* Adds v to the field's types. */
+static void
+field_type(SanField *f, const JsonValue *v)
+{
+	if (f->ntypes < SAN_FIELD_MAX_TYPES &&
+		field_part(v, &f->type[f->ntypes], &f->type_len[f->ntypes]))
+		f->ntypes++;
 }
 
 /*
- * Masks sensitive values in ev->data in place (see docs/sanitization.md)
- * and picks out url and selector.  Returns PERR_OUT_OF_MEMORY if an
- * allocation failed, leaving the event unusable.
+ * Memo of san_field_placeholder by the field's description.  A worker types
+ * into the same few fields many times (one event per edit, and the original
+ * extension one per key), so most field events repeat a description.
+ */
+#define FIELD_MEMO_SLOTS 256
+#define FIELD_MEMO_MAX_LEN 230
+
+typedef struct FieldMemo
+{
+	bool		used;
+	unsigned char len;
+	char		desc[FIELD_MEMO_MAX_LEN];
+	const char *placeholder;
+} FieldMemo;
+
+static FieldMemo field_memo[FIELD_MEMO_SLOTS];
+
+/*
+ * san_field_placeholder of the field with every part masked by the text
+ * rules first: the walk masks the parts as it masks all text, and a second
+ * pass must classify the field as the first did.  Sets *oom.
+ */
+static const char *
+classify_field(const SanField *f, bool *oom)
+{
+	SanField	m = *f;
+	const char **parts[2 + SAN_FIELD_MAX_TYPES + SAN_FIELD_MAX_TEXTS];
+	size_t	   *lens[2 + SAN_FIELD_MAX_TYPES + SAN_FIELD_MAX_TEXTS];
+	char	   *bufs[2 + SAN_FIELD_MAX_TYPES + SAN_FIELD_MAX_TEXTS];
+	int			np = 0,
+				nb = 0;
+	const char *ph = NULL;
+
+	parts[np] = &m.autocomplete, lens[np++] = &m.autocomplete_len;
+	parts[np] = &m.role, lens[np++] = &m.role_len;
+	for (int k = 0; k < m.ntypes; k++)
+		parts[np] = &m.type[k], lens[np++] = &m.type_len[k];
+	for (int k = 0; k < m.ntexts; k++)
+		parts[np] = &m.text[k], lens[np++] = &m.text_len[k];
+	for (int k = 0; k < np; k++)
+	{
+		char	   *out = NULL;
+		size_t		outlen = 0;
+		int			rc;
+
+		if (*parts[k] == NULL)
+			continue;
+		rc = san_mask_text(*parts[k], *lens[k], &out, &outlen);
+		if (rc < 0)
+		{
+			*oom = true;
+			goto done;
+		}
+		if (rc > 0)
+		{
+			bufs[nb++] = out;
+			*parts[k] = out;
+			*lens[k] = outlen;
+		}
+	}
+	ph = san_field_placeholder(&m);
+done:
+	for (int k = 0; k < nb; k++)
+		free(bufs[k]);
+	return ph;
+}
+
+/* classify_field via the memo; sets *oom. */
+static const char *
+field_placeholder(const SanField *f, bool *oom)
+{
+	char		desc[FIELD_MEMO_MAX_LEN];
+	size_t		n = 0;
+	const char *parts[2 + SAN_FIELD_MAX_TYPES + SAN_FIELD_MAX_TEXTS];
+	size_t		lens[2 + SAN_FIELD_MAX_TYPES + SAN_FIELD_MAX_TEXTS];
+	int			np = 0;
+	uint32_t	h;
+	FieldMemo  *m;
+	const char *ph;
+
+	parts[np] = f->autocomplete;
+	lens[np++] = f->autocomplete ? f->autocomplete_len : 0;
+	parts[np] = f->role;
+	lens[np++] = f->role ? f->role_len : 0;
+	for (int k = 0; k < f->ntypes; k++, np++)
+		parts[np] = f->type[k], lens[np] = f->type_len[k];
+	desc[n++] = (char) ('0' + f->ntypes);
+	for (int k = 0; k < f->ntexts; k++, np++)
+		parts[np] = f->text[k], lens[np] = f->text_len[k];
+	for (int k = 0; k < np; k++)
+	{
+		if (n + lens[k] + 1 > FIELD_MEMO_MAX_LEN)
+			return classify_field(f, oom);
+		if (lens[k] > 0)
+			memcpy(desc + n, parts[k], lens[k]);
+		n += lens[k];
+		desc[n++] = '\x1f';
+	}
+	h = memo_hash(desc, n);
+	m = &field_memo[h % FIELD_MEMO_SLOTS];
+	if (m->used && m->len == n && memcmp(m->desc, desc, n) == 0)
+		return m->placeholder;
+	ph = classify_field(f, oom);
+	if (*oom)
+		return NULL;
+	m->used = true;
+	m->len = (unsigned char) n;
+	memcpy(m->desc, desc, n);
+	m->placeholder = ph;
+	return ph;
+}
+
+/* Replaces the value of every member key of obj with ph (see field_mask). */
+static void
+mask_members(SanitizeCtx *cx, JsonValue *obj, const char *key, const char *ph)
+{
+	size_t		klen = strlen(key);
+
+	if (obj == NULL || obj->type != JV_OBJECT)
+		return;
+	for (size_t i = 0; i < obj->u.object.count; i++)
+	{
+		JsonMember *m = &obj->u.object.members[i];
+		JsonValue  *v = m->value;
+
+		if (m->keylen != klen || memcmp(m->key, key, klen) != 0)
+			continue;
+		if (v->type == JV_ARRAY)
+		{
+			for (size_t k = 0; k < v->u.array.count; k++)
+			{
+				JsonValue  *item = v->u.array.items[k];
+
+				if ((item->type == JV_STRING && item->u.str.len > 0 && !is_placeholder(item)) ||
+					item->type == JV_NUMBER)
+					replace_string(cx, &v->u.array.items[k], ph, strlen(ph));
+			}
+		}
+		else if ((v->type == JV_STRING && v->u.str.len > 0 && !is_placeholder(v)) ||
+				 v->type == JV_NUMBER)
+			replace_string(cx, &m->value, ph, strlen(ph));
+	}
+}
+
+/*
+ * The placeholder for a kind the extension named in `masked`: one of
+ * sanitize.h's, or "<KIND>" for another kind spelled like a placeholder
+ * (a newer extension's); NULL for anything else.
+ */
+static const char *
+masked_kind_placeholder(SanitizeCtx *cx, const JsonValue *masked)
+{
+	const char *ph;
+	char	   *buf;
+	size_t		n;
+
+	if (masked == NULL || masked->type != JV_STRING)
+		return NULL;
+	n = masked->u.str.len;
+	if ((ph = san_placeholder_for_kind(masked->u.str.ptr, n)) != NULL)
+		return ph;
+	if (n == 0 || n > 30)
+		return NULL;
+	for (size_t i = 0; i < n; i++)
+		if (!((masked->u.str.ptr[i] >= 'A' && masked->u.str.ptr[i] <= 'Z') ||
+			  masked->u.str.ptr[i] == '_'))
+			return NULL;
+	buf = json_arena_alloc(cx->arena, n + 3);
+	if (buf == NULL)
+	{
+		cx->oom = true;
+		return NULL;
+	}
+	buf[0] = '<';
+	memcpy(buf + 1, masked->u.str.ptr, n);
+	buf[n + 1] = '>';
+	buf[n + 2] = '\0';
+	return buf;
+}
+
+/*
+ * Masking by what a field is (docs/sanitization.md, "Form fields"): when
+ * the event describes a form field (it has a value, an input type, or its
+ * element is an input, textarea or select) whose autocomplete token, type,
+ * name, id, label, placeholder or the like says it holds personal data,
+ * its value (value, optionText, the element's text and value attribute,
+ * the text locator) becomes the placeholder of that kind.  A kind the
+ * extension named in `masked` is used when the server finds none.
+ */
+static void
+field_mask(SanitizeCtx *cx, JsonValue *data)
+{
+	enum
+	{
+		D_VALUE, D_OPTION_TEXT, D_INPUT_TYPE, D_FIELD_TYPE, D_ELEMENT, D_SELECTORS, D_MASKED
+	};
+	enum
+	{
+		E_TAG, E_ROLE, E_TYPE, E_LABEL, E_LABEL_TEXT, E_NAME, E_ATTRIBUTES
+	};
+	enum
+	{
+		A_AUTOCOMPLETE, A_ROLE, A_TYPE, A_NAME, A_ID, A_ARIA_LABEL, A_PLACEHOLDER, A_TITLE
+	};
+	enum
+	{
+		S_LABEL, S_PLACEHOLDER, S_TEST_ID
+	};
+	static const MemberName data_names[] = {MN("value"), MN("optionText"), MN("inputType"),
+	MN("fieldType"), MN("element"), MN("selectors"), MN("masked"), {NULL, 0}};
+	static const MemberName element_names[] = {MN("tag"), MN("role"), MN("type"), MN("label"),
+	MN("labelText"), MN("name"), MN("attributes"), {NULL, 0}};
+	static const MemberName attr_names[] = {MN("autocomplete"), MN("role"), MN("type"),
+		MN("name"), MN("id"), MN("aria-label"), MN("placeholder"), MN("title"),
+	{NULL, 0}};
+	static const MemberName selector_names[] = {MN("label"), MN("placeholder"), MN("testId"),
+	{NULL, 0}};
+	static const MemberName test_id_names[] = {MN("value"), {NULL, 0}};
+	JsonValue  *d[8],
+			   *e[8],
+			   *a[9],
+			   *sel[4],
+			   *tid[2];
+	const JsonValue *tag;
+	const char *ph;
+	SanField	f;
+
+	pick_members(data, data_names, d);
+	pick_members(d[D_ELEMENT], element_names, e);
+	tag = e[E_TAG];
+	if (d[D_VALUE] == NULL && d[D_OPTION_TEXT] == NULL &&
+		(d[D_INPUT_TYPE] == NULL || d[D_INPUT_TYPE]->type != JV_STRING) &&
+		(tag == NULL || tag->type != JV_STRING ||
+		 (strcmp(tag->u.str.ptr, "input") != 0 && strcmp(tag->u.str.ptr, "textarea") != 0 &&
+		  strcmp(tag->u.str.ptr, "select") != 0)))
+		return;
+	pick_members(e[E_ATTRIBUTES], attr_names, a);
+	pick_members(d[D_SELECTORS], selector_names, sel);
+	pick_members(sel[S_TEST_ID], test_id_names, tid);
+
+	memset(&f, 0, sizeof(f));
+	if (!field_part(a[A_AUTOCOMPLETE], &f.autocomplete, &f.autocomplete_len))
+		f.autocomplete = NULL;
+	if (!field_part(e[E_ROLE], &f.role, &f.role_len) &&
+		!field_part(a[A_ROLE], &f.role, &f.role_len))
+		f.role = NULL;
+	field_type(&f, a[A_TYPE]);
+	field_type(&f, e[E_TYPE]);
+	field_type(&f, d[D_INPUT_TYPE]);
+	field_type(&f, d[D_FIELD_TYPE]);
+	field_text(&f, a[A_NAME]);
+	field_text(&f, a[A_ID]);
+	field_text(&f, a[A_ARIA_LABEL]);
+	field_text(&f, a[A_PLACEHOLDER]);
+	field_text(&f, a[A_TITLE]);
+	field_text(&f, e[E_LABEL]);
+	field_text(&f, e[E_LABEL_TEXT]);
+	field_text(&f, e[E_NAME]);
+	field_text(&f, sel[S_LABEL]);
+	field_text(&f, sel[S_PLACEHOLDER]);
+	field_text(&f, sel[S_TEST_ID] && sel[S_TEST_ID]->type == JV_OBJECT ? tid[0] : sel[S_TEST_ID]);
+	ph = field_placeholder(&f, &cx->oom);
+	if (ph == NULL && !cx->oom)
+		ph = masked_kind_placeholder(cx, d[D_MASKED]);
+	if (ph == NULL)
+		return;
+	mask_members(cx, data, "value", ph);
+	mask_members(cx, data, "optionText", ph);
+	mask_members(cx, d[D_ELEMENT], "text", ph);
+	mask_members(cx, e[E_ATTRIBUTES], "value", ph);
+	mask_members(cx, d[D_SELECTORS], "text", ph);
+}
+
+/*
+ * Masks personal data in ev->data in place (see docs/sanitization.md) and
+ * picks out url and selector.  Returns PERR_INVALID_NUMBER when a number
+ * of the data prints longer than PROTO_MAX_NUMBER_PLAIN (the event is not
+ * to be stored), PERR_OUT_OF_MEMORY if an allocation failed; either leaves
+ * the event unusable.
  */
 ProtoError
 proto_sanitize_event(JsonArena *arena, ProtoEvent *ev)
 {
 	SanitizeCtx cx = {arena, false, false};
-	JsonValue  *data = ev->data;
-	const JsonValue *element;
 
-	element = json_get(data, "element");
-	cx.password_field = is_password_type(data, "inputType") ||
-		is_password_type(data, "fieldType") ||
-		is_password_type(json_get(element, "attributes"), "type") ||
-		is_password_type(element, "type");
-	sanitize_walk(&cx, NULL, 0, &ev->data, 0);
+	field_mask(&cx, ev->data);
+	sanitize_walk(&cx, NULL, &ev->data, 0);
 	if (cx.oom)
 		return PERR_OUT_OF_MEMORY;
+	if (cx.long_number)
+		return PERR_INVALID_NUMBER;
 	ev->url = json_get_string(ev->data, "url");
 	ev->selector = json_get_string(ev->data, "selector");
+	return PERR_OK;
+}
+
+/*
+ * Masks the session-level fields a session_start or session_complete
+ * stores: the user agent gets the text rules, the extension object and the
+ * summary the rules of event data.  Done at parse time, so that whatever
+ * stores the message only ever sees masked values.  A number that prints
+ * too long refuses the message.
+ */
+static ProtoError
+sanitize_session_fields(JsonArena *arena, ProtoMessage *msg, const char **detail)
+{
+	SanitizeCtx cx = {arena, false, false};
+
+	if (msg->user_agent != NULL)
+	{
+		char	   *out = NULL;
+		size_t		outlen;
+		int			rc = san_mask_text(msg->user_agent, strlen(msg->user_agent), &out, &outlen);
+
+		if (rc < 0)
+			return PERR_OUT_OF_MEMORY;
+		if (rc > 0)
+		{
+			JsonValue  *copy = json_make_string(arena, out, outlen);
+
+			free(out);
+			if (copy == NULL)
+				return PERR_OUT_OF_MEMORY;
+			msg->user_agent = copy->u.str.ptr;
+		}
+	}
+	if (msg->extension != NULL)
+		sanitize_walk(&cx, NULL, &msg->extension, 0);
+	if (msg->summary != NULL)
+		sanitize_walk(&cx, NULL, &msg->summary, 0);
+	if (cx.oom)
+		return PERR_OUT_OF_MEMORY;
+	if (cx.long_number)
+	{
+		*detail = LONG_NUMBER_DETAIL;
+		return PERR_INVALID_NUMBER;
+	}
 	return PERR_OK;
 }
 

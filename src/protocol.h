@@ -23,6 +23,8 @@
 #define PROTO_MAX_SEQ ((int64_t) 9007199254740991)	/* 2^53 - 1 */
 /* JavaScript's Date range (ECMA-262 TimeClip): any time a browser can write. */
 #define PROTO_MAX_ABS_TIMESTAMP_MS 8.64e15
+#define PROTO_MAX_NUMBER_LEN 100	/* characters of a number as sent */
+#define PROTO_MAX_NUMBER_PLAIN 40	/* ... and as jsonb prints it (per event) */
 
 typedef enum ProtoMsgType
 {
@@ -57,6 +59,7 @@ typedef enum ProtoError
 	PERR_STORE_FAILED,
 	PERR_SERVER_BUSY,
 	PERR_OUT_OF_MEMORY,
+	PERR_INVALID_NUMBER,
 	PERR__COUNT
 } ProtoError;
 
@@ -79,9 +82,9 @@ typedef struct ProtoMessage
 	bool		has_ts;
 	double		ts_ms;
 	const char *token;			/* hello */
-	const char *user_agent;		/* session_start */
-	JsonValue  *extension;		/* session_start: {name, version} */
-	JsonValue  *summary;		/* session_complete */
+	const char *user_agent;		/* session_start, masked */
+	JsonValue  *extension;		/* session_start: {name, version}, masked */
+	JsonValue  *summary;		/* session_complete, masked */
 	size_t		complete_event_count;	/* session_complete: events[] length */
 	ProtoEvent *events;			/* interaction_event (1) or events (n) */
 	size_t		nevents;
@@ -102,6 +105,7 @@ extern ProtoError proto_parse_message(const char *buf, size_t len, JsonArena *ar
 extern ProtoError proto_sanitize_event(JsonArena *arena, ProtoEvent *ev);
 extern bool proto_valid_session_id(const char *s, size_t len);
 extern bool proto_event_type_allowed(const char *type);
+extern bool proto_is_url_key(const char *key, size_t len);
 extern const char *proto_error_code(ProtoError err);
 extern const char *proto_message_type_name(ProtoMsgType t);
 extern bool proto_parse_iso8601(const char *s, double *ms);

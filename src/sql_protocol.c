@@ -21,9 +21,10 @@ PG_FUNCTION_INFO_V1(codesight_parse_message);
 
 /*
  * parse_message(text) returns what the worker makes of one client message:
- * {ok, type, sessionId, events: [{seq, type, error, data}]} with each
- * event's data sanitized as it would be stored, or {ok: false, code,
- * message} when the message is rejected as a whole.
+ * {ok, type, sessionId, userAgent, extension, summary, events: [{seq, type,
+ * error, data, url, selector}]} with the session fields and each event's
+ * data masked as they would be stored, or {ok: false, code, message} when
+ * the message is rejected as a whole.
  */
 Datum
 codesight_parse_message(PG_FUNCTION_ARGS)
@@ -50,6 +51,18 @@ codesight_parse_message(PG_FUNCTION_ARGS)
 	{
 		jsonb_push_string_pair(&st, "type", proto_message_type_name(msg.type));
 		jsonb_push_string_pair(&st, "sessionId", msg.session_id);
+		if (msg.user_agent)
+			jsonb_push_string_pair(&st, "userAgent", msg.user_agent);
+		if (msg.extension)
+		{
+			jsonb_push_key(&st, "extension");
+			jsonb_push_tree(&st, WJB_VALUE, msg.extension);
+		}
+		if (msg.summary)
+		{
+			jsonb_push_key(&st, "summary");
+			jsonb_push_tree(&st, WJB_VALUE, msg.summary);
+		}
 		jsonb_push_key(&st, "events");
 		pushJsonbValue(&st, WJB_BEGIN_ARRAY, NULL);
 		for (size_t i = 0; i < msg.nevents; i++)
@@ -103,7 +116,7 @@ mask_with(text *t, MaskFn fn)
 
 PG_FUNCTION_INFO_V1(codesight_mask_text);
 
-/* mask_text(text): free text with emails, card numbers and SSNs masked. */
+/* mask_text(text): free text with the text rules applied (docs/sanitization.md). */
 Datum
 codesight_mask_text(PG_FUNCTION_ARGS)
 {
@@ -112,7 +125,7 @@ codesight_mask_text(PG_FUNCTION_ARGS)
 
 PG_FUNCTION_INFO_V1(codesight_mask_url);
 
-/* mask_url(text): a URL with sensitive query parameters masked. */
+/* mask_url(text): a URL with the URL rules applied (docs/sanitization.md). */
 Datum
 codesight_mask_url(PG_FUNCTION_ARGS)
 {

@@ -306,7 +306,7 @@ BEGIN
         INSERT INTO codesight.sessions (session_id, worker_id, user_agent)
         VALUES (coalesce(v_id, codesight.new_session_id()),
                 create_session_for_worker.worker_id,
-                create_session_for_worker.user_agent)
+                codesight.mask_text(create_session_for_worker.user_agent))
         ON CONFLICT ON CONSTRAINT sessions_pkey DO NOTHING
         RETURNING * INTO v_row;
         EXIT WHEN v_row.session_id IS NOT NULL OR v_id IS NOT NULL;

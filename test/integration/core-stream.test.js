@@ -200,7 +200,7 @@ test('every kind of invalid message gets its error code and stores nothing', asy
     [JSON.stringify({ type: 'events', sessionId, events: [{ seq: 1.5, type: 'click', data: {} }] }), 'invalid_seq'],
     [JSON.stringify({ type: 'events', sessionId, events: [{ seq: 2 ** 60, type: 'click', data: {} }] }), 'invalid_seq'],
     [JSON.stringify({ type: 'events', sessionId, events: [{ seq: 103, type: 'click', timestamp: 8.64e15 + 1, data: {} }] }), 'invalid_timestamp'],
-    ['{"type":"events","sessionId":"' + sessionId + '","events":[{"seq":1,"type":"click","data":{"n":1e999999}}]}', 'invalid_json'],
+    ['{"type":"events","sessionId":"' + sessionId + '","events":[{"seq":1,"type":"click","data":{"n":1e999999}}]}', 'invalid_number'],
     ['{"type":"events","sessionId":"' + sessionId + '","events":[{"seq":104,"type":"click","data":' + '['.repeat(40) + ']'.repeat(40) + '}]}', 'too_deep'],
   ];
   for (const [raw, code] of cases) {
@@ -359,21 +359,31 @@ test('an event stored behind the worker\'s back is not stored twice and does not
   ws.close();
 });
 
-test('numbers at the edge of what jsonb holds are stored; past it they are refused, never a failed batch', async () => {
+test('numbers that print as at most 40 characters are stored; past it the event is refused with invalid_number, never a failed batch', async () => {
   const ws = await connect(cluster.wsUrl);
   const sessionId = 'cs_numbers';
   ws.send({ type: 'session_start', sessionId });
   await ws.next('session_started');
-  ws.send('{"type":"events","sessionId":"cs_numbers","events":[{"seq":1,"type":"scroll","data":{"big":1e1000,"small":1.5e-1000,"neg":-2E+999}}]}');
+  ws.send('{"type":"events","sessionId":"cs_numbers","events":[{"seq":1,"type":"scroll","data":{"big":1e39,"small":1e-38,"neg":-2E+38}}]}');
   await ws.next((m) => m.type === 'ack' && m.seq === 1);
+  // each refused event with its own seq (a refused seq may count as handled)
+  let seq = 2;
+  for (const n of ['1e40', '1e-39', '-1e39', '1e1000']) {
+    const from = ws.messages.length;
+    ws.send(`{"type":"events","sessionId":"cs_numbers","events":[{"seq":${seq},"type":"scroll","data":{"n":${n}}}]}`);
+    const err = await ws.next((m) => m.type === 'error' && m.seq === seq, { from });
+    assert.equal(err.code, 'invalid_number', `for ${n}`);
+    seq++;
+  }
+  // past what jsonb can hold at all: the whole message (an error without seq)
   for (const n of ['1e1001', '1e-1001', '5e4000']) {
     const from = ws.messages.length;
-    ws.send(`{"type":"events","sessionId":"cs_numbers","events":[{"seq":2,"type":"scroll","data":{"n":${n}}}]}`);
-    const err = await ws.next((m) => m.type === 'error' || m.type === 'ack', { from });
-    assert.equal(err.code, 'invalid_json', `for ${n}`);
+    ws.send(`{"type":"events","sessionId":"cs_numbers","events":[{"seq":${seq},"type":"scroll","data":{"n":${n}}}]}`);
+    const err = await ws.next((m) => m.type === 'error' && m.seq === undefined, { from });
+    assert.equal(err.code, 'invalid_number', `for ${n}`);
   }
   assert.equal(ws.closed, null);
-  const r = await cluster.query("SELECT (payload->'data'->>'big')::numeric = 1e1000 AS ok FROM codesight.events WHERE session_id = 'cs_numbers'");
+  const r = await cluster.query("SELECT (payload->'data'->>'big')::numeric = 1e39 AS ok FROM codesight.events WHERE session_id = 'cs_numbers'");
   assert.deepEqual(r.rows, [{ ok: true }]);
   ws.close();
 });

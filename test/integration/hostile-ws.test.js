@@ -125,7 +125,7 @@ test('huge numbers: 1e999999 and 400-digit integers are refused, no crash', asyn
     const from = r.messages.length;
     r.sendText(c);
     const e = await r.next('error', { from });
-    assert.ok(['invalid_json', 'invalid_seq', 'invalid_timestamp', 'invalid_event'].includes(e.code), `${c.slice(0, 80)} -> ${JSON.stringify(e)}`);
+    assert.ok(['invalid_number', 'invalid_seq', 'invalid_timestamp', 'invalid_event'].includes(e.code), `${c.slice(0, 80)} -> ${JSON.stringify(e)}`);
   }
   assert.ok(r.closeCode === null, 'connection stays open');
   assert.strictEqual(await storedCount(sid), 0);
@@ -157,7 +157,7 @@ test('wrong types in every field of every message type: documented error code, n
     session_stop: { type: 'session_stop', sessionId: sid, timestamp: Date.now() },
     session_complete: { type: 'session_complete', sessionId: sid, events: [], summary: {} },
   };
-  const documented = new Set(['invalid_json', 'invalid_message', 'unknown_message_type', 'invalid_session_id', 'unknown_session', 'session_not_active', 'invalid_event', 'unknown_event_type', 'invalid_seq', 'invalid_timestamp', 'too_deep', 'too_many_events', 'unauthorized', 'server_busy']);
+  const documented = new Set(['invalid_json', 'invalid_message', 'unknown_message_type', 'invalid_session_id', 'unknown_session', 'session_not_active', 'invalid_event', 'unknown_event_type', 'invalid_seq', 'invalid_timestamp', 'too_deep', 'too_many_events', 'unauthorized', 'server_busy', 'invalid_number']);
   const tally = {};
   let accepted = 0;
   const probe = async (msg) => {

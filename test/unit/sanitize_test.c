@@ -1,7 +1,9 @@
 /*
  * sanitize_test.c
  *	  Standalone tests of src/sanitize.c: tables of inputs and hand-written
- *	  expected outputs for free text, URLs and key names, then properties
+ *	  expected outputs for free text (what must be masked and what must be
+ *	  kept: prices, dates, ids, coordinates), URLs, key and parameter names,
+ *	  form fields, the extension's kinds and JSON numbers, then properties
  *	  (idempotence, NUL-termination, no masked value left behind) over
  *	  seeded random inputs, and linear-time checks on pathological inputs.
  *	  Built by test/suites/sanitize-unit.sh with ASan and UBSan.  Prints
@@ -200,8 +202,26 @@ static const Case text_cases[] = {
 	{"4111111111111112", NULL},	/* Luhn fails */
 	{"Order #4111111111111112 shipped", NULL},
 	{"411111111111111100000", NULL},	/* 21 digits, one group */
-	{"4111  1111  1111  1111", NULL},	/* double spaces split the groups */
-	{"4111--1111--1111--1111", NULL},
+	{"4111  1111  1111  1111", "<CARD_NUMBER>"},	/* double spaces */
+	{"4111 - 1111 - 1111 - 1111", "<CARD_NUMBER>"},
+	{"4111--1111--1111--1111", "<CARD_NUMBER>"},
+	{"4111    1111    1111    1111", NULL},	/* four spaces split the groups */
+	{"4111.1111.1111.1111", "<CARD_NUMBER>"},
+	{"4111/1111/1111/1111", "<CARD_NUMBER>"},
+	{"4111\xc2\xa0" "1111\xc2\xa0" "1111\xc2\xa0" "1111", "<CARD_NUMBER>"},	/* no-break spaces */
+	{"4111\xe2\x80\xaf" "1111\xe2\x80\xaf" "1111\xe2\x80\xaf" "1111", "<CARD_NUMBER>"},	/* narrow */
+	{"4111\xe2\x80\x93" "1111\xe2\x80\x93" "1111\xe2\x80\x93" "1111", "<CARD_NUMBER>"},	/* en dash */
+	{"\xef\xbc\x94\xef\xbc\x91\xef\xbc\x91\xef\xbc\x91 \xef\xbc\x91\xef\xbc\x91\xef\xbc\x91\xef\xbc\x91 "
+		"\xef\xbc\x91\xef\xbc\x91\xef\xbc\x91\xef\xbc\x91 \xef\xbc\x91\xef\xbc\x91\xef\xbc\x91\xef\xbc\x91",
+	"<CARD_NUMBER>"},			/* full-width digits */
+	{"\xef\xbc\x94\xef\xbc\x91\xef\xbc\x91\xef\xbc\x91\xef\xbc\x91\xef\xbc\x91\xef\xbc\x91\xef\xbc\x91"
+		"\xef\xbc\x91\xef\xbc\x91\xef\xbc\x91\xef\xbc\x91\xef\xbc\x91\xef\xbc\x91\xef\xbc\x91\xef\xbc\x91",
+	"<CARD_NUMBER>"},
+	{"\xd9\xa4\xd9\xa1\xd9\xa1\xd9\xa1\xd9\xa1\xd9\xa1\xd9\xa1\xd9\xa1\xd9\xa1\xd9\xa1\xd9\xa1\xd9\xa1"
+		"\xd9\xa1\xd9\xa1\xd9\xa1\xd9\xa1", "<CARD_NUMBER>"},	/* Arabic-Indic */
+	{"\xe7\x95\xaa\xe5\x8f\xb7" "4111111111111111", "\xe7\x95\xaa\xe5\x8f\xb7<CARD_NUMBER>"},	/* after CJK */
+	{"12.4111111111111111", NULL},	/* a decimal number */
+	{"4111.1111.1111.1111.5", NULL},
 	{"id4111111111111111", NULL},
 	{"4111111111111111abc", NULL},
 	{"x4111 1111 1111 1111", NULL},
@@ -210,7 +230,7 @@ static const Case text_cases[] = {
 	{"4111111111111111.5", NULL},
 	{"1,4111111111111111", NULL},
 	{"+4111111111111111", NULL},	/* a phone number */
-	{"+86 138 0013 8000", NULL},
+	{"+86 138 0013 8000", "<PHONE>"},
 	{"+1 4111 1111 1111 1111", "+1 <CARD_NUMBER>"},	/* only the country code is skipped */
 	{"0000000000000", NULL},	/* MII 0, Luhn-valid */
 	{"0000 0000 0000 0000", NULL},
@@ -219,12 +239,115 @@ static const Case text_cases[] = {
 	{"at 1732579200000 ms", NULL},
 	{"at 1732579200004 ms", NULL},	/* Luhn-valid epoch ms */
 	{"1000000000000008", NULL},	/* Luhn-valid epoch us */
-	{"+1 415-555-0132", NULL},
-	{"(555) 123-4567", NULL},
+	{"+1 415-555-0132", "<PHONE>"},
+	{"(555) 123-4567", "<PHONE>"},
 	{"$1,299.99", NULL},
 	{"2024-11-26T10:00:00Z", NULL},
 	{"1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17 18 19 20", NULL},
 	{"12 34 56 78 90 12 34 56", NULL},
+
+	/* phone numbers in free text */
+	{"call +1 (415) 555-0132 now", "call <PHONE> now"},
+	{"+44 20 7946 0958", "<PHONE>"},
+	{"+49 (0)30 1234567", "<PHONE>"},
+	{"+14155550132", "<PHONE>"},
+	{"tel:+14155550132", "tel:<PHONE>"},
+	{"415-555-0132", "<PHONE>"},
+	{"415.555.0132", "<PHONE>"},
+	{"415 555 0132", "<PHONE>"},
+	{"1-415-555-0132", "<PHONE>"},
+	{"(415) 555-0132", "<PHONE>"},
+	{"020 7946 0958", "<PHONE>"},
+	{"030 1234567", "<PHONE>"},
+	{"0171 1234567", "<PHONE>"},
+	{"06 12 34 56 78", "<PHONE>"},
+	{"06.12.34.56.78", "<PHONE>"},
+	{"089/1234567", "<PHONE>"},
+	{"0049 30 1234567", "<PHONE>"},
+	{"Tel.: 030-1234567, Fax: 030-1234568", "Tel.: <PHONE>, Fax: <PHONE>"},
+	{"+1 415 555 0132 or 4111 1111 1111 1111", "<PHONE> or <CARD_NUMBER>"},
+	{"4111111111111111 (415) 555-0132", "<CARD_NUMBER> <PHONE>"},
+	{"123-456-7890", NULL},		/* not a NANP area code */
+	{"555-1234", NULL},
+	{"SKU 123-456-789", NULL},
+	{"12 34 56 78", NULL},
+	{"0000 0000 0000 0000", NULL},
+	{"Order 4155550132", NULL},
+	{"Order #123-4567890", NULL},
+	{"01.02.2024 1530", NULL},
+	{"2+2=4, 10+12345678", NULL},
+
+	/* things that must stay: prices, quantities, dates, ids, coordinates */
+	{"1.299,99 \xe2\x82\xac", NULL},
+	{"Qty: 2 x $19.99 = $39.98", NULL},
+	{"26.11.2024", NULL},
+	{"11/26/2024", NULL},
+	{"2024-11-26 10:30", NULL},
+	{"Ordered on 2024-11-26, delivered 2024-11-29", NULL},
+	{"ISBN 978-3-16-148410-0", NULL},
+	{"EAN 4006381333931", NULL},	/* a valid EAN-13 that passes Luhn */
+	{"B08N5WRWNW", NULL},
+	{"p-12345 item 12345 of 67890", NULL},
+	{"52.520008, 13.404954", NULL},
+	{"52.520008 13.404954", NULL},
+	{"1732579200.123", NULL},
+	{"0.30000000000000004", NULL},
+	{"192.168.100.200", NULL},
+	{"v1.2.3", NULL},
+	{"size 42 EU / 8.5 US", NULL},
+	{"AB12CD34EF56GH78", NULL},
+
+	/* IBANs */
+	{"DE89 3704 0044 0532 0130 00", "<IBAN>"},
+	{"DE89370400440532013000", "<IBAN>"},
+	{"de89370400440532013000", "<IBAN>"},
+	{"IBAN: GB82 WEST 1234 5698 7654 32.", "IBAN: <IBAN>."},
+	{"FR14 2004 1010 0505 0001 3M02 606", "<IBAN>"},
+	{"NO93 8601 1117 947", "<IBAN>"},
+	{"DE89370400440532013001", NULL},	/* checksum */
+	{"DE8937040044053201300", NULL},	/* one character short */
+	{"DE893704004405320130001", NULL},	/* one character long */
+	{"XX89370400440532013000", NULL},	/* no such country */
+
+	/* tokens, keys, credentials */
+	{"eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiIxMjM0NTY3ODkwIn0.dozjgNryP4J3jVmNHl0w5N_XgL0n3I9PlFUP0THsR8U",
+	"<TOKEN>"},
+	{"jwt=eyJhbGciOiJub25lIn0.eyJzdWIiOiIxIn0. end", "jwt=<TOKEN> end"},
+	{"Authorization: Bearer abcdef0123456789abcdef", "Authorization: Bearer <TOKEN>"},
+	{"Bearer abcdef0123456789abcdef. Next", "Bearer <TOKEN>. Next"},
+	{"bearer mF_9.B5f-4.1JqM", NULL},	/* shorter than 16 */
+	{"Bearer authentication is described in RFC 6750", NULL},
+	{"Basic dXNlcjpwYXNzd29yZA==", "Basic <TOKEN>"},
+	{"Basic Sneakers", NULL},
+	{"Basic T-Shirt, basic 12345678", NULL},
+	{"AKIAIOSFODNN7EXAMPLE", "<SECRET>"},
+	{"key=ASIAIOSFODNN7EXAMPLE;", "key=<SECRET>;"},
+	{"AKIAIOSFODNN7EXAMPLEX", NULL},
+	{"AIzaSyA-1234567890abcdefghijklmnopqrstu", "<SECRET>"},
+	{"ghp_0123456789abcdefghijABCDEFGHIJ012345", "<TOKEN>"},
+	{"github_pat_11ABCDEFG0123456789_abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123", "<TOKEN>"},
+	{"glpat-0123456789abcdefghij", "<TOKEN>"},
+	{"xoxb-1234567890-abcdefghij", "<TOKEN>"},
+	{"sk_live_4eC39HqLyjWDarjtT1zdp7dc", "<SECRET>"},
+	{"pk_test_TYooMQauvdEDq54NiTphI7jx", "<SECRET>"},
+	{"whsec_0123456789abcdefghijABCD", "<SECRET>"},
+	{"npm_0123456789abcdefghijABCDEFGHIJ012345", "<TOKEN>"},
+	{"ya29.a0AfH6SMBx0123456789abcdefgh", "<TOKEN>"},
+	{"SG.0123456789abcdefgh.0123456789abcdefghijklmnop", "<SECRET>"},
+	{"sk-proj-0123456789abcdefghijABCDEFGHIJ", "<SECRET>"},
+	{"-----BEGIN RSA PRIVATE KEY-----\nMIIEowIBAAKCAQEA\n-----END RSA PRIVATE KEY-----\nrest",
+	"<SECRET>\nrest"},
+	{"-----BEGIN OPENSSH PRIVATE KEY-----\nb3BlbnNzaC1rZXk", "<SECRET>"},
+	{"-----BEGIN CERTIFICATE-----\nMIIB", NULL},
+	{"sk_live_ and ghp_short and AIza", NULL},
+
+	/* URLs in text get the URL rules */
+	{"reset: https://shop.example/reset?token=abc123&lang=en now",
+	"reset: https://shop.example/reset?token=<TOKEN>&lang=en now"},
+	{"<a href=\"https://u:hunter2@example.com/x\">", "<a href=\"https://<USERNAME>:<PASSWORD>@example.com/x\">"},
+	{"iframe[src=\"https://pay.example/?cardnumber=4111&name=Ann\"]",
+	"iframe[src=\"https://pay.example/?cardnumber=<CARD_NUMBER>&name=<NAME>\"]"},
+	{"https://x.com/?q=<EMAIL>&password=hunter2", "https://x.com/?q=<EMAIL>&password=<PASSWORD>"},
 
 	/* SSNs */
 	{"SSN 123-45-6789.", "SSN <SSN>."},
@@ -287,9 +410,12 @@ static const Case url_cases[] = {
 	{"https://x.com/#contact:john@example.com", "https://x.com/#contact:<EMAIL>"},
 	{"https://x.com/#contact-john@example.com", "https://x.com/#<EMAIL>"},
 	{"https://x.com/?john%40example.com+password=1", "https://x.com/?<EMAIL>+password=<PASSWORD>"},
-	{"https://user:secret@x.com/", "https://user:<PASSWORD>@x.com/"},
+	{"https://user:secret@x.com/", "https://<USERNAME>:<PASSWORD>@x.com/"},
+	{"https://:secret@x.com/", "https://:<PASSWORD>@x.com/"},
+	{"https://john%40example.com_x:pw@x.com/a", "https://<USERNAME>:<PASSWORD>@x.com/a"},
 	{"https://john%40example.com:pw@x.com/a", "https://<EMAIL>:<PASSWORD>@x.com/a"},
-	{"https://user@x.com/", NULL},
+	{"https://user@x.com/", "https://<USERNAME>@x.com/"},
+	{"https://<USERNAME>@x.com/", NULL},
 	{"https://x.com/users/john@example.com/orders", "https://x.com/users/<EMAIL>/orders"},
 	{"https://x.com/users/john%40example.com", "https://x.com/users/<EMAIL>"},
 	{"/relative/path?token=abc", "/relative/path?token=<TOKEN>"},
@@ -304,6 +430,27 @@ static const Case url_cases[] = {
 	{"https://x.com/?q=a=b=c&token=a=b", "https://x.com/?q=a=b=c&token=<TOKEN>"},
 	{"https://x.com/?ssn=123-45-6789&note=ssn+123-45-6789",
 	"https://x.com/?ssn=<SSN>&note=ssn+<SSN>"},
+	/* GET forms: field names say what the values are */
+	{"https://shop.example/thank-you.html?fullname=Ann+O%27Neil&street=1+Main+St&city=Springfield"
+		"&zip=12345&country=de&email=ann%40example.com&qty=2",
+		"https://shop.example/thank-you.html?fullname=<NAME>&street=<ADDRESS>&city=Springfield"
+	"&zip=<POSTAL_CODE>&country=de&email=<EMAIL>&qty=2"},
+	{"https://x.com/order?first_name=Ann&last_name=Buyer&phone=5550132&address_line1=1+Main",
+	"https://x.com/order?first_name=<NAME>&last_name=<NAME>&phone=<PHONE>&address_line1=<ADDRESS>"},
+	{"https://x.com/?name=Ann&dob=1990-01-01&username=ann&iban=DE89&otp=123456&pin=1234",
+	"https://x.com/?name=<NAME>&dob=<BIRTH_DATE>&username=<USERNAME>&iban=<IBAN>&otp=<ONE_TIME_CODE>&pin=<PASSWORD>"},
+	{"https://x.com/?cc_exp=12%2F27&cvv2=123&cardholder=Ann", "https://x.com/?cc_exp=<CARD_EXPIRY>&cvv2=<CVC>&cardholder=<CARD_NAME>"},
+	{"https://x.com/s?q=shoes&sort=name&product_name=tee&code=SUMMER10&state=xyz&page=2", NULL},
+	{"https://x.com/?company_name=ACME&ip_address=10.0.0.1&city=Berlin", NULL},
+	{"https://x.com/#name=Ann&tab=2", "https://x.com/#name=<NAME>&tab=2"},
+	{"https://x.com/p/4111111111111111/1234567/8901234", "https://x.com/p/<CARD_NUMBER>/1234567/8901234"},
+	{"https://x.com/c?phone=%2B1+415+555+0132&q=%2B1+415+555+0132", "https://x.com/c?phone=<PHONE>&q=<PHONE>"},
+	{"https://x.com/?iban=DE89+3704+0044+0532+0130+00&note=DE89%203704%200044%200532%200130%2000",
+	"https://x.com/?iban=<IBAN>&note=<IBAN>"},
+	{"https://x.com/cb?next=https%3A%2F%2Fa.com%2F%3Ftoken%3Dabc%26x%3D1",
+	"https://x.com/cb?next=https%3A%2F%2Fa.com%2F%3Ftoken%3D<TOKEN>%26x%3D1"},
+	{"https://x.com/?a=eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxIn0.sig0123456", "https://x.com/?a=<TOKEN>"},
+	{"https://x.com/?key=AIzaSyA-1234567890abcdefghijklmnopqrstu", "https://x.com/?key=<SECRET>"},
 };
 
 /* A key name and the placeholder expected from each classifier. */
@@ -350,7 +497,33 @@ static const KeyCase key_cases[] = {
 	{"userEmail", SAN_EMAIL, SAN_EMAIL},
 	{"phone", SAN_PHONE, SAN_PHONE},
 	{"phoneNumber", SAN_PHONE, SAN_PHONE},
-	/* URL-only names */
+	/* personal fields */
+	{"firstName", SAN_NAME, SAN_NAME},
+	{"last_name", SAN_NAME, SAN_NAME},
+	{"fullName", SAN_NAME, SAN_NAME},
+	{"surname", SAN_NAME, SAN_NAME},
+	{"streetAddress", SAN_ADDRESS, SAN_ADDRESS},
+	{"address_line1", SAN_ADDRESS, SAN_ADDRESS},
+	{"address", SAN_ADDRESS, SAN_ADDRESS},
+	{"postalCode", SAN_POSTAL_CODE, SAN_POSTAL_CODE},
+	{"zip", SAN_POSTAL_CODE, SAN_POSTAL_CODE},
+	{"zipCode", SAN_POSTAL_CODE, SAN_POSTAL_CODE},
+	{"birthDate", SAN_BIRTH_DATE, SAN_BIRTH_DATE},
+	{"dob", SAN_BIRTH_DATE, SAN_BIRTH_DATE},
+	{"username", SAN_USERNAME, SAN_USERNAME},
+	{"iban", SAN_IBAN, SAN_IBAN},
+	{"otp", SAN_ONE_TIME_CODE, SAN_ONE_TIME_CODE},
+	{"oneTimeCode", SAN_ONE_TIME_CODE, SAN_ONE_TIME_CODE},
+	{"cardholderName", SAN_CARD_NAME, SAN_CARD_NAME},
+	{"ccExp", SAN_CARD_EXPIRY, SAN_CARD_EXPIRY},
+	{"emailAddress", SAN_EMAIL, SAN_EMAIL},
+	{"phoneVerificationCode", SAN_ONE_TIME_CODE, SAN_ONE_TIME_CODE},
+	/* URL-only names (form fields of GET forms and URL secrets) */
+	{"name", NULL, SAN_NAME},
+	{"user", NULL, SAN_USERNAME},
+	{"login", NULL, SAN_USERNAME},
+	{"user_name", SAN_USERNAME, SAN_USERNAME},
+	{"addr", SAN_ADDRESS, SAN_ADDRESS},
 	{"key", NULL, SAN_SECRET},
 	{"session", NULL, SAN_SECRET},
 	{"sessionId", NULL, SAN_SECRET},
@@ -378,6 +551,39 @@ static const KeyCase key_cases[] = {
 	{"author", NULL, NULL},
 	{"spinner", NULL, NULL},
 	{"cardType", NULL, NULL},
+	{"city", NULL, NULL},
+	{"country", NULL, NULL},
+	{"state", NULL, NULL},
+	{"code", NULL, NULL},
+	{"q", NULL, NULL},
+	{"qty", NULL, NULL},
+	{"sort", NULL, NULL},
+	{"company_name", NULL, NULL},
+	{"productName", NULL, NULL},
+	{"ip_address", NULL, NULL},
+	{"title", NULL, NULL},
+	{"label", NULL, NULL},
+	{"role", NULL, NULL},
+	{"testId", NULL, NULL},
+	{"attributes", NULL, NULL},
+	{"boundingBox", NULL, NULL},
+	{"pageCoordinates", NULL, NULL},
+	{"framePath", NULL, NULL},
+	{"topUrl", NULL, NULL},
+	{"optionText", NULL, NULL},
+	{"selectedIndex", NULL, NULL},
+	{"formSelector", NULL, NULL},
+	{"fieldCount", NULL, NULL},
+	{"transitionQualifiers", NULL, NULL},
+	{"openerTabId", NULL, NULL},
+	{"isWindowClosing", NULL, NULL},
+	{"documentHeight", NULL, NULL},
+	{"durationMs", NULL, NULL},
+	{"revealedCount", NULL, NULL},
+	{"direction", NULL, NULL},
+	{"container", NULL, NULL},
+	{"aria-label", NULL, NULL},
+	{"data-testid", NULL, NULL},
 	{"", NULL, NULL},
 };
 
@@ -404,6 +610,181 @@ run_keys(void)
 	CHECK(san_placeholder_for_key("passwordX", 4) != NULL, "keylen 4");
 	CHECK(san_placeholder_for_key("typeX", 4) == NULL, "keylen typeX");
 	CHECK(san_placeholder_for_key(NULL, 0) == NULL, "NULL key");
+}
+
+/*
+ * A form field as the extension describes it: autocomplete, type, role,
+ * then up to four texts (name, id, label, placeholder, ...), and the
+ * placeholder expected for its value (NULL: keep the value).
+ */
+typedef struct FieldCase
+{
+	const char *autocomplete;
+	const char *type;
+	const char *role;
+	const char *texts[4];
+	const char *want;
+} FieldCase;
+
+static const FieldCase field_cases[] = {
+	/* by autocomplete token */
+	{"cc-csc", NULL, NULL, {NULL}, SAN_CVC},
+	{"cc-number", "text", NULL, {"pan_field"}, SAN_CARD_NUMBER},
+	{"cc-exp", NULL, NULL, {NULL}, SAN_CARD_EXPIRY},
+	{"cc-name", NULL, NULL, {NULL}, SAN_CARD_NAME},
+	{"cc-type", NULL, NULL, {NULL}, SAN_CARD_DATA},
+	{"shipping street-address", NULL, NULL, {NULL}, SAN_ADDRESS},
+	{"section-a billing address-line2", NULL, NULL, {NULL}, SAN_ADDRESS},
+	{"billing postal-code", NULL, NULL, {NULL}, SAN_POSTAL_CODE},
+	{"Name", NULL, NULL, {NULL}, SAN_NAME},
+	{"given-name", NULL, NULL, {NULL}, SAN_NAME},
+	{"username", NULL, NULL, {NULL}, SAN_USERNAME},
+	{"one-time-code", NULL, NULL, {NULL}, SAN_ONE_TIME_CODE},
+	{"current-password", "text", NULL, {NULL}, SAN_PASSWORD},
+	{"bday-year", NULL, NULL, {NULL}, SAN_BIRTH_DATE},
+	{"home tel-national", NULL, NULL, {NULL}, SAN_PHONE},
+	{"email", NULL, NULL, {NULL}, SAN_EMAIL},
+	{"country", NULL, NULL, {"Country"}, NULL},
+	{"address-level2", NULL, NULL, {"city"}, NULL},
+	{"off", NULL, NULL, {"password"}, SAN_PASSWORD},
+	/* by type */
+	{NULL, "password", NULL, {"pin_field"}, SAN_PASSWORD},
+	{NULL, "email", NULL, {NULL}, SAN_EMAIL},
+	{NULL, "tel", NULL, {NULL}, SAN_PHONE},
+	/* by name, id, label, placeholder */
+	{NULL, "text", NULL, {"cvc"}, SAN_CVC},
+	{NULL, "text", NULL, {"password"}, SAN_PASSWORD},
+	{NULL, NULL, NULL, {"fullname", "Full name"}, SAN_NAME},
+	{NULL, NULL, NULL, {"First name"}, SAN_NAME},
+	{NULL, NULL, NULL, {"Name"}, SAN_NAME},
+	{NULL, NULL, NULL, {"Your name (as on your ID)"}, SAN_NAME},
+	{NULL, NULL, NULL, {"Name on card"}, SAN_CARD_NAME},
+	{NULL, NULL, NULL, {"Email address"}, SAN_EMAIL},
+	{NULL, NULL, NULL, {"E-Mail"}, SAN_EMAIL},
+	{NULL, NULL, NULL, {"street", "Street"}, SAN_ADDRESS},
+	{NULL, NULL, NULL, {"Address line 2 (optional)"}, SAN_ADDRESS},
+	{NULL, NULL, NULL, {"zip", "ZIP code"}, SAN_POSTAL_CODE},
+	{NULL, NULL, NULL, {"Card number"}, SAN_CARD_NUMBER},
+	{NULL, NULL, NULL, {"exp", "MM / YY"}, SAN_CARD_EXPIRY},
+	{NULL, "date", NULL, {"Date of birth"}, SAN_BIRTH_DATE},
+	{NULL, NULL, NULL, {"Username"}, SAN_USERNAME},
+	{NULL, NULL, NULL, {"Verification code"}, SAN_ONE_TIME_CODE},
+	{NULL, NULL, NULL, {"Phone"}, SAN_PHONE},
+	{NULL, NULL, NULL, {"Mobile number"}, SAN_PHONE},
+	{NULL, NULL, NULL, {"IBAN"}, SAN_IBAN},
+	{NULL, NULL, NULL, {"Social Security Number"}, SAN_SSN},
+	{NULL, NULL, NULL, {"Vorname"}, SAN_NAME},
+	{NULL, NULL, NULL, {"Stra\xc3\x9f" "e und Hausnummer"}, SAN_ADDRESS},
+	{NULL, NULL, NULL, {"PLZ"}, SAN_POSTAL_CODE},
+	{NULL, NULL, NULL, {"Passwort"}, SAN_PASSWORD},
+	{NULL, NULL, NULL, {"T\xc3\xa9l\xc3\xa9phone"}, SAN_PHONE},
+	{NULL, NULL, NULL, {"Pr\xc3\xa9nom"}, SAN_NAME},
+	{NULL, NULL, NULL, {"cvc", "CVC"}, SAN_CVC},
+	/* not personal fields */
+	{NULL, NULL, NULL, {"City"}, NULL},
+	{NULL, NULL, NULL, {"Company name"}, NULL},
+	{NULL, NULL, NULL, {"Product name"}, NULL},
+	{NULL, NULL, NULL, {"Promo code"}, NULL},
+	{NULL, NULL, NULL, {"coupon", "Coupon code"}, NULL},
+	{NULL, NULL, NULL, {"qty", "Quantity"}, NULL},
+	{NULL, NULL, NULL, {"Quantity of Classic Tee XL Black"}, NULL},
+	{NULL, NULL, NULL, {"Size"}, NULL},
+	{NULL, NULL, NULL, {"Color"}, NULL},
+	{NULL, NULL, NULL, {"Gift message"}, NULL},
+	{NULL, NULL, NULL, {"Order notes"}, NULL},
+	{NULL, NULL, NULL, {"Sort by"}, NULL},
+	{NULL, NULL, NULL, {"q", "Search products"}, NULL},
+	{NULL, "search", NULL, {"name"}, NULL},
+	{NULL, NULL, "searchbox", {"Name"}, NULL},
+	{NULL, NULL, "combobox", {"Search by name or email"}, NULL},
+	{NULL, "checkbox", NULL, {"Email me offers"}, NULL},
+	{NULL, "radio", NULL, {"address", "Use this address"}, NULL},
+	{NULL, "submit", NULL, {"password"}, NULL},
+	{NULL, NULL, NULL, {NULL}, NULL},
+};
+
+/* Checks san_field_placeholder against the table. */
+static void
+run_fields(void)
+{
+	for (size_t i = 0; i < sizeof(field_cases) / sizeof(field_cases[0]); i++)
+	{
+		const FieldCase *c = &field_cases[i];
+		SanField	f;
+		const char *got;
+
+		memset(&f, 0, sizeof(f));
+		if (c->autocomplete)
+		{
+			f.autocomplete = c->autocomplete;
+			f.autocomplete_len = strlen(c->autocomplete);
+		}
+		if (c->role)
+		{
+			f.role = c->role;
+			f.role_len = strlen(c->role);
+		}
+		if (c->type)
+		{
+			f.type[0] = c->type;
+			f.type_len[0] = strlen(c->type);
+			f.ntypes = 1;
+		}
+		for (int k = 0; k < 4 && c->texts[k]; k++)
+		{
+			f.text[f.ntexts] = c->texts[k];
+			f.text_len[f.ntexts++] = strlen(c->texts[k]);
+		}
+		got = san_field_placeholder(&f);
+		CHECK((got == NULL && c->want == NULL) || (got && c->want && strcmp(got, c->want) == 0),
+			  "field %zu (%s %s %s): got %s, want %s", i, c->autocomplete ? c->autocomplete : "-",
+			  c->type ? c->type : "-", c->texts[0] ? c->texts[0] : "-",
+			  got ? got : "NULL", c->want ? c->want : "NULL");
+	}
+}
+
+/* The extension's kind names, and JSON numbers that are card numbers. */
+static void
+run_kinds_numbers(void)
+{
+	static const struct
+	{
+		const char *in;
+		const char *want;
+	}			kinds[] = {
+		{"NAME", SAN_NAME}, {"PASSWORD", SAN_PASSWORD}, {"CARD_DATA", SAN_CARD_DATA},
+		{"ONE_TIME_CODE", SAN_ONE_TIME_CODE}, {"IBAN", SAN_IBAN}, {"SECRET", SAN_SECRET},
+		{"name", NULL}, {"FOO", NULL}, {"", NULL}, {"<NAME>", NULL},
+	}, numbers[] = {
+		{"4111111111111111", SAN_CARD_NUMBER}, {"-4111111111111111", SAN_CARD_NUMBER},
+		{"4.111111111111111e15", SAN_CARD_NUMBER}, {"4.111111111111111E+15", SAN_CARD_NUMBER},
+		{"41111111111111110e-1", SAN_CARD_NUMBER}, {"4111111111111111.0", SAN_CARD_NUMBER},
+		{"0.4111111111111111e16", SAN_CARD_NUMBER}, {"378282246310005", SAN_CARD_NUMBER},
+		{"4111111111111112", NULL}, {"4111111111111111.5", NULL}, {"1732579200004", NULL},
+		{"1e15", NULL}, {"0", NULL}, {"12", NULL}, {"-1.5", NULL}, {"4006381333931", NULL},
+		{"4.111111111111111e14", NULL}, {"4e100", NULL}, {"41111111111111111111", NULL},
+	};
+
+	for (size_t i = 0; i < sizeof(kinds) / sizeof(kinds[0]); i++)
+	{
+		const char *got = san_placeholder_for_kind(kinds[i].in, strlen(kinds[i].in));
+
+		CHECK((got == NULL && kinds[i].want == NULL) ||
+			  (got && kinds[i].want && strcmp(got, kinds[i].want) == 0),
+			  "kind \"%s\": got %s", kinds[i].in, got ? got : "NULL");
+	}
+	for (size_t i = 0; i < sizeof(numbers) / sizeof(numbers[0]); i++)
+	{
+		const char *got = san_placeholder_for_number(numbers[i].in, strlen(numbers[i].in));
+
+		CHECK((got == NULL && numbers[i].want == NULL) ||
+			  (got && numbers[i].want && strcmp(got, numbers[i].want) == 0),
+			  "number %s: got %s", numbers[i].in, got ? got : "NULL");
+	}
+	CHECK(san_is_placeholder("<NAME>", 6) && !san_is_placeholder("<name>", 6) &&
+		  !san_is_placeholder("<>", 2), "san_is_placeholder");
+	CHECK(san_contains_placeholder("x<EMAIL>y", 9) && !san_contains_placeholder("a<b>", 4),
+		  "san_contains_placeholder");
 }
 
 /* Inputs with NUL bytes inside len: the bytes around them are preserved. */
@@ -470,8 +851,14 @@ run_random(int iterations)
 		"@", ".", "-", " ", "+", "a", "7", "%40", "%", "?", "&", "=", "#", "/", "<", ">",
 		"token=", "password=", "q=", "https://", "x.com", "\xc3\xa9", "\xff", "0",
 		"5500-0000-0000-0004", "1732579200004", ":", "user:pw@", "_", ",", "\0",
+		"+1 ", "(415) ", "555-0132", "0", "\xc2\xa0", "\xef\xbc\x94", "\xef\xbc\x91", "(", ")",
+		"DE89 3704 0044 0532 0130 00", "DE89370400440532013000", "eyJhbGciOiJIUzI1NiJ9",
+		".eyJzdWIiOiIxIn0", ".sig", "Bearer ", "abcdef0123456789abcd", "AKIAIOSFODNN7EXAMPLE",
+		"Basic dXNlcjpwYXNzd29yZA==", "-----BEGIN PRIVATE KEY-----", "-----END PRIVATE KEY-----",
+		"<EMAIL>", "<PHONE>", "x://", "?name=", "&zip=", "#", "%2B",
 	};
-	static const char *const secrets[] = {"john@example.com", "4111111111111111", "123-45-6789"};
+	static const char *const secrets[] = {"john@example.com", "4111111111111111", "123-45-6789",
+	"AKIAIOSFODNN7EXAMPLE", "DE89 3704 0044 0532 0130 00"};
 	const size_t nfr = sizeof(frags) / sizeof(frags[0]);
 	int			bad_idem = 0,
 				bad_term = 0,
@@ -479,9 +866,9 @@ run_random(int iterations)
 
 	for (int it = 0; it < iterations; it++)
 	{
-		char		buf[512];
+		char		buf[1024];
 		size_t		len = 0;
-		int			parts = 1 + (int) (rnd() % 24);
+		int			parts = 1 + (int) (rnd() % 32);
 
 		for (int p = 0; p < parts; p++)
 		{
@@ -521,7 +908,7 @@ run_random(int iterations)
 			}
 			/* a secret surrounded by spaces in the text is always masked */
 			if (!which)
-				for (int k = 0; k < 3; k++)
+				for (size_t k = 0; k < sizeof(secrets) / sizeof(secrets[0]); k++)
 				{
 					char		pat[64];
 					size_t		pl = (size_t) snprintf(pat, sizeof(pat), " %s ", secrets[k]);
@@ -595,6 +982,9 @@ run_long(void)
 	static const char *const patterns[] = {
 		"a", "@", "a@", "a.", "a@b.", "1 ", "1-", "12 ", "4111 ", "1234567890",
 		"a@b.cc", ".a@b", "%40", "a-", "@a.a",
+		"+1 ", "(1) ", "1.", "1/", "\xef\xbc\x91 ", "\xc2\xa0" "1", "0 ", "DE89 ", "DE89",
+		"eyJabcdefghij.", "Bearer a1", "Basic ", "AKIA", "ghp_", "http://", "x://?q=",
+		"?a=https://b/?c=", "-----BEGIN PRIVATE KEY-----", "-", "<A>", "<",
 	};
 	size_t		big = 1 << 20;
 	char	   *buf = malloc(big * 8 + 64);
@@ -667,6 +1057,12 @@ run_oom(void)
 		{san_mask_text, "a@b.com 4111111111111111 123-45-6789 x@y.org"},
 		{san_mask_url, "https://u:p@x.com/a@b.com?password=1&q=4111+1111+1111+1111#t=a%40b.com"},
 		{san_mask_url, "/p?token=x"},
+		{san_mask_text, "see https://a.com/?next=https%3A%2F%2Fb.com%2F%3Ftoken%3Dx&e=a%40b.com now"},
+		{san_mask_text, "1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17 18 19 20 21 22 23 24 25 26 27 28 29 30 "
+		"31 32 33 34 35 +1 415 555 0132 4111111111111111 "
+		"1234567890123456789012345678901234567890123456789012345678901234567890123456789012345678901234567890"
+		"1234567890123456789012345678901234567890"},
+		{san_mask_text, "DE89 3704 0044 0532 0130 00 AKIAIOSFODNN7EXAMPLE Bearer abcdef0123456789abcd"},
 	};
 
 	for (size_t c = 0; c < sizeof(cases) / sizeof(cases[0]); c++)
@@ -714,6 +1110,8 @@ main(int argc, char **argv)
 	run_table("text", san_mask_text, text_cases, sizeof(text_cases) / sizeof(text_cases[0]));
 	run_table("url", san_mask_url, url_cases, sizeof(url_cases) / sizeof(url_cases[0]));
 	run_keys();
+	run_fields();
+	run_kinds_numbers();
 	run_nuls();
 	run_random(iterations);
 	run_long();
