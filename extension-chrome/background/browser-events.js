@@ -1,9 +1,11 @@
 // Navigation and tab events from the browser, so that a session spanning
 // several tabs is one timeline.
 
+import { maskUrl as maskUrlText } from '../content/privacy.js';
+
 const RECORDED_SCHEMES = /^(?:https?|file):/;
 
-function maskUrl(url) { return globalThis.codesight.privacy.maskUrl(url || ''); }
+function maskUrl(url) { return maskUrlText(url || ''); }
 
 // record({type, timestamp, data}, {tabId, frameId})
 export function registerBrowserEvents(record) {
