@@ -2,7 +2,7 @@
 // of the session state. Chrome may stop it at any time and wake it with a
 // message or a browser event, so every listener is registered synchronously
 // below and waits for `ready` (state reloaded from IndexedDB and storage).
-import { knownValuePatterns, maskKnownDeep, maskUrl } from '../content/privacy.js';
+import { knownValuePatterns, maskKnownEvent, maskUrl } from '../content/privacy.js';
 import { IdbStore } from './store.js';
 import { Outbox, newSessionMeta, BATCH_MAX, BATCH_DELAY_MS } from './outbox.js';
 import { Connection } from './connection.js';
@@ -166,7 +166,7 @@ function record(event, origin = {}, personalValues = null) {
     const stored = await ob.add({
       type: event.type,
       timestamp: event.timestamp,
-      data: maskKnownDeep(data, personalPatterns),
+      data: maskKnownEvent(data, personalPatterns),
       ...(origin.tabId !== undefined ? { tabId: origin.tabId } : {}),
       ...(origin.frameId !== undefined ? { frameId: origin.frameId } : {}),
     });

@@ -6,6 +6,7 @@
 // that leaves them out. docs/events.md describes the result.
 import { Engine } from './engine.js';
 import { cssAttr, cssEscape, hasClosedShadowRoot, normalizeSpace, parentOf } from './dom.js';
+import { playwrightSelector } from './selector-string.js';
 import { maskText, maskUrl, labelText } from './privacy.js';
 
 const TEST_ID_ATTRIBUTES = ['data-testid', 'data-test-id', 'data-test', 'data-qa', 'data-cy'];
@@ -130,25 +131,39 @@ function attributeSelectors(el) {
   return out;
 }
 
-// The locators of a scope around el that tell it apart from its lookalikes
-// (a product card in a grid): a test id, a stable id, or the element's tag
-// and stable classes filtered by a distinctive text inside it (a heading or
-// link name), as locator(css).filter({hasText}).
-function anchorsFor(scope, engine) {
+// Texts that may tell a scope around el apart from its lookalikes (a
+// product card in a grid): its headings, links, labels and emphasis, then
+// its own text, leaving out el and what holds el.
+const MARKERS = 'h1,h2,h3,h4,h5,h6,[role=heading],a[href],button,label,strong,b,th,td,span,img[alt]';
+const MAX_MARKERS = 6;
+
+function markerTexts(scope, el, engine) {
+  const out = [];
+  const add = (t) => { if (t && t.length >= 2 && t.length <= 40 && usableText(t) && !out.includes(t)) out.push(t); };
+  for (const m of scope.querySelectorAll(MARKERS)) {
+    if (out.length >= MAX_MARKERS) break;
+    if (m === el || m.contains(el) || el.contains(m)) continue;
+    add(m.localName === 'img' ? normalizeSpace(m.getAttribute('alt')) : engine.text(m).normalized);
+  }
+  let own = '';
+  for (let c = scope.firstChild; c; c = c.nextSibling) if (c.nodeType === 3) own += c.nodeValue;
+  add(normalizeSpace(own));
+  return out;
+}
+
+// The locators of a scope around el that tell it apart from its lookalikes:
+// a test id, a stable id, or its tag and stable classes filtered by a text
+// inside it, as locator(css).filter({hasText}).
+function anchorsFor(scope, el, engine) {
   const out = [];
   for (const attribute of TEST_ID_ATTRIBUTES) {
     const value = scope.getAttribute(attribute);
     if (value && usableText(value)) out.push({ by: 'testId', attribute, value });
   }
   if (scope.id && !isGeneratedToken(scope.id)) out.push({ by: 'css', selector: '#' + cssEscape(scope.id) });
-  const marker = scope.querySelector('h1,h2,h3,h4,h5,h6,[role=heading],a[href],strong,b,img[alt]');
-  if (marker) {
-    const text = marker.localName === 'img' ? normalizeSpace(marker.getAttribute('alt')) : engine.text(marker).normalized;
-    const classes = [...scope.classList].filter((c) => !isGeneratedToken(c)).slice(0, 2);
-    if (usableText(text) && text.length >= 2) {
-      out.push({ by: 'css', selector: cssEscape(scope.localName) + classes.map((c) => '.' + cssEscape(c)).join(''), hasText: text });
-    }
-  }
+  const classes = [...scope.classList].filter((c) => !isGeneratedToken(c)).slice(0, 2);
+  const css = cssEscape(scope.localName) + classes.map((c) => '.' + cssEscape(c)).join('');
+  for (const text of markerTexts(scope, el, engine)) out.push({ by: 'css', selector: css, hasText: text });
   return out;
 }
 
@@ -209,28 +224,11 @@ function scoped(el, engine, text, out) {
   for (let scope = parentOf(el); scope && scope.nodeType === 1 && depth < 6; scope = parentOf(scope), depth++) {
     const within = inner.find((loc) => engine.finds(loc, el, scope));
     if (!within) continue;
-    for (const anchor of anchorsFor(scope, engine)) {
+    for (const anchor of anchorsFor(scope, el, engine)) {
       const loc = { ...within, within: anchor };
       if (engine.finds(loc, el)) { out.push(loc); return; }
     }
   }
-}
-
-// The Playwright selector string of a locator (what page.locator() takes).
-export function playwrightSelector(loc) {
-  const q = (s) => JSON.stringify(s);
-  let sel;
-  switch (loc.by) {
-    case 'testId': sel = cssAttr(loc.attribute, loc.value); break;
-    case 'role': sel = loc.pattern !== undefined ? `role=${loc.role}[name=/${loc.pattern.replace(/\//g, '\\/')}/u]` : `role=${loc.role}[name=${q(loc.name)}s]`; break;
-    case 'label': sel = `internal:label=${q(loc.text)}s`; break;
-    case 'placeholder': sel = `internal:attr=[placeholder=${q(loc.text)}s]`; break;
-    case 'text': sel = `internal:text=${q(loc.text)}s`; break;
-    case 'xpath': sel = 'xpath=' + loc.selector; break;
-    default: sel = loc.selector;
-  }
-  if (loc.hasText !== undefined) sel += ` >> internal:has-text=${q(loc.hasText)}i`;
-  return loc.within ? playwrightSelector(loc.within) + ' >> ' + sel : sel;
 }
 
 function elementInfo(el, engine) {

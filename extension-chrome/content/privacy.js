@@ -5,6 +5,7 @@
 // worker imports this module too: it masks browser-reported URLs and, in
 // every event, the values the worker typed into masked fields
 // (maskKnownValues). docs/events.md lists every rule.
+import { playwrightSelector } from './selector-string.js';
 
 // ---- values by shape ------------------------------------------------------
 
@@ -84,6 +85,8 @@ const AUTOCOMPLETE_KINDS = {
 const w = (alternatives) => new RegExp(`(?<![\\p{L}\\p{N}])(?:${alternatives})(?![\\p{L}\\p{N}])`, 'iu');
 const FIELD_WORDS = [
   ['PASSWORD', w('pass(?:word|wd|phrase)?|pwd|pin|passwort|kennwort|mot de passe|contrase[ñn]a|senha|wachtwoord|パスワード|密码|비밀번호')],
+  // A gift card's code pays like a card: a secret, not a coupon.
+  ['SECRET', w('gift ?card(?: code| number| pin)?')],
   ['CVC', w('cvc2?|cvv2?|csc|cvn|security code|card code|card verification(?: code| value)?|pr[üu]fnummer|cryptogramme')],
   ['CARD_EXPIRY', w('expir\\w*|exp(?: date)?|mm ?/ ?yy(?:yy)?|valid thru|g[üu]ltig bis|ablaufdatum|date d.expiration|vencimiento')],
   ['CARD_NUMBER', w('card ?(?:number|num|no)|cc ?(?:number|num)|credit ?card|debit ?card|pan|kartennummer|num[ée]ro de carte|n[úu]mero de tarjeta')],
@@ -274,6 +277,24 @@ export function maskKnownDeep(value, patterns) {
     return out;
   }
   return value;
+}
+
+const PLACEHOLDER = /<[A-Z][A-Z0-9_]*>/;
+
+// An event's data with maskKnownDeep applied; a target's locators that now
+// hold a placeholder can find nothing any more, so they go last and the
+// first one left becomes the target's selector.
+export function maskKnownEvent(data, patterns) {
+  const out = maskKnownDeep(data, patterns);
+  for (const target of [out, out && out.to]) {
+    if (!target || !Array.isArray(target.locators)) continue;
+    const masked = (l) => PLACEHOLDER.test(JSON.stringify(l));
+    const clean = target.locators.filter((l) => !masked(l));
+    if (clean.length === target.locators.length) continue;
+    target.locators = [...clean, ...target.locators.filter(masked)];
+    if (clean.length) target.selector = playwrightSelector(clean[0]);
+  }
+  return out;
 }
 
 // True when the element or an ancestor (across shadow roots) opts out.

@@ -1,7 +1,7 @@
 // @vitest-environment jsdom
 import { describe, it, expect, beforeEach } from 'vitest';
 import {
-  classifyField, isIgnored, knownValuePatterns, maskFieldValue, maskKnownDeep, maskKnownValues, maskText, maskUrl,
+  classifyField, isIgnored, knownValuePatterns, maskFieldValue, maskKnownDeep, maskKnownEvent, maskKnownValues, maskText, maskUrl,
 } from '../content/privacy.js';
 
 function field(html) {
@@ -79,7 +79,7 @@ describe('classifyField', () => {
       ['<label>E-mail <input type="text"></label>', 'EMAIL'], ['<input type="email" name="x">', 'EMAIL'], ['<input type="tel" name="x">', 'PHONE'],
       ['<label>Username <input></label>', 'USERNAME'], ['<input name="login">', 'USERNAME'],
       ['<label>Verification code <input></label>', 'ONE_TIME_CODE'], ['<input name="otp">', 'ONE_TIME_CODE'],
-      ['<label>Email address <input></label>', 'EMAIL'],
+      ['<label>Email address <input></label>', 'EMAIL'], ['<label>Gift card code <input></label>', 'SECRET'],
     ];
     for (const [html, kind] of cases) expect(classifyField(field(html)), html).toBe(kind);
   });
@@ -89,7 +89,7 @@ describe('classifyField', () => {
       '<input type="search" name="q" placeholder="Search products">', '<input name="q" placeholder="Search by name">',
       '<label>Quantity <input type="number" name="qty"></label>', '<select name="size"><option>M</option></select>',
       '<input name="passenger_count">', '<label>City <input name="city"></label>', '<label>Company name <input></label>',
-      '<label>Coupon code <input></label>', '<label>Product name <input></label>', '<input name="compass">',
+      '<label>Coupon code <input></label>', '<label>Product name <input></label>', '<input name="compass">', '<label>Promo code <input></label>',
       '<label>Gift message <textarea></textarea></label>', '<label>Hotel <input></label>',
     ]) {
       expect(classifyField(field(html)), html).toBe(null);
@@ -149,6 +149,19 @@ describe('known values', () => {
   it('masks every string of an event', () => {
     const data = { element: { name: 'Ship to Ann Buyer' }, locators: [{ by: 'role', name: 'Ann Buyer' }], n: 3 };
     expect(maskKnownDeep(data, patterns)).toEqual({ element: { name: 'Ship to <NAME>' }, locators: [{ by: 'role', name: '<NAME>' }], n: 3 });
+  });
+
+  it('moves locators that now hold a placeholder last, and picks the selector again', () => {
+    const data = {
+      selector: 'role=button[name="Deliver to Ann Buyer"s]',
+      locators: [{ by: 'role', role: 'button', name: 'Deliver to Ann Buyer' }, { by: 'css', selector: '#ok' }],
+      to: { locators: [{ by: 'text', text: 'Ann Buyer' }] },
+    };
+    expect(maskKnownEvent(data, patterns)).toEqual({
+      selector: '#ok',
+      locators: [{ by: 'css', selector: '#ok' }, { by: 'role', role: 'button', name: 'Deliver to <NAME>' }],
+      to: { locators: [{ by: 'text', text: '<NAME>' }] },
+    });
   });
 });
 
