@@ -59,8 +59,10 @@ SELECT pg_temp.load_session('pw_ranked', $json$[
                 {"by": "text", "text": "Ship"}]}],
  ["click", {"url": "https://shop.test/", "framePath": [], "selectors": {"css": "#legacy"},
    "locators": [{"by": "role", "role": "button", "name": "Hi <NAME>"}]}],
- ["click", {"url": "https://shop.test/", "framePath": [], "locators": [{"by": "role", "role": "button", "name": "Same"}, {"by": "role", "role": "button", "name": "Same"}]}]
+ ["click", {"url": "https://shop.test/", "framePath": [], "locators": [{"by": "role", "role": "button", "name": "Same"}, {"by": "role", "role": "button", "name": "Same"}]}],
+ ["click", {"url": "https://shop.test/", "framePath": [], "locators": [{"by": "css", "selector": "ul > li:nth-of-type(2)"}, {"by": "xpath", "selector": "//ul/li[2]"}]}]
 ]$json$);
+-- Positional locators (:nth-of-type, XPath indexes) only when nothing else is usable.
 SELECT * FROM pg_temp.body('pw_ranked');
 
 -- Masked values: one parameter per field and kind, numbered in order of

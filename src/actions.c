@@ -2248,10 +2248,32 @@ legacy_locator_append(StringInfo loc, Jsonb *selectors, const char *selector)
 }
 
 /*
+ * Whether a locator finds its element by position among its siblings (a CSS
+ * :nth-of-type or :nth-child, an XPath index), which picks another element
+ * as soon as the list around it changes (a list that scrolled, a grid
+ * sorted differently).
+ */
+static bool
+locator_is_positional(JsonbContainer *loc)
+{
+	char	   *by = jb_get_text(loc, "by");
+	char	   *sel = jb_get_text(loc, "selector");
+
+	if (by == NULL || sel == NULL)
+		return false;
+	if (strcmp(by, "css") == 0)
+		return strstr(sel, ":nth-") != NULL;
+	if (strcmp(by, "xpath") == 0)
+		return strchr(sel, '[') != NULL && strspn(strchr(sel, '[') + 1, "0123456789") > 0;
+	return false;
+}
+
+/*
  * Appends the expression of a step's target: its recorded locators (up to
- * PLAYWRIGHT_MAX_CANDIDATES that hold no masked value), one directly and
- * several through locate(), which takes the first that finds exactly one
- * element; else the legacy selectors.  false when nothing usable.
+ * PLAYWRIGHT_MAX_CANDIDATES that hold no masked value, positional ones only
+ * when nothing else is usable), one directly and several through locate(),
+ * which takes the first that finds exactly one element; else the legacy
+ * selectors.  false when nothing usable.
  */
 static bool
 target_append(PlaywrightBuild *b, StringInfo buf, Jsonb *locators, Jsonb *selectors,
@@ -2265,7 +2287,22 @@ target_append(PlaywrightBuild *b, StringInfo buf, Jsonb *locators, Jsonb *select
 	if (locators != NULL && JsonContainerIsArray(&locators->root) && !JsonContainerIsScalar(&locators->root))
 	{
 		uint32		n = JsonContainerSize(&locators->root);
+		bool		positional_ok = true;
 
+		/* positions are a last resort: kept only when nothing else is usable */
+		for (uint32 i = 0; i < n && positional_ok; i++)
+		{
+			JsonbContainer *loc = jb_container(getIthJsonbValueFromContainer(&locators->root, i));
+
+			if (loc != NULL && JsonContainerIsObject(loc) && !jsonb_has_placeholder(loc) &&
+				!locator_is_positional(loc))
+			{
+				StringInfoData probe;
+
+				initStringInfo(&probe);
+				positional_ok = !locator_call_append(&probe, loc);
+			}
+		}
 		for (uint32 i = 0; i < n && list_length(candidates) < PLAYWRIGHT_MAX_CANDIDATES; i++)
 		{
 			JsonbContainer *loc = jb_container(getIthJsonbValueFromContainer(&locators->root, i));
@@ -2273,7 +2310,8 @@ target_append(PlaywrightBuild *b, StringInfo buf, Jsonb *locators, Jsonb *select
 			ListCell   *lc;
 			bool		seen = false;
 
-			if (loc == NULL || !JsonContainerIsObject(loc) || jsonb_has_placeholder(loc))
+			if (loc == NULL || !JsonContainerIsObject(loc) || jsonb_has_placeholder(loc) ||
+				(!positional_ok && locator_is_positional(loc)))
 				continue;
 			initStringInfo(&expr);
 			appendBinaryStringInfo(&expr, root.data, root.len);

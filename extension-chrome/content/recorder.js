@@ -185,6 +185,7 @@ export function startRecorder() {
     if (!ev.isTrusted || !KEYS.has(ev.key)) return;
     const el = eventTarget(ev);
     if (el && isIgnored(el)) return;
+    flushScrolls();
     if (ev.key === 'Enter' || ev.key === 'Tab') flushInputs();
     let target = {};
     if (el && TARGETED_KEYS.has(ev.key)) target = describe(el);
@@ -241,6 +242,7 @@ export function startRecorder() {
     const described = reuse ? press.described : describe(el);
     const frame = reuse ? press.frame : null;
     if (ev.type === 'click') press = null;
+    flushScrolls();
     flushHover();
     flushInputs();
     emit(ev.type, clickData(ev, el, described), { frame });
@@ -258,6 +260,7 @@ export function startRecorder() {
     const fromBox = from.el.getBoundingClientRect();
     const toBox = to.getBoundingClientRect();
     const { selector, selectors, locators, element } = describe(to);
+    flushScrolls();
     flushInputs();
     emit('drag', {
       ...from.described,
@@ -317,6 +320,16 @@ export function startRecorder() {
       data.containerViewport = { width: target.clientWidth, height: target.clientHeight };
     }
     emit('scroll', data);
+  }
+
+  // A scroll still waiting for its turn is recorded before a click or a
+  // key, which may act on what it scrolled into view.
+  function flushScrolls() {
+    for (const [target, state] of scrollers) {
+      if (!state.timer) continue;
+      clearTimeout(state.timer);
+      emitScroll(target, state);
+    }
   }
 
   function onScroll(ev) {

@@ -82,7 +82,7 @@ async function record(flow) {
       const s = await cluster.query('SELECT status, event_count FROM codesight.sessions WHERE session_id = $1', [sessionId]);
       return s.rows[0] && s.rows[0].status === 'completed' && Number(s.rows[0].event_count) === stopped.counters.captured;
     }, { timeoutMs: 30000, what: `session ${sessionId} completed` });
-    return { sessionId, end, targets: driver.targets, origins: [servers.origin, servers.otherOrigin] };
+    return { sessionId, end, targets: driver.targets, points: driver.points, origins: [servers.origin, servers.otherOrigin] };
   } finally {
     await page.close();
     await servers.close();
@@ -95,6 +95,18 @@ async function verify(flow, rec) {
     .filter((e) => e.type === 'click' || e.type === 'dblclick' || e.type === 'drag').map((e) => e.payload.data);
   assert.equal(recorded.length, rec.targets,
     `${flow.name}: ${rec.targets} clicks and drags performed, ${recorded.length} recorded: ${recorded.map((d) => d.selector).join(' | ')}`);
+  // Where each was recorded, placed in the tab with the frame's offset, is
+  // where the mouse was (a pixel of rounding either way).
+  recorded.forEach((d, i) => {
+    const at = { x: d.coordinates.x + (d.frameOffset ? d.frameOffset.x : 0), y: d.coordinates.y + (d.frameOffset ? d.frameOffset.y : 0) };
+    const p = rec.points[i];
+    const near = p.within
+      ? at.x >= p.within.x - 2 && at.x <= p.within.x + p.within.width + 2 && at.y >= p.within.y - 2 && at.y <= p.within.y + p.within.height + 2
+      : Math.abs(at.x - p.x) <= 2 && Math.abs(at.y - p.y) <= 2;
+    assert.ok(near,
+      `${flow.name}: click ${i} recorded at ${JSON.stringify(at)} in the tab (frame offset ${JSON.stringify(d.frameOffset)}), the mouse was at ${JSON.stringify(p)}`);
+    if (d.framePath.length) assert.ok(d.topViewport && d.topViewport.width > d.viewport.width, `${flow.name}: click ${i} has the tab's viewport`);
+  });
   const servers = await serveCorpus();
   const page = await browser.context.newPage();
   const check = { recorded, outcomes: [] };
@@ -144,6 +156,7 @@ test('the exported scripts replay to the recorded end states', { timeout: 900000
         rewrite: [[rec.origins[0], servers.origin], [rec.origins[1], servers.otherOrigin]],
         env: parameters(script, flow.personal),
         stateHook: pageState.toString(),
+        expected: rec.end,
       });
     }
     Object.assign(replays, await replayMany(specs));

@@ -85,6 +85,19 @@ class Driver {
     this.page = page;
     this.verify = verify; // {recorded: [data], outcomes: []}
     this.targets = 0;
+    this.points = []; // where each click and drag began, in the tab's viewport
+  }
+
+  // Notes where the mouse will press: the middle of the element's box, or
+  // the position asked for. An inline element broken into several boxes is
+  // pressed in one of them (Playwright picks the first): then only its
+  // bounding box is noted.
+  async _point(locator, position) {
+    const b = await locator.boundingBox();
+    const boxes = await locator.evaluate((e) => e.getClientRects().length);
+    if (position) this.points.push({ x: b.x + position.x, y: b.y + position.y });
+    else if (boxes > 1) this.points.push({ within: b });
+    else this.points.push({ x: b.x + b.width / 2, y: b.y + b.height / 2 });
   }
 
   async _check(locator, kind) {
@@ -105,6 +118,7 @@ class Driver {
   async click(locator, options = {}) {
     await locator.scrollIntoViewIfNeeded();
     await this._check(locator, 'click');
+    await this._point(locator, options.position);
     await locator.click(options);
   }
 
@@ -126,6 +140,7 @@ class Driver {
   // point in another, in small moves.
   async drag(source, target, { targetPosition = null } = {}) {
     await this._check(source, 'drag');
+    await this._point(source);
     const from = await source.boundingBox();
     const to = await target.boundingBox();
     const tx = to.x + (targetPosition ? targetPosition.x : to.width / 2);
@@ -503,6 +518,8 @@ const FLOWS = [
     covers: 'a search box whose suggestions arrive late, chosen with the mouse',
     async run(p) {
       await p.type(p.page.getByPlaceholder('Search the shop'), 'trail');
+      // A person waits for the list to stop changing: two suggestions for "trail".
+      await p.page.waitForFunction(() => document.querySelectorAll('#sugg [role=option]').length === 2);
       await p.click(p.page.getByRole('option', { name: 'Trail Runner GTX' }));
       await p.page.getByText('Showing Trail Runner GTX').waitFor();
     },

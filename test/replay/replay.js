@@ -105,9 +105,11 @@ module.exports = {
 
 // Replays many scripts in one Playwright run, two at a time, each in its
 // own browser context. specs: [{name, script, rewrite: [[from, to]], env,
-// stateHook}]: each script gets its origins rewritten, `env` set before its
-// test runs (its masked values' parameters), and stateHook (a function's
-// source, run in the page after the last step) reporting the end state.
+// stateHook, expected}]: each script gets its origins rewritten, `env` set
+// before its test runs (its masked values' parameters), and stateHook (a
+// function's source, run in the page after the last step) reporting the end
+// state, once it equals `expected` or after 5 s: the last step's effects
+// (a message from a frame, a timer) may still be on their way.
 // Resolves to {name: {ok, state, error}}.
 async function replayMany(specs, { timeoutMs = 600000 } = {}) {
   const runsDir = path.join(HERE, '.runs');
@@ -124,6 +126,8 @@ async function replayMany(specs, { timeoutMs = 600000 } = {}) {
   const { test: replayTest } = require('@playwright/test');
   replayTest.beforeAll(() => { Object.assign(process.env, ${JSON.stringify(spec.env || {})}); });
   replayTest.afterEach(async ({ page }) => {
+    const settled = ${JSON.stringify(`JSON.stringify((${spec.stateHook})()) === ${JSON.stringify(JSON.stringify(spec.expected))}`)};
+    await page.waitForFunction(settled, null, { timeout: 5000 }).catch(() => {});
     const state = await page.evaluate(${spec.stateHook});
     require('node:fs').writeFileSync(${JSON.stringify(stateFile)}, JSON.stringify(state));
   });
