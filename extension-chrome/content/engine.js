@@ -9,13 +9,13 @@
 //   {by: 'placeholder', text}          getByPlaceholder(text, {exact: true})
 //   {by: 'text', text}                 getByText(text, {exact: true})
 //   {by: 'css', selector, hasText?}    locator(selector) [.filter({hasText})]
-//   {by: 'xpath', selector}            locator('xpath=' + selector)
 //   any of them with `within: locator` scope.locator(...) inside that one
 //
 // Every query pierces open shadow roots as Playwright's engines do; CSS
 // combinators step from a shadow root's children to its host. One Engine
 // lives for one call: it scans the document's shadow roots once and caches
-// roles, names and texts.
+// roles, names and texts (or is handed the shadow roots by a caller that
+// keeps them while the DOM does not change).
 import { hiddenForAria, nameOf, roleOf } from './accessibility.js';
 import { cssAttr, cssEscape, isInside, normalizeSpace, openRoots, parentOf } from './dom.js';
 
@@ -54,7 +54,33 @@ const IMPLICIT_ROLE_TAGS = {
   main: 'main',
 };
 const LABELABLE = 'input,select,textarea,button,meter,output,progress,[aria-label],[aria-labelledby]';
+// Elements named by more than their own text, and descendants whose part
+// of a name is not in the page's text: _nameParts leaves them to nameOf.
+const NAMED_OTHERWISE = /^(?:input|select|textarea|img|area|fieldset|table|figure|output|meter|progress|iframe)$/;
+const NAME_FROM_ELSEWHERE = 'select,textarea,input:not([type=button i],[type=submit i],[type=reset i],[type=image i]),slot,[aria-labelledby],[aria-owns]';
+
+// The characters of s, counted, white space left out.
+function charCounts(s) {
+  const counts = new Map();
+  for (const c of s.replace(/\s+/g, '')) counts.set(c, (counts.get(c) || 0) + 1);
+  return counts;
+}
+
+// The literal characters a pattern the recorder wrote starts with, after
+// "^", unescaped; "" when it starts otherwise.
+function literalStart(pattern) {
+  let out = '';
+  if (pattern[0] !== '^') return out;
+  for (let i = 1; i < pattern.length; i++) {
+    const c = pattern[i];
+    if (c === '\\' && /[.*+?^${}()|[\]\\/]/.test(pattern[i + 1] || '')) out += pattern[++i];
+    else if (/[.*+?^${}()|[\]\\]/.test(c)) break;
+    else out += c;
+  }
+  return out;
+}
 const TEXT_SKIP = /^(?:script|noscript|style)$/;
+const ODD_SPACE = /\s\s|[^\S ]|[\u200b\u00ad]/;
 
 // Splits a CSS selector at top-level child combinators (" > "), the only
 // combinator the recorder writes, leaving quoted strings and brackets whole.
@@ -81,19 +107,34 @@ function splitChildCombinators(css) {
 }
 
 export class Engine {
-  constructor(doc) {
+  // roots: the document's open roots (openRoots) when the caller knows
+  // them already.
+  constructor(doc, roots = null) {
     this.doc = doc;
-    this._roots = null;
+    this._roots = roots;
     this._roles = new Map();
     this._names = new Map();
     this._hidden = new Map();
     this._hiddenChain = new Map();
     this._texts = new Map();
+    this._shadowHolders = null;
+    this._parts = new Map();
   }
 
   roots() {
     if (!this._roots) this._roots = openRoots(this.doc);
     return this._roots;
+  }
+
+  // Whether el or an element inside it hosts an open shadow root.
+  holdsShadowRoot(el) {
+    if (!this._shadowHolders) {
+      this._shadowHolders = new Set();
+      for (const root of this.roots()) {
+        for (let n = root.host; n && !this._shadowHolders.has(n); n = parentOf(n)) this._shadowHolders.add(n);
+      }
+    }
+    return this._shadowHolders.has(el);
   }
 
   role(el) {
@@ -200,6 +241,9 @@ export class Engine {
       for (let node = walker.nextNode(); node; node = walker.nextNode()) {
         const v = node.nodeValue;
         if (v.length > text.length * 4 + 64) continue;
+        // Most text nodes need no normalizing to be ruled out.
+        const trimmed = v.trim();
+        if (!trimmed || (!text.includes(trimmed) && !ODD_SPACE.test(trimmed))) continue;
         const piece = normalizeSpace(v);
         if (piece && text.includes(piece)) {
           const parent = node.parentNode;
@@ -211,6 +255,14 @@ export class Engine {
       if (this.text(input).normalized === text) out.add(input);
     }
     return [...out];
+  }
+
+  // filter({hasText}): the element's text holds needle (lower case). Its
+  // textContent answers for an element without shadow roots inside (it may
+  // also hold a script's text: a match too many, never one too few).
+  _hasText(el, needle) {
+    const text = this.holdsShadowRoot(el) ? this.text(el).normalized : normalizeSpace(el.textContent);
+    return text.toLowerCase().includes(needle);
   }
 
   _textSelf(el, text) {
@@ -233,25 +285,79 @@ export class Engine {
     return [];
   }
 
-  // The elements a locator finds in scope.
-  query(loc, scope = this.doc) {
+  // What the name of el may be made of, judged without computing it: its
+  // text, its images' alt texts and its descendants' aria-labels; null
+  // when its name may come from
+  // elsewhere (aria-labelledby, its labels, a control's value, a shadow or
+  // slotted tree, no text at all). A name from these parts uses each of
+  // their characters once at most, whatever their order.
+  _nameParts(el) {
+    if (this._parts.has(el)) return this._parts.get(el);
+    let parts = null;
+    const aria = el.getAttribute('aria-label');
+    if (aria && aria.trim() && !el.hasAttribute('aria-labelledby')) parts = aria;
+    else if (!el.hasAttribute('aria-labelledby') && !NAMED_OTHERWISE.test(el.localName) && !this.holdsShadowRoot(el) &&
+      !(el.firstElementChild && el.querySelector(NAME_FROM_ELSEWHERE))) {
+      let text = el.textContent;
+      if (el.firstElementChild) {
+        for (const d of el.querySelectorAll('img[alt],area[alt],[aria-label],input[value]')) {
+          text += d.getAttribute(d.localName === 'img' || d.localName === 'area' ? 'alt' : d.localName === 'input' ? 'value' : 'aria-label');
+        }
+      }
+      if (text.trim()) parts = text;
+    }
+    this._parts.set(el, parts);
+    return parts;
+  }
+
+  // Whether el's name may hold every character of `needed` (charCounts)
+  // as often as it counts them.
+  _mayBeNamed(el, needed) {
+    const parts = this._nameParts(el);
+    if (!parts) return true;
+    for (const [c, n] of needed) {
+      for (let at = -1, k = 0; k < n; k++) if ((at = parts.indexOf(c, at + 1)) < 0) return false;
+    }
+    return true;
+  }
+
+  _queryRole(scope, loc, limit, target) {
+    const re = loc.pattern !== undefined ? new RegExp(loc.pattern, 'u') : null;
+    // The characters every match's name holds: the whole name, or the
+    // literal start of a pattern ("^Cart" of /^Cart(?!…)/).
+    const needed = charCounts(re ? literalStart(loc.pattern) : loc.name);
+    // A name the target itself has from elsewhere (CSS content) cannot be
+    // judged from its parts: then every candidate's name is computed.
+    const judge = needed.size > 0 && !(target && !this._mayBeNamed(target, needed));
+    const css = '[role]' + (IMPLICIT_ROLE_TAGS[loc.role] ? ',' + IMPLICIT_ROLE_TAGS[loc.role] : '');
+    const found = [];
+    for (const el of this.queryDeep(scope, css)) {
+      if (this.role(el) !== loc.role) continue;
+      if (judge && !this._mayBeNamed(el, needed)) continue;
+      if (!(re ? re.test(this.name(el)) : this.name(el) === loc.name) || this.hidden(el)) continue;
+      found.push(el);
+      if (found.length >= limit) break;
+    }
+    return found;
+  }
+
+  // The elements a locator finds in scope (the first `limit` of them for a
+  // role, the costliest kind to look for). `target`: the element the caller
+  // expects, if any.
+  query(loc, scope = this.doc, limit = Infinity, target = null) {
     if (loc.within) {
-      const outer = this.query(loc.within, scope);
+      const outer = this.query(loc.within, scope, 2);
       if (outer.length !== 1) return [];
-      return this.query({ ...loc, within: undefined }, outer[0]);
+      return this.query({ ...loc, within: undefined }, outer[0], limit, target);
     }
     let found;
     switch (loc.by) {
       case 'testId':
         found = this.queryDeep(scope, cssAttr(loc.attribute, loc.value));
         break;
-      case 'role': {
-        const re = loc.pattern !== undefined ? new RegExp(loc.pattern, 'u') : null;
-        const css = '[role]' + (IMPLICIT_ROLE_TAGS[loc.role] ? ',' + IMPLICIT_ROLE_TAGS[loc.role] : '');
-        found = this.queryDeep(scope, css).filter((el) => this.role(el) === loc.role && !this.hidden(el) &&
-          (re ? re.test(this.name(el)) : this.name(el) === loc.name));
+      case 'role':
+        found = this._queryRole(scope, loc, loc.hasText === undefined ? limit : Infinity, target);
         break;
-      }
       case 'label':
         found = this.queryDeep(scope, LABELABLE).filter((el) => this.labels(el).includes(loc.text));
         break;
@@ -264,19 +370,12 @@ export class Engine {
       case 'css':
         found = this.queryCss(scope, loc.selector);
         break;
-      case 'xpath': {
-        if (scope !== this.doc) return [];
-        const r = this.doc.evaluate(loc.selector, this.doc, null, 7 /* ORDERED_NODE_SNAPSHOT_TYPE */, null);
-        found = [];
-        for (let i = 0; i < r.snapshotLength; i++) found.push(r.snapshotItem(i));
-        break;
-      }
       default:
         return [];
     }
     if (loc.hasText !== undefined) {
       const needle = normalizeSpace(loc.hasText).toLowerCase();
-      found = found.filter((el) => this.text(el).normalized.toLowerCase().includes(needle));
+      found = found.filter((el) => this._hasText(el, needle));
     }
     // Dedupe (selector lists may match an element twice) in document order.
     return [...new Set(found)];
@@ -285,7 +384,7 @@ export class Engine {
   // Whether the locator finds exactly el in scope.
   finds(loc, el, scope = this.doc) {
     try {
-      const found = this.query(loc, scope);
+      const found = this.query(loc, scope, 2, el);
       return found.length === 1 && found[0] === el;
     } catch {
       return false; // an invalid selector or pattern finds nothing

@@ -96,26 +96,6 @@ export function cssPath(el, engine) {
   return parts.join(' >> ');
 }
 
-// An XPath from the nearest ancestor with a stable unique id, or null
-// (XPath cannot enter shadow roots).
-function xpath(el, engine) {
-  const doc = el.ownerDocument;
-  if (el.getRootNode() !== doc) return null;
-  const steps = [];
-  let n = el;
-  for (; n && n.nodeType === 1; n = n.parentElement) {
-    if (n.id && !isGeneratedToken(n.id) && !n.id.includes('"') && doc.querySelectorAll('#' + cssEscape(n.id)).length === 1) {
-      steps.unshift(`//*[@id="${n.id}"]`);
-      break;
-    }
-    const name = n.namespaceURI === 'http://www.w3.org/1999/xhtml' ? n.localName : `*[local-name()="${n.localName}"]`;
-    const same = n.parentNode ? [...n.parentNode.children].filter((c) => c.localName === n.localName) : [n];
-    steps.unshift(same.length > 1 ? `${name}[${same.indexOf(n) + 1}]` : name);
-  }
-  const path = n ? steps.join('/') : '/' + steps.join('/');
-  return engine.finds({ by: 'xpath', selector: path }, el) ? path : null;
-}
-
 // Attributes that identify an element across page loads, as CSS.
 function attributeSelectors(el) {
   const tag = cssEscape(el.localName);
@@ -188,7 +168,9 @@ function rankedLocators(el, engine) {
       for (const pattern of namePatterns(name)) if (tryAdd(patterns, { by: 'role', role, pattern })) break;
     }
   }
-  if (have() < MAX_LOCATORS) {
+  // By label: a <label> or aria-labelledby text (an aria-label is the
+  // accessible name already tried).
+  if (have() < MAX_LOCATORS && ((el.labels && el.labels.length) || el.hasAttribute('aria-labelledby'))) {
     for (const text of engine.labels(el)) {
       if (usableText(text) && tryAdd(/\d/.test(text) ? volatile : stable, { by: 'label', text })) break;
     }
@@ -200,12 +182,13 @@ function rankedLocators(el, engine) {
     tryAdd(attrs, { by: 'css', selector: css });
   }
   if (name && usableText(name) && /\d/.test(name)) tryAdd(volatile, { by: 'role', role, name });
-  if (have() === 0) {
-    const text = engine.text(el).normalized;
-    if (usableText(text) && !tryAdd(/\d/.test(text) ? volatile : stable, { by: 'text', text })) {
-      scoped(el, engine, text, stable);
-    } else if (!usableText(text) && name && usableText(name)) {
-      scoped(el, engine, null, stable);
+  if (have() + volatile.length === 0) {
+    // Named but not uniquely (one "Add to cart" per card): the name inside
+    // its card. Not named: its text, alone or inside its card.
+    if (name && usableText(name)) scoped(el, engine, null, stable);
+    else {
+      const text = engine.text(el).normalized;
+      if (usableText(text) && !tryAdd(/\d/.test(text) ? volatile : stable, { by: 'text', text })) scoped(el, engine, text, stable);
     }
   }
   return [...stable, ...attrs, ...patterns, ...volatile];
@@ -221,7 +204,8 @@ function scoped(el, engine, text, out) {
   if (text) inner.push({ by: 'text', text });
   if (!inner.length) return;
   let depth = 0;
-  for (let scope = parentOf(el); scope && scope.nodeType === 1 && depth < 6; scope = parentOf(scope), depth++) {
+  const page = el.ownerDocument.body;
+  for (let scope = parentOf(el); scope && scope !== page && scope.nodeType === 1 && depth < 6; scope = parentOf(scope), depth++) {
     const within = inner.find((loc) => engine.finds(loc, el, scope));
     if (!within) continue;
     for (const anchor of anchorsFor(scope, el, engine)) {
@@ -258,11 +242,11 @@ function elementInfo(el, engine) {
 // earlier shapes for readers of older sessions.
 export function describeTarget(el, engine = new Engine(el.ownerDocument)) {
   const locators = rankedLocators(el, engine);
-  const css = cssPath(el, engine);
+  // A CSS path (positional, a last resort) only when little else was found.
+  const css = locators.length < 2 ? cssPath(el, engine) : null;
   if (css && maskText(css) === css && !locators.some((l) => l.by === 'css' && l.selector === css && !l.within)) {
     locators.push({ by: 'css', selector: css });
   }
-  const path = xpath(el, engine);
   const selectors = {};
   for (const loc of locators) {
     if (loc.within) continue;
@@ -273,9 +257,7 @@ export function describeTarget(el, engine = new Engine(el.ownerDocument)) {
     if (loc.by === 'text' && !selectors.text) selectors.text = loc.text;
   }
   if (css) selectors.css = css;
-  if (path && maskText(path) === path) selectors.xpath = path;
-  const first = locators[0] || (path ? { by: 'xpath', selector: path } : null);
-  return { selector: first ? playwrightSelector(first) : null, selectors, locators, element: elementInfo(el, engine) };
+  return { selector: locators.length ? playwrightSelector(locators[0]) : null, selectors, locators, element: elementInfo(el, engine) };
 }
 
 // The selector a parent gives the <iframe> a frame's events happened in,

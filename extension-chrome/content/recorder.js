@@ -9,7 +9,7 @@
 // at pointerdown (before the page reacts to the press), and reused by the
 // click that follows.
 import { Engine } from './engine.js';
-import { eventTarget, parentOf } from './dom.js';
+import { eventTarget, openRoots, parentOf } from './dom.js';
 import { answerFrameRequest, fallbackFramePath, frameInfo, isTop } from './frames.js';
 import { cssPath, describeTarget, interactiveTarget } from './locators.js';
 import { classifyField, isIgnored, maskFieldValue, maskText, maskUrl } from './privacy.js';
@@ -26,6 +26,7 @@ const TARGETED_KEYS = new Set(['Enter', 'Escape']);
 const TEXT_TYPES = new Set(['text', 'search', 'email', 'password', 'tel', 'url', 'number', 'date', 'datetime-local', 'month', 'week', 'time', '']);
 const REVEALABLE = 'a[href], button, input, select, textarea, [role=menuitem], [role=option], [role=tab], [role=link], [role=button]';
 const DELIVERY_RETRIES = 6;
+const ROOTS_MAX_AGE_MS = 5000;
 
 export function startRecorder() {
   let recording = null; // {sessionId, paused} from chrome.storage.local
@@ -96,7 +97,25 @@ export function startRecorder() {
 
   function active() { return !!recording && !recording.paused; }
 
-  function describe(el) { return describeTarget(el, new Engine(el.ownerDocument)); }
+  // The open shadow roots of this document, found again after the DOM
+  // changed (domChanges) or a few seconds (a custom element defined late
+  // gets its shadow root without a DOM change): finding them means looking
+  // at every element, the costliest part of describing a target.
+  let roots = null;
+  let rootsAt = 0;
+  function currentRoots() {
+    if (!roots || Date.now() - rootsAt > ROOTS_MAX_AGE_MS) {
+      roots = openRoots(document);
+      rootsAt = Date.now();
+      for (const r of roots) if (r !== document) domChanges.observe(r, { subtree: true, childList: true });
+    }
+    return roots;
+  }
+
+  function describe(el) {
+    const doc = el.ownerDocument;
+    return describeTarget(el, new Engine(doc, doc === document ? currentRoots() : null));
+  }
   function viewport() { return { width: window.innerWidth, height: window.innerHeight }; }
 
   // ---- typing: one input event per field edit, once typing settles.
@@ -314,7 +333,7 @@ export function startRecorder() {
     state.y = pos.y;
     const data = { scroll: pos, direction, viewport: viewport(), documentHeight: document.documentElement.scrollHeight };
     if (target.nodeType === 1) {
-      if (!containerPaths.has(target)) containerPaths.set(target, cssPath(target, new Engine(document)));
+      if (!containerPaths.has(target)) containerPaths.set(target, cssPath(target, new Engine(document, currentRoots())));
       data.container = containerPaths.get(target);
       data.containerHeight = target.scrollHeight;
       data.containerViewport = { width: target.clientWidth, height: target.clientHeight };
@@ -380,6 +399,7 @@ export function startRecorder() {
 
   let rescanTimer = null;
   const domChanges = new MutationObserver(() => {
+    roots = null;
     if (!rescanTimer) rescanTimer = setTimeout(() => { rescanTimer = null; scanAtRest(); }, 1000);
   });
 
@@ -466,6 +486,7 @@ export function startRecorder() {
     removeEventListener('load', scanAtRest);
     document.removeEventListener('visibilitychange', onVisibility);
     domChanges.disconnect();
+    roots = null;
     hoverChanges.disconnect();
     clearTimeout(rescanTimer);
     rescanTimer = null;

@@ -12,7 +12,6 @@ export function playwrightSelector(loc) {
     case 'label': sel = `internal:label=${q(loc.text)}s`; break;
     case 'placeholder': sel = `internal:attr=[placeholder=${q(loc.text)}s]`; break;
     case 'text': sel = `internal:text=${q(loc.text)}s`; break;
-    case 'xpath': sel = 'xpath=' + loc.selector; break;
     default: sel = loc.selector;
   }
   if (loc.hasText !== undefined) sel += ` >> internal:has-text=${q(loc.hasText)}i`;

@@ -514,6 +514,17 @@ const FLOWS = [
     },
   },
   {
+    name: 'press-state', start: 'press-state.html',
+    covers: 'buttons that change their name when pressed, before the click: locators taken at pointerdown',
+    async run(p) {
+      const card = (n) => p.page.getByRole('listitem').filter({ hasText: n });
+      await p.click(card('Canvas Tote').getByRole('button', { name: 'Quick add' }));
+      await p.page.getByRole('button', { name: 'Added' }).waitFor();
+      await p.click(p.page.getByRole('button', { name: 'Open menu' }));
+      await p.click(p.page.getByRole('button', { name: 'Sort by price' }));
+    },
+  },
+  {
     name: 'search-suggest', start: 'search-suggest.html',
     covers: 'a search box whose suggestions arrive late, chosen with the mouse',
     async run(p) {
