@@ -120,7 +120,9 @@ const MAX_MARKERS = 6;
 function markerTexts(scope, el, engine) {
   const out = [];
   const add = (t) => { if (t && t.length >= 2 && t.length <= 40 && usableText(t) && !out.includes(t)) out.push(t); };
-  for (const m of scope.querySelectorAll(MARKERS)) {
+  // A web component keeps its content in its shadow root.
+  const markers = [...scope.querySelectorAll(MARKERS), ...(scope.shadowRoot ? scope.shadowRoot.querySelectorAll(MARKERS) : [])];
+  for (const m of markers) {
     if (out.length >= MAX_MARKERS) break;
     if (m === el || m.contains(el) || el.contains(m)) continue;
     add(m.localName === 'img' ? normalizeSpace(m.getAttribute('alt')) : engine.text(m).normalized);

@@ -9,7 +9,8 @@
 //    and drag, the locators recorded for it are resolved with Playwright
 //    and must find exactly the element the person is about to click (the
 //    page in the state it was recorded in). The first recorded locator
-//    should do; a later one counts as a fallback.
+//    must do: the recorder checked it with Playwright's semantics, so a
+//    later one needed is a fallback, printed, and a failure.
 // 3. Each session's export_playwright() script is replayed by
 //    @playwright/test on fresh servers, with the personal values as its
 //    parameters, and must leave the recorded end state.
@@ -18,7 +19,7 @@
 //    downloaded session files.
 //
 // The figures are printed (# corpus: ...). CODESIGHT_CORPUS=name,name runs
-// some flows only.
+// some flows only; CODESIGHT_CORPUS_DUMP=1 prints the recorded locators.
 //
 //   node --test test/e2e/corpus.test.js
 
@@ -107,6 +108,7 @@ async function verify(flow, rec) {
       `${flow.name}: click ${i} recorded at ${JSON.stringify(at)} in the tab (frame offset ${JSON.stringify(d.frameOffset)}), the mouse was at ${JSON.stringify(p)}`);
     if (d.framePath.length) assert.ok(d.topViewport && d.topViewport.width > d.viewport.width, `${flow.name}: click ${i} has the tab's viewport`);
   });
+  if (process.env.CODESIGHT_CORPUS_DUMP) for (const d of recorded) console.log(`# ${flow.name}: ${JSON.stringify(d.locators)}`);
   const servers = await serveCorpus();
   const page = await browser.context.newPage();
   const check = { recorded, outcomes: [] };
@@ -234,4 +236,7 @@ test('corpus figures', () => {
   assert.equal(flowsDone.length, flows.length);
   assert.equal(replayed, flowsDone.length);
   assert.equal(resolved, outcomes.length);
+  // The recorder checks its first locator with Playwright's semantics: one
+  // that Playwright resolves differently is a bug in names or locators.
+  assert.deepEqual(fallback, []);
 });
