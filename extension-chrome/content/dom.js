@@ -30,18 +30,24 @@ export function eventTarget(ev) {
   return t && t.nodeType === 1 ? t : null;
 }
 
-// The document and every open shadow root in it, outermost first. One scan
-// of the document per call; callers keep the result for their whole call.
-export function openRoots(doc) {
-  const roots = [doc];
-  for (let i = 0; i < roots.length; i++) {
-    const all = roots[i].querySelectorAll('*');
-    for (let j = 0; j < all.length; j++) {
-      const sr = all[j].shadowRoot;
-      if (sr) roots.push(sr);
-    }
-  }
+// The open shadow roots in a subtree (node and what is inside it, in its
+// shadow roots too), outermost first.
+export function shadowRootsIn(node) {
+  const roots = [];
+  const visit = (n) => {
+    if (n.nodeType === 1 && n.shadowRoot) roots.push(n.shadowRoot);
+    const all = n.querySelectorAll ? n.querySelectorAll('*') : [];
+    for (let j = 0; j < all.length; j++) if (all[j].shadowRoot) roots.push(all[j].shadowRoot);
+  };
+  visit(node);
+  for (let i = 0; i < roots.length; i++) visit(roots[i]);
   return roots;
+}
+
+// The document and every open shadow root in it, outermost first. It looks
+// at every element: callers keep the result while the DOM does not change.
+export function openRoots(doc) {
+  return [doc, ...shadowRootsIn(doc)];
 }
 
 // Whether the element hosts a shadow root that page scripts cannot open

@@ -55,15 +55,24 @@ const IMPLICIT_ROLE_TAGS = {
 };
 const LABELABLE = 'input,select,textarea,button,meter,output,progress,[aria-label],[aria-labelledby]';
 // Elements named by more than their own text, and descendants whose part
-// of a name is not in the page's text: _nameParts leaves them to nameOf.
+// of a name is not in the page's text: _mayBeNamed leaves them to nameOf.
 const NAMED_OTHERWISE = /^(?:input|select|textarea|img|area|fieldset|table|figure|output|meter|progress|iframe)$/;
 const NAME_FROM_ELSEWHERE = 'select,textarea,input:not([type=button i],[type=submit i],[type=reset i],[type=image i]),slot,[aria-labelledby],[aria-owns]';
+const NAME_PARTS = `img[alt],area[alt],[aria-label],input,${NAME_FROM_ELSEWHERE}`;
 
 // The characters of s, counted, white space left out.
 function charCounts(s) {
   const counts = new Map();
   for (const c of s.replace(/\s+/g, '')) counts.set(c, (counts.get(c) || 0) + 1);
   return counts;
+}
+
+// Whether text holds every character of needed as often as it counts it.
+function holdsAll(text, needed) {
+  for (const [c, n] of needed) {
+    for (let at = -1, k = 0; k < n; k++) if ((at = text.indexOf(c, at + 1)) < 0) return false;
+  }
+  return true;
 }
 
 // The literal characters a pattern the recorder wrote starts with, after
@@ -118,7 +127,7 @@ export class Engine {
     this._hiddenChain = new Map();
     this._texts = new Map();
     this._shadowHolders = null;
-    this._parts = new Map();
+    this._queries = new Map(); // scope -> css -> elements
   }
 
   roots() {
@@ -158,6 +167,14 @@ export class Engine {
   // Every element in scope (the document or an element, not itself)
   // matching a CSS compound or selector list, in every open tree.
   queryDeep(scope, css) {
+    let byCss = this._queries.get(scope);
+    if (!byCss) this._queries.set(scope, (byCss = new Map()));
+    let out = byCss.get(css);
+    if (!out) byCss.set(css, (out = this._queryDeep(scope, css)));
+    return out;
+  }
+
+  _queryDeep(scope, css) {
     const out = [];
     for (const root of this.roots()) {
       let base = root;
@@ -285,40 +302,28 @@ export class Engine {
     return [];
   }
 
-  // What the name of el may be made of, judged without computing it: its
-  // text, its images' alt texts and its descendants' aria-labels; null
-  // when its name may come from
-  // elsewhere (aria-labelledby, its labels, a control's value, a shadow or
-  // slotted tree, no text at all). A name from these parts uses each of
-  // their characters once at most, whatever their order.
-  _nameParts(el) {
-    if (this._parts.has(el)) return this._parts.get(el);
-    let parts = null;
-    const aria = el.getAttribute('aria-label');
-    if (aria && aria.trim() && !el.hasAttribute('aria-labelledby')) parts = aria;
-    else if (!el.hasAttribute('aria-labelledby') && !NAMED_OTHERWISE.test(el.localName) && !this.holdsShadowRoot(el) &&
-      !(el.firstElementChild && el.querySelector(NAME_FROM_ELSEWHERE))) {
-      let text = el.textContent;
-      if (el.firstElementChild) {
-        for (const d of el.querySelectorAll('img[alt],area[alt],[aria-label],input[value]')) {
-          text += d.getAttribute(d.localName === 'img' || d.localName === 'area' ? 'alt' : d.localName === 'input' ? 'value' : 'aria-label');
-        }
-      }
-      if (text.trim()) parts = text;
-    }
-    this._parts.set(el, parts);
-    return parts;
-  }
-
-  // Whether el's name may hold every character of `needed` (charCounts)
-  // as often as it counts them.
+  // Whether el's accessible name may hold every character of `needed`
+  // (charCounts) as often as it counts them, judged without computing the
+  // name: a name from content is made of the element's text, its images'
+  // alt texts and its descendants' aria-labels and button values, each
+  // character used once at most, whatever their order. Elements that may be
+  // named otherwise (aria-labelledby, labels, a control's value, a shadow
+  // or slotted tree, a title when there is no text) may be: nameOf decides.
   _mayBeNamed(el, needed) {
-    const parts = this._nameParts(el);
-    if (!parts) return true;
-    for (const [c, n] of needed) {
-      for (let at = -1, k = 0; k < n; k++) if ((at = parts.indexOf(c, at + 1)) < 0) return false;
+    if (el.hasAttribute('aria-labelledby')) return true;
+    const aria = el.getAttribute('aria-label');
+    if (aria && aria.trim()) return holdsAll(aria, needed);
+    if (NAMED_OTHERWISE.test(el.localName) || this.holdsShadowRoot(el)) return true;
+    let text = el.textContent;
+    if (holdsAll(text, needed)) return true;
+    if (el.firstElementChild && el.querySelector(NAME_PARTS)) {
+      for (const d of el.querySelectorAll(NAME_PARTS)) {
+        if (d.matches(NAME_FROM_ELSEWHERE)) return true;
+        text += d.getAttribute(d.localName === 'img' || d.localName === 'area' ? 'alt' : d.localName === 'input' ? 'value' : 'aria-label') || '';
+      }
+      if (holdsAll(text, needed)) return true;
     }
-    return true;
+    return !text.trim();
   }
 
   _queryRole(scope, loc, limit, target) {

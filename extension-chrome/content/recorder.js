@@ -9,7 +9,7 @@
 // at pointerdown (before the page reacts to the press), and reused by the
 // click that follows.
 import { Engine } from './engine.js';
-import { eventTarget, openRoots, parentOf } from './dom.js';
+import { eventTarget, openRoots, parentOf, shadowRootsIn } from './dom.js';
 import { answerFrameRequest, fallbackFramePath, frameInfo, isTop } from './frames.js';
 import { cssPath, describeTarget, interactiveTarget } from './locators.js';
 import { classifyField, isIgnored, maskFieldValue, maskText, maskUrl } from './privacy.js';
@@ -97,19 +97,41 @@ export function startRecorder() {
 
   function active() { return !!recording && !recording.paused; }
 
-  // The open shadow roots of this document, found again after the DOM
-  // changed (domChanges) or a few seconds (a custom element defined late
-  // gets its shadow root without a DOM change): finding them means looking
-  // at every element, the costliest part of describing a target.
+  // The open shadow roots of this document. Finding them means looking at
+  // every element, the costliest part of describing a target: they are
+  // found once, then kept up to date from the DOM changes domChanges sees
+  // (the subtrees added are looked into, roots of removed hosts dropped),
+  // and looked for again in idle time every few seconds (a custom element
+  // defined late gets its shadow root without a DOM change).
   let roots = null;
   let rootsAt = 0;
+  let rootsRescan = null;
   function currentRoots() {
-    if (!roots || Date.now() - rootsAt > ROOTS_MAX_AGE_MS) {
+    if (!roots) {
       roots = openRoots(document);
       rootsAt = Date.now();
       for (const r of roots) if (r !== document) domChanges.observe(r, { subtree: true, childList: true });
+    } else if (Date.now() - rootsAt > ROOTS_MAX_AGE_MS && !rootsRescan) {
+      rootsRescan = requestIdleCallback(() => { rootsRescan = null; roots = null; currentRoots(); }, { timeout: ROOTS_MAX_AGE_MS });
     }
     return roots;
+  }
+
+  function noteDomChanges(records) {
+    if (!roots) return;
+    let removed = false;
+    for (const r of records) {
+      if (r.removedNodes.length) removed = true;
+      for (const n of r.addedNodes) {
+        if (n.nodeType !== 1) continue;
+        for (const root of shadowRootsIn(n)) {
+          if (roots.includes(root)) continue;
+          roots.push(root);
+          domChanges.observe(root, { subtree: true, childList: true });
+        }
+      }
+    }
+    if (removed) roots = roots.filter((r) => r === document || r.host.isConnected);
   }
 
   function describe(el) {
@@ -398,8 +420,8 @@ export function startRecorder() {
   }
 
   let rescanTimer = null;
-  const domChanges = new MutationObserver(() => {
-    roots = null;
+  const domChanges = new MutationObserver((records) => {
+    noteDomChanges(records);
     if (!rescanTimer) rescanTimer = setTimeout(() => { rescanTimer = null; scanAtRest(); }, 1000);
   });
 
@@ -469,6 +491,8 @@ export function startRecorder() {
     attached = true;
     for (const [type, fn] of LISTENERS) addEventListener(type, fn, true);
     domChanges.observe(document, { subtree: true, childList: true });
+    // The shadow roots are found in idle time, before the first click needs them.
+    rootsRescan = requestIdleCallback(() => { rootsRescan = null; currentRoots(); }, { timeout: ROOTS_MAX_AGE_MS });
     if (document.readyState === 'complete') scanAtRest();
     else addEventListener('load', scanAtRest, { once: true });
     if (isTop()) {
@@ -487,6 +511,8 @@ export function startRecorder() {
     document.removeEventListener('visibilitychange', onVisibility);
     domChanges.disconnect();
     roots = null;
+    if (rootsRescan) cancelIdleCallback(rootsRescan);
+    rootsRescan = null;
     hoverChanges.disconnect();
     clearTimeout(rescanTimer);
     rescanTimer = null;
