@@ -231,8 +231,10 @@ export function maskUrl(url) {
 // ---- values the worker typed into masked fields ---------------------------
 
 // The shortest typed value that is looked for elsewhere: shorter ones
-// ("Al", "12") would mask unrelated words and numbers.
+// ("Al", "12") would mask unrelated words and numbers. A longer one than
+// MAX_KNOWN_LENGTH (a letter typed into a field) is looked for no further.
 const MIN_KNOWN_LENGTH = 3;
+const MAX_KNOWN_LENGTH = 256;
 
 function escapeRe(s) { return s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&'); }
 
@@ -244,7 +246,7 @@ export function knownValuePatterns(values) {
   const seen = new Set();
   const add = (kind, text) => {
     const t = text.trim().replace(/\s+/g, ' ');
-    if (t.length < MIN_KNOWN_LENGTH || seen.has(kind + '\u0000' + t.toLowerCase())) return;
+    if (t.length < MIN_KNOWN_LENGTH || t.length > MAX_KNOWN_LENGTH || seen.has(kind + '\u0000' + t.toLowerCase())) return;
     seen.add(kind + '\u0000' + t.toLowerCase());
     const body = t.split(' ').map((part) => `(?:${escapeRe(part)}|${escapeRe(encodeURIComponent(part))})`).join('(?:\\s+|\\+|%20)+');
     out.push({ kind, re: new RegExp(`(?<![\\p{L}\\p{N}])${body}(?![\\p{L}\\p{N}])`, 'giu') });
