@@ -232,7 +232,8 @@ export function maskUrl(url) {
 
 // The shortest typed value that is looked for elsewhere: shorter ones
 // ("Al", "12") would mask unrelated words and numbers. A longer one than
-// MAX_KNOWN_LENGTH (a letter typed into a field) is looked for no further.
+// MAX_KNOWN_LENGTH (a letter typed into a masked textarea) is looked for no
+// further: it would hardly show again whole.
 const MIN_KNOWN_LENGTH = 3;
 const MAX_KNOWN_LENGTH = 256;
 
