@@ -29,6 +29,9 @@ $SUDO make -s install
 echo "==> node packages (test tools, local S3)"
 (cd test && npm ci --no-audit --no-fund --loglevel=error)
 
+echo "==> Chrome extension (bundles its content script)"
+bash scripts/build-extension.sh
+
 mkdir -p "$RUN"
 if [ -f frontend/package.json ]; then
   echo "==> web page"

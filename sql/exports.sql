@@ -82,25 +82,6 @@ SELECT ord, step, seq, op, value, masked, implicit, frame_path, detail
 -- The Playwright script.
 SELECT codesight.export_playwright('exp_a');
 
--- Masked parameters and JS escaping, one value at a time.
-SELECT v, codesight._js_value(v)
-  FROM unnest(ARRAY['plain', '<EMAIL>', 'a <SSN> b <PHONE>', E'quote '' " back\\slash\nnew `tick` ${x}',
-                    '<lower>', '', NULL]) AS v;
-
--- Locator ranking: test id, role+name, placeholder, label, text, css, xpath, selector.
-SELECT codesight._locator(s::jsonb, sel, fp::jsonb)
-  FROM (VALUES
-    ('{"testId": {"attribute": "data-testid", "value": "x"}, "role": {"role": "button", "name": "X"}, "css": "#x"}', NULL, '[]'),
-    ('{"testId": "plain-string-id"}', NULL, NULL),
-    ('{"role": {"role": "button", "name": "X"}, "placeholder": "P", "css": "#x"}', NULL, '[]'),
-    ('{"role": {"role": "button"}, "placeholder": "P", "label": "L"}', NULL, '[]'),
-    ('{"label": "L", "text": "T", "css": "#x"}', NULL, '["#f"]'),
-    ('{"text": "T", "css": "#x"}', NULL, '[]'),
-    ('{"css": "div > a[href=\"/a\"]"}', NULL, '[]'),
-    ('{"xpath": "//a[1]"}', NULL, '[]'),
-    ('{}', 'text=Buy', '[]'),
-    (NULL, NULL, '[]')) AS t(s, sel, fp);
-
 -- Training data without media: paths and offsets are null.
 SELECT jsonb_pretty(codesight.training_data('exp_a') - 'annotations') AS media,
        jsonb_array_length(codesight.training_data('exp_a') -> 'annotations') AS n;

@@ -63,14 +63,15 @@ typedef enum ActionOp
 	OP_HOVER,
 	OP_PRESS,
 	OP_SCROLL,
-	OP_NAVIGATE
+	OP_NAVIGATE,
+	OP_DRAG
 } ActionOp;
 
 static const char *const op_names[] = {
-	NULL, "CLICK", "TYPE", "SELECT", "HOVER", "PRESS", "SCROLL", "NAVIGATE"
+	NULL, "CLICK", "TYPE", "SELECT", "HOVER", "PRESS", "SCROLL", "NAVIGATE", "DRAG"
 };
 static const char *const op_lower_names[] = {
-	NULL, "click", "type", "select", "hover", "press", "scroll", "navigate"
+	NULL, "click", "type", "select", "hover", "press", "scroll", "navigate", "drag"
 };
 
 /* Which keys the action's detail object has. */
@@ -80,6 +81,9 @@ static const char *const op_lower_names[] = {
 #define DET_DBLCLICK	0x08	/* dblclick: true */
 #define DET_OPTIONTEXT	0x10	/* optionText */
 #define DET_SCROLL		0x20	/* x, y, h0, needed */
+#define DET_POSITION	0x40	/* position: where in the element a click landed */
+#define DET_DRAG		0x80	/* to, sourcePosition, targetPosition */
+#define DET_CONTAINER	0x100	/* container: the scrolled element's CSS */
 
 /* One action; NULL pointers are SQL NULLs. */
 typedef struct Action
@@ -95,9 +99,15 @@ typedef struct Action
 	char	   *selector;
 	Jsonb	   *element;
 	Jsonb	   *coordinates;
+	Jsonb	   *locators;		/* data.locators: ranked alternatives */
 	bool		implicit;
 	/* the detail object */
 	int			detail;
+	Jsonb	   *position;
+	Jsonb	   *drag_to;
+	Jsonb	   *source_position;
+	Jsonb	   *target_position;
+	char	   *container;
 	char	   *transition;
 	Jsonb	   *button;
 	char	   *option_text;
@@ -168,6 +178,15 @@ jb_object(JsonbValue *v)
 	JsonbContainer *c = jb_container(v);
 
 	return (c != NULL && JsonContainerIsObject(c)) ? c : NULL;
+}
+
+/* A standalone copy of the array a value holds, or NULL. */
+static Jsonb *
+jb_array_copy(JsonbValue *v)
+{
+	JsonbContainer *c = jb_container(v);
+
+	return c != NULL && JsonContainerIsArray(c) ? JsonbValueToJsonb(v) : NULL;
 }
 
 /* A value as the ->> operator returns it: NULL for a missing value or null. */
@@ -349,6 +368,19 @@ build_detail(const Action *a)
 		push_numeric_pair(&st, "h0", a->h0);
 		jsonb_push_bool_pair(&st, "needed", a->needed);
 	}
+	if (a->detail & DET_CONTAINER)
+		jsonb_push_string_pair(&st, "container", a->container);
+	if ((a->detail & DET_POSITION) && a->position != NULL)
+		push_jsonb_pair(&st, "position", a->position);
+	if (a->detail & DET_DRAG)
+	{
+		if (a->drag_to != NULL)
+			push_jsonb_pair(&st, "to", a->drag_to);
+		if (a->source_position != NULL)
+			push_jsonb_pair(&st, "sourcePosition", a->source_position);
+		if (a->target_position != NULL)
+			push_jsonb_pair(&st, "targetPosition", a->target_position);
+	}
 	res = pushJsonbValue(&st, WJB_END_OBJECT, NULL);
 	return JsonbValueToJsonb(res);
 }
@@ -391,6 +423,7 @@ emit_row(ActionScan *s, const Action *a, int32 ord, int32 step)
 	JSONB_COL(ACOL_COORDINATES, a->coordinates);
 	values[ACOL_IMPLICIT] = BoolGetDatum(a->implicit);
 	values[ACOL_DETAIL] = JsonbPGetDatum(build_detail(a));
+	JSONB_COL(ACOL_LOCATORS, a->locators);
 #undef TEXT_COL
 #undef JSONB_COL
 
@@ -449,6 +482,7 @@ init_action(ActionScan *s, const Event *e, Action *a, ActionOp op)
 	a->selector = e->selector_col != NULL ? e->selector_col : jb_get_text(e->data, "selector");
 	a->element = jb_object_copy(jb_get(e->data, "element"));
 	a->coordinates = jb_object_copy(jb_get(e->data, "coordinates"));
+	a->locators = jb_array_copy(jb_get(e->data, "locators"));
 }
 
 /* Makes cur the pending action, keyed by the current event's field key. */
@@ -549,6 +583,15 @@ scroll_action(const Event *e, Action *cur, Numeric *dh_out)
 	*dh_out = dh;
 }
 
+/* The position of a click in its element, when the recorder kept it. */
+static void
+click_position(const Event *e, Action *cur)
+{
+	cur->position = jb_object_copy(jb_get(e->data, "position"));
+	if (cur->position != NULL)
+		cur->detail |= DET_POSITION;
+}
+
 /* lower(data #>> '{element,tag}'). */
 static char *
 event_tag(const Event *e)
@@ -570,7 +613,8 @@ process_event(ActionScan *s, Event *e)
 		return;
 	}
 	if (strcmp(type, "page") != 0 && strcmp(type, "click") != 0 &&
-		strcmp(type, "dblclick") != 0 && strcmp(type, "input") != 0 &&
+		strcmp(type, "dblclick") != 0 && strcmp(type, "drag") != 0 &&
+		strcmp(type, "input") != 0 &&
 		strcmp(type, "change") != 0 && strcmp(type, "select") != 0 &&
 		strcmp(type, "submit") != 0 && strcmp(type, "keypress") != 0 &&
 		strcmp(type, "scroll") != 0 && strcmp(type, "hover") != 0)
@@ -695,11 +739,12 @@ process_event(ActionScan *s, Event *e)
 			return;
 		}
 		init_action(s, e, &cur, OP_CLICK);
+		click_position(e, &cur);
 		/* jsonb_strip_nulls(jsonb_build_object('button', d -> 'button')) */
 		button = jb_get(e->data, "button");
 		if (button != NULL && button->type != jbvNull)
 		{
-			cur.detail = DET_BUTTON;
+			cur.detail |= DET_BUTTON;
 			cur.button = JsonbValueToJsonb(button);
 			if (button->type == jbvBinary)
 				cur.button = DatumGetJsonbP(DirectFunctionCall1(jsonb_strip_nulls,
@@ -719,6 +764,15 @@ process_event(ActionScan *s, Event *e)
 		}
 		init_action(s, e, &cur, OP_CLICK);
 		cur.detail = DET_DBLCLICK;
+		click_position(e, &cur);
+	}
+	else if (strcmp(type, "drag") == 0)
+	{
+		init_action(s, e, &cur, OP_DRAG);
+		cur.detail = DET_DRAG;
+		cur.drag_to = jb_object_copy(jb_get(e->data, "to"));
+		cur.source_position = jb_object_copy(jb_get(e->data, "sourcePosition"));
+		cur.target_position = jb_object_copy(jb_get(e->data, "targetPosition"));
 	}
 	else if (strcmp(type, "keypress") == 0)
 	{
@@ -762,8 +816,17 @@ process_event(ActionScan *s, Event *e)
 		cur.selectors = NULL;
 		cur.selector = NULL;
 		cur.element = NULL;
+		cur.locators = NULL;
 		scroll_action(e, &cur, &dh);
-		if (s->pending.op == OP_SCROLL)
+		if ((cur.container = jb_get_text(e->data, "container")) != NULL)
+		{
+			/* a list scrolled inside the page may render rows only then */
+			cur.detail |= DET_CONTAINER;
+			cur.needed = true;
+		}
+		if (s->pending.op == OP_SCROLL &&
+			(s->pending.container == NULL) == (cur.container == NULL) &&
+			(cur.container == NULL || strcmp(s->pending.container, cur.container) == 0))
 		{
 			Action	   *p = &s->pending;
 
@@ -836,6 +899,8 @@ read_event(HeapTuple tup, TupleDesc td, Event *e)
 		sel = jb_get_text(e->data, "selector");
 	if (sel == NULL)
 		sel = jb_get_text(jb_container(jb_get(e->data, "selectors")), "css");
+	if (sel == NULL && (fp = jb_get(e->data, "locators")) != NULL && jb_container(fp) != NULL)
+		sel = JsonbToCString(NULL, jb_container(fp), fp->val.binary.len);
 	e->fkey = psprintf("%s|%s", fptext, sel != NULL ? sel : "");
 }
 
@@ -1676,21 +1741,74 @@ codesight_export_dataset(PG_FUNCTION_ARGS)
 }
 
 /*
- * The Playwright export: the body of the test (one statement per action,
- * the SQL helpers' rules of commit 81d5820 applied in C) and the facts its
- * header needs, gathered in one pass over the actions.
+ * The Playwright export: the test's body (one statement per action), the
+ * helper functions it calls and the parameters its masked values became,
+ * gathered in one pass over the actions.  docs/exports.md states the rules.
+ *
+ * Everything recorded is data from a client: it reaches the script only
+ * as JSON string literals (valid JavaScript), numbers printed by
+ * numeric_out, or comment text with line breaks removed, so no recorded
+ * value can add code to the script.
  */
+
+/* A parameter a masked value became: CS_<KIND>, CS_<KIND>_2, ... */
+typedef struct PlaywrightParam
+{
+	char	   *kind;
+	char	   *key;			/* the field it is typed into, and its place */
+	char	   *name;
+	char	   *description;	/* what the field is, for the header */
+} PlaywrightParam;
+
 typedef struct PlaywrightBuild
 {
-	MemoryContext cxt;			/* body and kinds */
+	MemoryContext cxt;			/* body, params */
 	StringInfoData body;
 	bool		has_body;		/* any line yet */
-	bool		any_rows;
 	int32		n_steps;
-	bool		has_scroll;
+	bool		uses_locate;
+	bool		uses_scroll;
+	bool		uses_element_scroll;
 	const char *prev_op;		/* op of the row before, NULL at first */
-	List	   *kinds;			/* distinct placeholder kinds */
+	List	   *params;			/* PlaywrightParam *, in order of first use */
 } PlaywrightBuild;
+
+/* Recorded alternatives a step tries at most (docs/exports.md). */
+#define PLAYWRIGHT_MAX_CANDIDATES 4
+
+static const char *const playwright_locate_helper =
+"// The first of a step's recorded locators that finds exactly one element.\n"
+"// The recorder ranked them and checked each against the page; the first\n"
+"// gets a few seconds to appear before the others are tried.\n"
+"async function locate(...candidates) {\n"
+"  await candidates[0].first().waitFor({ state: 'attached', timeout: 5000 }).catch(() => {});\n"
+"  await candidates.reduce((a, b) => a.or(b)).first().waitFor({ state: 'attached' });\n"
+"  for (const candidate of candidates) if ((await candidate.count()) === 1) return candidate;\n"
+"  return candidates[0];\n"
+"}\n";
+
+static const char *const playwright_scroll_helper =
+"// Scrolls the window to (x, y) as the user did, waiting for content that\n"
+"// loads on scroll to make the page tall enough.\n"
+"async function scrollToPosition(page, x, y) {\n"
+"  for (let i = 0; i < 50; i++) {\n"
+"    const { top, height } = await page.evaluate(([sx, sy]) => {\n"
+"      window.scrollTo(sx, sy);\n"
+"      return { top: window.scrollY, height: document.documentElement.scrollHeight };\n"
+"    }, [x, y]);\n"
+"    if (top >= y - 1) return;\n"
+"    const grew = await page.waitForFunction((h) => document.documentElement.scrollHeight > h,\n"
+"      height, { timeout: 2000 }).then(() => true, () => false);\n"
+"    if (!grew) return;\n"
+"  }\n"
+"}\n";
+
+static const char *const playwright_element_scroll_helper =
+"// Scrolls an element of the page (a list that renders its rows as they\n"
+"// scroll into view) to (x, y) as the user did.\n"
+"async function scrollElementTo(box, x, y) {\n"
+"  await box.evaluate((el, [sx, sy]) => el.scrollTo(sx, sy), [x, y]);\n"
+"}\n";
 
 /* Appends _js(s): a JavaScript string literal, "" for NULL (to_json). */
 static void
@@ -1712,7 +1830,27 @@ js_append_n(StringInfo buf, const char *s, int len)
 	pfree(part);
 }
 
-/* _mask_default(kind): a harmless test value of the kind's shape. */
+/*
+ * Appends s as the text of a // comment: every control character and line
+ * separator (which would end the comment) becomes a space.
+ */
+static void
+comment_append(StringInfo buf, const char *s)
+{
+	for (const unsigned char *p = (const unsigned char *) s; *p; p++)
+	{
+		/* U+2028 and U+2029 are E2 80 A8 / A9 in UTF-8 */
+		if (p[0] == 0xE2 && p[1] == 0x80 && (p[2] == 0xA8 || p[2] == 0xA9))
+		{
+			appendStringInfoChar(buf, ' ');
+			p += 2;
+		}
+		else
+			appendStringInfoChar(buf, *p < 0x20 || *p == 0x7F ? ' ' : (char) *p);
+	}
+}
+
+/* A harmless test value of a placeholder kind's shape. */
 static const char *
 mask_default(const char *kind)
 {
@@ -1726,6 +1864,15 @@ mask_default(const char *kind)
 		{"CARD_EXPIRY", "12/34"},
 		{"CARD_NAME", "Test User"},
 		{"CARD_DATA", "0000"},
+		{"NAME", "Test User"},
+		{"ADDRESS", "1 Test Street"},
+		{"POSTAL_CODE", "12345"},
+		{"BIRTH_DATE", "1990-01-01"},
+		{"USERNAME", "test-user"},
+		{"ONE_TIME_CODE", "123456"},
+		{"IBAN", "DE89370400440532013000"},
+		{"TOKEN", "test-token"},
+		{"SECRET", "test-secret"},
 	};
 
 	for (int i = 0; i < lengthof(defaults); i++)
@@ -1740,10 +1887,8 @@ mask_default(const char *kind)
  * The class excludes '>', so a run longer than 30 never matches.
  */
 static bool
-find_placeholder(const char *s, const char *from, const char **start,
-				 const char **kind, int *kind_len)
+find_placeholder(const char *from, const char **start, const char **kind, int *kind_len)
 {
-	(void) s;
 	for (const char *p = from; *p != '\0'; p++)
 	{
 		const char *q;
@@ -1769,38 +1914,73 @@ find_placeholder(const char *s, const char *from, const char **start,
 }
 
 /*
- * Appends _js_value(s): the literal, with each placeholder <KIND> turned
- * into (process.env.CS_KIND ?? "<default>") joined by " + ".
+ * The parameter for the nth placeholder of kind in the value typed at key:
+ * the same field keeps its parameter, another field of the same kind gets
+ * the next number.
+ */
+static PlaywrightParam *
+param_for(PlaywrightBuild *b, const char *kind, const char *key, int nth, const char *description)
+{
+	MemoryContext old;
+	PlaywrightParam *p;
+	char	   *full_key = psprintf("%s#%d", key, nth);
+	int			same_kind = 0;
+	ListCell   *lc;
+
+	foreach(lc, b->params)
+	{
+		p = (PlaywrightParam *) lfirst(lc);
+		if (strcmp(p->kind, kind) != 0)
+			continue;
+		if (strcmp(p->key, full_key) == 0)
+			return p;
+		same_kind++;
+	}
+	old = MemoryContextSwitchTo(b->cxt);
+	p = palloc(sizeof(PlaywrightParam));
+	p->kind = pstrdup(kind);
+	p->key = pstrdup(full_key);
+	p->name = same_kind == 0 ? psprintf("CS_%s", kind) : psprintf("CS_%s_%d", kind, same_kind + 1);
+	p->description = pstrdup(description);
+	b->params = lappend(b->params, p);
+	MemoryContextSwitchTo(old);
+	return p;
+}
+
+/*
+ * Appends a recorded value as a JavaScript expression: its literal, with
+ * each placeholder <KIND> turned into (process.env.CS_KIND ?? "<default>"),
+ * joined by " + "; parameters are named for the field (key).
  */
 static void
-js_value_append(StringInfo buf, const char *s)
+js_value_append(PlaywrightBuild *b, StringInfo buf, const char *s, const char *key,
+				const char *description)
 {
 	const char *pos;
 	const char *start;
 	const char *kind;
 	int			kind_len;
 	int			n_expr = 0;
+	int			nth = 0;
 
-	if (s == NULL || !find_placeholder(s, s, &start, &kind, &kind_len))
+	if (s == NULL || !find_placeholder(s, &start, &kind, &kind_len))
 	{
 		js_append(buf, s != NULL ? s : "");
 		return;
 	}
-
 	/* a single placeholder and nothing else: no parentheses */
 	if (start == s && kind[kind_len + 1] == '\0')
 	{
 		char	   *k = pnstrdup(kind, kind_len);
 
-		appendStringInfo(buf, "process.env.CS_%s ?? ", k);
+		appendStringInfo(buf, "process.env.%s ?? ", param_for(b, k, key, 0, description)->name);
 		js_append(buf, mask_default(k));
 		return;
 	}
-
 	pos = s;
 	for (;;)
 	{
-		bool		found = find_placeholder(s, pos, &start, &kind, &kind_len);
+		bool		found = find_placeholder(pos, &start, &kind, &kind_len);
 		const char *part_end = found ? start : pos + strlen(pos);
 
 		if (part_end > pos)
@@ -1816,7 +1996,7 @@ js_value_append(StringInfo buf, const char *s)
 
 			if (n_expr++ > 0)
 				appendStringInfoString(buf, " + ");
-			appendStringInfo(buf, "(process.env.CS_%s ?? ", k);
+			appendStringInfo(buf, "(process.env.%s ?? ", param_for(b, k, key, nth++, description)->name);
 			js_append(buf, mask_default(k));
 			appendStringInfoChar(buf, ')');
 		}
@@ -1831,6 +2011,190 @@ non_empty(const char *s)
 	return s != NULL && s[0] != '\0';
 }
 
+/* Whether a string anywhere in the container holds a placeholder. */
+static bool
+jsonb_has_placeholder(JsonbContainer *c)
+{
+	JsonbIterator *it = JsonbIteratorInit(c);
+	JsonbValue	v;
+	JsonbIteratorToken tok;
+	const char *start;
+	const char *kind;
+	int			kind_len;
+
+	while ((tok = JsonbIteratorNext(&it, &v, false)) != WJB_DONE)
+	{
+		if ((tok == WJB_VALUE || tok == WJB_ELEM) && v.type == jbvString)
+		{
+			char	   *s = pnstrdup(v.val.string.val, v.val.string.len);
+
+			if (find_placeholder(s, &start, &kind, &kind_len))
+				return true;
+		}
+	}
+	return false;
+}
+
+/* The numeric value of key in c printed by numeric_out, or NULL. */
+static char *
+jb_number(JsonbContainer *c, const char *key)
+{
+	JsonbValue *v = jb_get(c, key);
+
+	if (v == NULL || v->type != jbvNumeric)
+		return NULL;
+	return DatumGetCString(DirectFunctionCall1(numeric_out, NumericGetDatum(v->val.numeric)));
+}
+
+/* Appends "{ x: X, y: Y }" for a recorded {x, y}; false unless both are numbers. */
+static bool
+point_append(StringInfo buf, Jsonb *point)
+{
+	char	   *x;
+	char	   *y;
+
+	if (point == NULL || !JsonContainerIsObject(&point->root))
+		return false;
+	x = jb_number(&point->root, "x");
+	y = jb_number(&point->root, "y");
+	if (x == NULL || y == NULL)
+		return false;
+	appendStringInfo(buf, "{ x: %s, y: %s }", x, y);
+	return true;
+}
+
+/* Appends "page" and one .frameLocator(sel) per framePath entry. */
+static void
+frame_root_append(StringInfo buf, Jsonb *frame_path)
+{
+	appendStringInfoString(buf, "page");
+	if (frame_path != NULL && JsonContainerIsArray(&frame_path->root) &&
+		!JsonContainerIsScalar(&frame_path->root))
+	{
+		uint32		n = JsonContainerSize(&frame_path->root);
+
+		for (uint32 i = 0; i < n; i++)
+		{
+			JsonbValue *f = getIthJsonbValueFromContainer(&frame_path->root, i);
+
+			appendStringInfoString(buf, ".frameLocator(");
+			js_append(buf, jb_text(f));
+			appendStringInfoChar(buf, ')');
+		}
+	}
+}
+
+/*
+ * Appends the call finding a test id: getByTestId for data-testid (what
+ * Playwright's config uses unless told otherwise), else a CSS attribute
+ * selector; false for no value or an attribute name that is not a name.
+ */
+static bool
+testid_append(StringInfo buf, const char *attr, const char *value)
+{
+	StringInfoData css;
+
+	if (!non_empty(value))
+		return false;
+	if (attr == NULL || strcmp(attr, "data-testid") == 0)
+	{
+		appendStringInfoString(buf, ".getByTestId(");
+		js_append(buf, value);
+		appendStringInfoChar(buf, ')');
+		return true;
+	}
+	for (const char *p = attr; *p; p++)
+		if (!isalnum((unsigned char) *p) && *p != '-' && *p != '_')
+			return false;
+	initStringInfo(&css);
+	appendStringInfo(&css, "[%s=\"", attr);
+	for (const char *p = value; *p; p++)
+	{
+		if (*p == '\\' || *p == '"')
+			appendStringInfoChar(&css, '\\');
+		appendStringInfoChar(&css, *p);
+	}
+	appendStringInfoString(&css, "\"]");
+	appendStringInfoString(buf, ".locator(");
+	js_append(buf, css.data);
+	appendStringInfoChar(buf, ')');
+	return true;
+}
+
+/*
+ * Appends the Playwright calls of one recorded locator (docs/events.md,
+ * "locators"): the calls of the scope it lies `within` first; false when
+ * the locator is of no kind this export knows or lacks its fields.
+ */
+static bool
+locator_call_append(StringInfo buf, JsonbContainer *loc)
+{
+	char	   *by = jb_get_text(loc, "by");
+	JsonbContainer *within = jb_object(jb_get(loc, "within"));
+	char	   *s;
+	char	   *has_text;
+
+	if (by == NULL)
+		return false;
+	if (within != NULL && !locator_call_append(buf, within))
+		return false;
+	if (strcmp(by, "testId") == 0)
+	{
+		if (!testid_append(buf, jb_get_text(loc, "attribute"), jb_get_text(loc, "value")))
+			return false;
+	}
+	else if (strcmp(by, "role") == 0)
+	{
+		char	   *role = jb_get_text(loc, "role");
+		char	   *name = jb_get_text(loc, "name");
+		char	   *pattern = jb_get_text(loc, "pattern");
+
+		if (!non_empty(role) || (!non_empty(name) && !non_empty(pattern)))
+			return false;
+		appendStringInfoString(buf, ".getByRole(");
+		js_append(buf, role);
+		if (non_empty(pattern))
+		{
+			/* a RegExp from a string literal: the pattern cannot end it */
+			appendStringInfoString(buf, ", { name: new RegExp(");
+			js_append(buf, pattern);
+			appendStringInfoString(buf, ", \"u\") })");
+		}
+		else
+		{
+			appendStringInfoString(buf, ", { name: ");
+			js_append(buf, name);
+			appendStringInfoString(buf, ", exact: true })");
+		}
+	}
+	else if (strcmp(by, "label") == 0 || strcmp(by, "placeholder") == 0 || strcmp(by, "text") == 0)
+	{
+		if (!non_empty(s = jb_get_text(loc, "text")))
+			return false;
+		appendStringInfoString(buf, strcmp(by, "label") == 0 ? ".getByLabel(" :
+							   strcmp(by, "placeholder") == 0 ? ".getByPlaceholder(" : ".getByText(");
+		js_append(buf, s);
+		appendStringInfoString(buf, ", { exact: true })");
+	}
+	else if (strcmp(by, "css") == 0 || strcmp(by, "xpath") == 0)
+	{
+		if (!non_empty(s = jb_get_text(loc, "selector")))
+			return false;
+		appendStringInfoString(buf, ".locator(");
+		js_append(buf, strcmp(by, "css") == 0 ? s : psprintf("xpath=%s", s));
+		appendStringInfoChar(buf, ')');
+	}
+	else
+		return false;
+	if (non_empty(has_text = jb_get_text(loc, "hasText")))
+	{
+		appendStringInfoString(buf, ".filter({ hasText: ");
+		js_append(buf, has_text);
+		appendStringInfoString(buf, " })");
+	}
+	return true;
+}
+
 /* Recorded selector kinds that map to a Playwright text locator call. */
 static const struct
 {
@@ -1843,142 +2207,223 @@ static const struct
 };
 
 /*
- * _locator(selectors, selector, frame_path): the Playwright locator of a
- * recorded target, ranked like codegen; NULL when nothing usable.
+ * The locator of a target recorded before events carried ranked locators:
+ * the first of data.selectors, ranked like codegen, else data.selector.
+ * Appended after root; false when nothing usable was recorded.
  */
-static char *
-playwright_locator(Jsonb *selectors, const char *selector, Jsonb *frame_path)
+static bool
+legacy_locator_append(StringInfo loc, Jsonb *selectors, const char *selector)
 {
-	StringInfoData root;
-	StringInfoData loc;
-
-	initStringInfo(&root);
-	appendStringInfoString(&root, "page");
-	if (frame_path != NULL && JsonContainerIsArray(&frame_path->root) &&
-		!JsonContainerIsScalar(&frame_path->root))
-	{
-		uint32		n = JsonContainerSize(&frame_path->root);
-
-		for (uint32 i = 0; i < n; i++)
-		{
-			JsonbValue *f = getIthJsonbValueFromContainer(&frame_path->root, i);
-
-			appendStringInfoString(&root, ".frameLocator(");
-			js_append(&root, jb_text(f));
-			appendStringInfoChar(&root, ')');
-		}
-	}
-
-	initStringInfo(&loc);
-	appendBinaryStringInfo(&loc, root.data, root.len);
 	if (selectors != NULL && JsonContainerIsObject(&selectors->root))
 	{
 		JsonbContainer *c = &selectors->root;
 		JsonbValue *tid = jb_get(c, "testId");
-		char	   *attr = NULL;
-		char	   *val = NULL;
 		char	   *s;
 
 		if (jb_object(tid) != NULL)
 		{
-			attr = jb_get_text(jb_object(tid), "attribute");
-			if (attr == NULL)
-				attr = "data-testid";
-			val = jb_get_text(jb_object(tid), "value");
+			if (testid_append(loc, jb_get_text(jb_object(tid), "attribute"),
+							  jb_get_text(jb_object(tid), "value")))
+				return true;
 		}
-		else if (tid != NULL && tid->type == jbvString)
+		else if (tid != NULL && tid->type == jbvString && non_empty(s = jb_text(tid)))
 		{
-			attr = "data-testid";
-			val = jb_text(tid);
-		}
-		if (non_empty(val))
-		{
-			StringInfoData css;
-
-			/* getByTestId uses data-testid unless the config says otherwise */
-			if (strcmp(attr, "data-testid") == 0)
-			{
-				appendStringInfoString(&loc, ".getByTestId(");
-				js_append(&loc, val);
-				appendStringInfoChar(&loc, ')');
-				return loc.data;
-			}
-			/* _css_attr(attr, val) */
-			initStringInfo(&css);
-			appendStringInfo(&css, "[%s=\"", attr);
-			for (const char *p = val; *p; p++)
-			{
-				if (*p == '\\' || *p == '"')
-					appendStringInfoChar(&css, '\\');
-				appendStringInfoChar(&css, *p);
-			}
-			appendStringInfoString(&css, "\"]");
-			appendStringInfoString(&loc, ".locator(");
-			js_append(&loc, css.data);
-			appendStringInfoChar(&loc, ')');
-			return loc.data;
+			appendStringInfoString(loc, ".getByTestId(");
+			js_append(loc, s);
+			appendStringInfoChar(loc, ')');
+			return true;
 		}
 		if (jb_object(jb_get(c, "role")) != NULL &&
 			non_empty(jb_path_text(c, "role", "role")) &&
 			non_empty(jb_path_text(c, "role", "name")))
 		{
-			appendStringInfoString(&loc, ".getByRole(");
-			js_append(&loc, jb_path_text(c, "role", "role"));
-			appendStringInfoString(&loc, ", { name: ");
-			js_append(&loc, jb_path_text(c, "role", "name"));
-			appendStringInfoString(&loc, ", exact: true })");
-			return loc.data;
+			appendStringInfoString(loc, ".getByRole(");
+			js_append(loc, jb_path_text(c, "role", "role"));
+			appendStringInfoString(loc, ", { name: ");
+			js_append(loc, jb_path_text(c, "role", "name"));
+			appendStringInfoString(loc, ", exact: true })");
+			return true;
 		}
 		/* Then codegen's text-based locators, in its order. */
 		for (int k = 0; k < lengthof(text_locators); k++)
 		{
 			if (non_empty(s = jb_get_text(c, text_locators[k].key)))
 			{
-				appendStringInfoString(&loc, text_locators[k].call);
-				js_append(&loc, s);
-				appendStringInfoString(&loc, ", { exact: true })");
-				return loc.data;
+				appendStringInfoString(loc, text_locators[k].call);
+				js_append(loc, s);
+				appendStringInfoString(loc, ", { exact: true })");
+				return true;
 			}
 		}
 		if (non_empty(s = jb_get_text(c, "css")))
 		{
-			appendStringInfoString(&loc, ".locator(");
-			js_append(&loc, s);
-			appendStringInfoChar(&loc, ')');
-			return loc.data;
+			appendStringInfoString(loc, ".locator(");
+			js_append(loc, s);
+			appendStringInfoChar(loc, ')');
+			return true;
 		}
 		if (non_empty(s = jb_get_text(c, "xpath")))
 		{
-			appendStringInfoString(&loc, ".locator(");
-			js_append(&loc, psprintf("xpath=%s", s));
-			appendStringInfoChar(&loc, ')');
-			return loc.data;
+			appendStringInfoString(loc, ".locator(");
+			js_append(loc, psprintf("xpath=%s", s));
+			appendStringInfoChar(loc, ')');
+			return true;
 		}
 	}
 	if (non_empty(selector))
 	{
-		appendStringInfoString(&loc, ".locator(");
-		js_append(&loc, selector);
-		appendStringInfoChar(&loc, ')');
-		return loc.data;
+		appendStringInfoString(loc, ".locator(");
+		js_append(loc, selector);
+		appendStringInfoChar(loc, ')');
+		return true;
 	}
-	return NULL;
+	return false;
 }
 
 /*
- * _playwright_line(a, prev_op) into line: the statement(s) replaying one
- * action; false for no line (NULL).
+ * Whether a locator finds its element by position among its siblings (a CSS
+ * :nth-of-type or :nth-child, an XPath index), which picks another element
+ * as soon as the list around it changes (a list that scrolled, a grid
+ * sorted differently).
  */
 static bool
-playwright_line(StringInfo line, Datum *values, bool *nulls, const char *op,
-				const char *prev_op)
+locator_is_positional(JsonbContainer *loc)
+{
+	char	   *by = jb_get_text(loc, "by");
+	char	   *sel = jb_get_text(loc, "selector");
+
+	if (by == NULL || sel == NULL)
+		return false;
+	if (strcmp(by, "css") == 0)
+		return strstr(sel, ":nth-") != NULL;
+	if (strcmp(by, "xpath") == 0)
+		return strchr(sel, '[') != NULL && strspn(strchr(sel, '[') + 1, "0123456789") > 0;
+	return false;
+}
+
+/*
+ * Appends the expression of a step's target: its recorded locators (up to
+ * PLAYWRIGHT_MAX_CANDIDATES that hold no masked value, positional ones only
+ * when nothing else is usable), one directly and several through locate(),
+ * which takes the first that finds exactly one element; else the legacy
+ * selectors.  false when nothing usable.
+ */
+static bool
+target_append(PlaywrightBuild *b, StringInfo buf, Jsonb *locators, Jsonb *selectors,
+			  const char *selector, Jsonb *frame_path)
+{
+	StringInfoData root;
+	List	   *candidates = NIL;
+
+	initStringInfo(&root);
+	frame_root_append(&root, frame_path);
+	if (locators != NULL && JsonContainerIsArray(&locators->root) && !JsonContainerIsScalar(&locators->root))
+	{
+		uint32		n = JsonContainerSize(&locators->root);
+		bool		positional_ok = true;
+
+		/* positions are a last resort: kept only when nothing else is usable */
+		for (uint32 i = 0; i < n && positional_ok; i++)
+		{
+			JsonbContainer *loc = jb_container(getIthJsonbValueFromContainer(&locators->root, i));
+
+			if (loc != NULL && JsonContainerIsObject(loc) && !jsonb_has_placeholder(loc) &&
+				!locator_is_positional(loc))
+			{
+				StringInfoData probe;
+
+				initStringInfo(&probe);
+				positional_ok = !locator_call_append(&probe, loc);
+			}
+		}
+		for (uint32 i = 0; i < n && list_length(candidates) < PLAYWRIGHT_MAX_CANDIDATES; i++)
+		{
+			JsonbContainer *loc = jb_container(getIthJsonbValueFromContainer(&locators->root, i));
+			StringInfoData expr;
+			ListCell   *lc;
+			bool		seen = false;
+
+			if (loc == NULL || !JsonContainerIsObject(loc) || jsonb_has_placeholder(loc) ||
+				(!positional_ok && locator_is_positional(loc)))
+				continue;
+			initStringInfo(&expr);
+			appendBinaryStringInfo(&expr, root.data, root.len);
+			if (!locator_call_append(&expr, loc))
+				continue;
+			foreach(lc, candidates)
+				seen = seen || strcmp((char *) lfirst(lc), expr.data) == 0;
+			if (!seen)
+				candidates = lappend(candidates, expr.data);
+		}
+	}
+	if (list_length(candidates) == 1)
+	{
+		appendStringInfoString(buf, (char *) linitial(candidates));
+		return true;
+	}
+	if (list_length(candidates) > 1)
+	{
+		ListCell   *lc;
+
+		appendStringInfoString(buf, "(await locate(");
+		foreach(lc, candidates)
+		{
+			if (lc != list_head(candidates))
+				appendStringInfoString(buf, ", ");
+			appendStringInfoString(buf, (char *) lfirst(lc));
+		}
+		appendStringInfoString(buf, "))");
+		b->uses_locate = true;
+		return true;
+	}
+	appendBinaryStringInfo(buf, root.data, root.len);
+	if (legacy_locator_append(buf, selectors, selector))
+		return true;
+	buf->len -= root.len;
+	buf->data[buf->len] = '\0';
+	return false;
+}
+
+/*
+ * What a field is, for the parameter list: its label, accessible name,
+ * placeholder or name attribute as recorded, else the step.
+ */
+static char *
+field_description(Jsonb *element, int32 step)
+{
+	const char *const keys[] = {"label", "name"};
+
+	if (element != NULL && JsonContainerIsObject(&element->root))
+	{
+		JsonbContainer *attrs = jb_object(jb_get(&element->root, "attributes"));
+		char	   *s;
+
+		for (int i = 0; i < lengthof(keys); i++)
+			if (non_empty(s = jb_get_text(&element->root, keys[i])))
+				return s;
+		if (attrs != NULL && (non_empty(s = jb_get_text(attrs, "placeholder")) ||
+							  non_empty(s = jb_get_text(attrs, "name"))))
+			return s;
+	}
+	return psprintf("step %d", step);
+}
+
+/*
+ * The statement(s) replaying one action into line; false for none.  prev_op
+ * is the op of the row before: an implicit navigation is awaited only after
+ * what caused it.
+ */
+static bool
+playwright_line(PlaywrightBuild *b, StringInfo line, Datum *values, bool *nulls, const char *op)
 {
 	char	   *value = row_text(values, nulls, ACOL_VALUE);
 	Jsonb	   *detail = row_jsonb(values, nulls, ACOL_DETAIL);
 	JsonbContainer *det = detail != NULL ? &detail->root : NULL;
-	char	   *loc = playwright_locator(row_jsonb(values, nulls, ACOL_SELECTORS),
-										 row_text(values, nulls, ACOL_SELECTOR),
-										 row_jsonb(values, nulls, ACOL_FRAME_PATH));
+	Jsonb	   *frame_path = row_jsonb(values, nulls, ACOL_FRAME_PATH);
+	Jsonb	   *element = row_jsonb(values, nulls, ACOL_ELEMENT);
+	int32		step = nulls[ACOL_STEP] ? 0 : DatumGetInt32(values[ACOL_STEP]);
+	StringInfoData loc;
+	bool		has_loc;
 
 	if (strcmp(op, "NAVIGATE") == 0)
 	{
@@ -1986,13 +2431,13 @@ playwright_line(StringInfo line, Datum *values, bool *nulls, const char *op,
 		{
 			/* a masked query parameter becomes a parameter too */
 			appendStringInfoString(line, "  await page.goto(");
-			js_value_append(line, value);
+			js_value_append(b, line, value, psprintf("goto %d", step), psprintf("in the URL of step %d", step));
 			appendStringInfoString(line, ");");
 			return true;
 		}
-		if (prev_op != NULL && (strcmp(prev_op, "CLICK") == 0 ||
-								strcmp(prev_op, "PRESS") == 0 ||
-								strcmp(prev_op, "SELECT") == 0))
+		if (b->prev_op != NULL && (strcmp(b->prev_op, "CLICK") == 0 ||
+								   strcmp(b->prev_op, "PRESS") == 0 ||
+								   strcmp(b->prev_op, "SELECT") == 0))
 		{
 			/* origin + path only: the query may hold masked values */
 			appendStringInfoString(line, "  await page.waitForURL((url) => url.origin + url.pathname === ");
@@ -2009,50 +2454,111 @@ playwright_line(StringInfo line, Datum *values, bool *nulls, const char *op,
 	{
 		char	   *x = jb_get_text(det, "x");
 		char	   *y = jb_get_text(det, "y");
+		char	   *container = jb_get_text(det, "container");
 
-		appendStringInfo(line, "  await scrollToPosition(page, %s, %s);",
-						 x != NULL ? x : "", y != NULL ? y : "");
+		if (container != NULL)
+		{
+			appendStringInfoString(line, "  await scrollElementTo(");
+			frame_root_append(line, frame_path);
+			appendStringInfoString(line, ".locator(");
+			js_append(line, container);
+			appendStringInfoString(line, ")");
+			b->uses_element_scroll = true;
+		}
+		else
+		{
+			appendStringInfoString(line, "  await scrollToPosition(page");
+			b->uses_scroll = true;
+		}
+		appendStringInfo(line, ", %s, %s);", x != NULL ? x : "0", y != NULL ? y : "0");
 		return true;
 	}
-	if (strcmp(op, "PRESS") == 0 && loc == NULL)
+
+	initStringInfo(&loc);
+	has_loc = target_append(b, &loc, row_jsonb(values, nulls, ACOL_LOCATORS),
+							row_jsonb(values, nulls, ACOL_SELECTORS),
+							row_text(values, nulls, ACOL_SELECTOR), frame_path);
+	if (strcmp(op, "PRESS") == 0 && !has_loc)
 	{
 		appendStringInfoString(line, "  await page.keyboard.press(");
 		js_append(line, value);
 		appendStringInfoString(line, ");");
 		return true;
 	}
-	if (loc == NULL)
+	if (!has_loc)
 	{
-		appendStringInfoString(line, "  // step ");
-		if (!nulls[ACOL_STEP])
-			appendStringInfo(line, "%d", DatumGetInt32(values[ACOL_STEP]));
-		appendStringInfo(line, ": %s without a recorded target, skipped",
-						 op_lower_names[op_from_name(op)]);
+		appendStringInfo(line, "  // step %d: %s without a recorded target, skipped",
+						 step, op_lower_names[op_from_name(op)]);
 		return true;
 	}
-	appendStringInfo(line, "  await %s", loc);
+	appendStringInfo(line, "  await %s", loc.data);
 	if (strcmp(op, "CLICK") == 0)
 	{
 		char	   *dbl = jb_get_text(det, "dblclick");
 		char	   *button = jb_get_text(det, "button");
+		bool		right = button != NULL && (strcmp(button, "right") == 0 || strcmp(button, "2") == 0);
+		JsonbValue *pos = jb_get(det, "position");
+		StringInfoData opts;
 
-		if (dbl != NULL && text_bool(dbl))
-			appendStringInfoString(line, ".dblclick()");
-		else if (button != NULL && (strcmp(button, "right") == 0 || strcmp(button, "2") == 0))
-			appendStringInfoString(line, ".click({ button: 'right' })");
-		else
-			appendStringInfoString(line, ".click()");
-	}
-	else if (strcmp(op, "TYPE") == 0)
-	{
-		appendStringInfoString(line, ".fill(");
-		js_value_append(line, value);
+		initStringInfo(&opts);
+		if (right)
+			appendStringInfoString(&opts, "button: 'right'");
+		if (pos != NULL && pos->type == jbvBinary)
+		{
+			StringInfoData point;
+
+			initStringInfo(&point);
+			if (point_append(&point, JsonbValueToJsonb(pos)))
+				appendStringInfo(&opts, "%sposition: %s", opts.len > 0 ? ", " : "", point.data);
+		}
+		appendStringInfoString(line, dbl != NULL && text_bool(dbl) ? ".dblclick(" : ".click(");
+		if (opts.len > 0)
+			appendStringInfo(line, "{ %s }", opts.data);
 		appendStringInfoChar(line, ')');
 	}
-	else if (strcmp(op, "SELECT") == 0)
+	else if (strcmp(op, "DRAG") == 0)
 	{
-		appendStringInfoString(line, ".selectOption(");
-		js_value_append(line, value);
+		JsonbContainer *to = jb_object(jb_get(det, "to"));
+		JsonbValue *src_pos = jb_get(det, "sourcePosition");
+		JsonbValue *dst_pos = jb_get(det, "targetPosition");
+		StringInfoData dst;
+		StringInfoData opts;
+
+		initStringInfo(&dst);
+		if (to == NULL ||
+			!target_append(b, &dst, jb_array_copy(jb_get(to, "locators")),
+						   jb_object_copy(jb_get(to, "selectors")), jb_get_text(to, "selector"), frame_path))
+		{
+			line->len = 0;
+			line->data[0] = '\0';
+			appendStringInfo(line, "  // step %d: drag without a recorded drop target, skipped", step);
+			return true;
+		}
+		initStringInfo(&opts);
+		if (src_pos != NULL && src_pos->type == jbvBinary)
+		{
+			appendStringInfoString(&opts, "sourcePosition: ");
+			if (!point_append(&opts, JsonbValueToJsonb(src_pos)))
+				opts.len = 0;
+		}
+		if (dst_pos != NULL && dst_pos->type == jbvBinary)
+		{
+			int			before = opts.len;
+
+			appendStringInfo(&opts, "%stargetPosition: ", opts.len > 0 ? ", " : "");
+			if (!point_append(&opts, JsonbValueToJsonb(dst_pos)))
+				opts.len = before;
+		}
+		opts.data[opts.len] = '\0';
+		appendStringInfo(line, ".dragTo(%s", dst.data);
+		if (opts.len > 0)
+			appendStringInfo(line, ", { %s }", opts.data);
+		appendStringInfoChar(line, ')');
+	}
+	else if (strcmp(op, "TYPE") == 0 || strcmp(op, "SELECT") == 0)
+	{
+		appendStringInfoString(line, strcmp(op, "TYPE") == 0 ? ".fill(" : ".selectOption(");
+		js_value_append(b, line, value, loc.data, field_description(element, step));
 		appendStringInfoChar(line, ')');
 	}
 	else if (strcmp(op, "PRESS") == 0)
@@ -2069,7 +2575,7 @@ playwright_line(StringInfo line, Datum *values, bool *nulls, const char *op,
 	return true;
 }
 
-/* Adds one action's line, step count, scroll flag and placeholder kind. */
+/* Adds one action's line to the body. */
 static void
 playwright_emit(Datum *values, bool *nulls, void *arg)
 {
@@ -2078,14 +2584,10 @@ playwright_emit(Datum *values, bool *nulls, void *arg)
 	const char *op = op_names[op_from_name(TextDatumGetCString(values[ACOL_OP]))];
 	StringInfoData line;
 
-	b->any_rows = true;
 	if (!DatumGetBool(values[ACOL_IMPLICIT]))
 		b->n_steps++;
-	if (strcmp(op, "SCROLL") == 0)
-		b->has_scroll = true;
-
 	initStringInfo(&line);
-	if (playwright_line(&line, values, nulls, op, b->prev_op))
+	if (playwright_line(b, &line, values, nulls, op))
 	{
 		if (b->has_body)
 			appendStringInfoChar(&b->body, '\n');
@@ -2093,56 +2595,14 @@ playwright_emit(Datum *values, bool *nulls, void *arg)
 		b->has_body = true;
 	}
 	b->prev_op = op;
-
-	/* (regexp_match(value, '<([A-Z][A-Z0-9_]{1,30})>'))[1] of a TYPE or SELECT */
-	if ((strcmp(op, "TYPE") == 0 || strcmp(op, "SELECT") == 0) && !nulls[ACOL_VALUE])
-	{
-		char	   *value = TextDatumGetCString(values[ACOL_VALUE]);
-		const char *start;
-		const char *kind;
-		int			kind_len;
-
-		if (find_placeholder(value, value, &start, &kind, &kind_len))
-		{
-			char	   *k = pnstrdup(kind, kind_len);
-			ListCell   *lc;
-			bool		seen = false;
-
-			foreach(lc, b->kinds)
-			{
-				if (strcmp((char *) lfirst(lc), k) == 0)
-				{
-					seen = true;
-					break;
-				}
-			}
-			if (!seen)
-			{
-				MemoryContext old = MemoryContextSwitchTo(b->cxt);
-
-				b->kinds = lappend(b->kinds, pstrdup(k));
-				MemoryContextSwitchTo(old);
-			}
-		}
-	}
-}
-
-/* Orders kinds as string_agg(DISTINCT ...) does: the default collation. */
-static int
-kind_cmp(const ListCell *a, const ListCell *b)
-{
-	const char *x = (const char *) lfirst(a);
-	const char *y = (const char *) lfirst(b);
-
-	return varstr_cmp(x, strlen(x), y, strlen(y), DEFAULT_COLLATION_OID);
 }
 
 /*
  * codesight._playwright_body(session_id, OUT body, OUT n_steps, OUT
- * has_scroll, OUT params): the test body of export_playwright() (lines
- * joined by newlines, NULL without any), the number of real actions,
- * whether any scroll is replayed (NULL without actions) and the distinct
- * placeholder kinds typed or selected, sorted and joined by ", ".
+ * helpers, OUT params): the test body of export_playwright() (lines joined
+ * by newlines, NULL without any), the number of real actions, the helper
+ * functions the body calls (NULL for none) and the header's comment lines
+ * naming the parameters masked values became (NULL for none).
  */
 PG_FUNCTION_INFO_V1(codesight_playwright_body);
 Datum
@@ -2152,6 +2612,7 @@ codesight_playwright_body(PG_FUNCTION_ARGS)
 	TupleDesc	tupdesc;
 	Datum		values[4];
 	bool		nulls[4];
+	StringInfoData helpers;
 
 	if (get_call_result_type(fcinfo, NULL, &tupdesc) != TYPEFUNC_COMPOSITE)
 		ereport(ERROR,
@@ -2169,21 +2630,37 @@ codesight_playwright_body(PG_FUNCTION_ARGS)
 	nulls[0] = !b.has_body;
 	values[0] = b.has_body ? PointerGetDatum(cstring_to_text_with_len(b.body.data, b.body.len)) : (Datum) 0;
 	values[1] = Int32GetDatum(b.n_steps);
-	nulls[2] = !b.any_rows;
-	values[2] = BoolGetDatum(b.has_scroll);
-	nulls[3] = (b.kinds == NIL);
-	if (b.kinds != NIL)
+
+	/* each ends with a newline; a blank line between them */
+	initStringInfo(&helpers);
+	if (b.uses_locate)
+		appendStringInfoString(&helpers, playwright_locate_helper);
+	if (b.uses_scroll)
+		appendStringInfo(&helpers, "%s%s", helpers.len > 0 ? "\n" : "", playwright_scroll_helper);
+	if (b.uses_element_scroll)
+		appendStringInfo(&helpers, "%s%s", helpers.len > 0 ? "\n" : "", playwright_element_scroll_helper);
+	nulls[2] = helpers.len == 0;
+	values[2] = helpers.len > 0 ? CStringGetTextDatum(helpers.data) : (Datum) 0;
+
+	nulls[3] = b.params == NIL;
+	if (b.params != NIL)
 	{
 		StringInfoData params;
 		ListCell   *lc;
+		int			width = 0;
 
-		list_sort(b.kinds, kind_cmp);
+		foreach(lc, b.params)
+			width = Max(width, (int) strlen(((PlaywrightParam *) lfirst(lc))->name));
 		initStringInfo(&params);
-		foreach(lc, b.kinds)
+		appendStringInfoString(&params,
+							   "// Masked values are parameters: set these environment variables to replay\n"
+							   "// with your own test data (each falls back to a harmless test value):");
+		foreach(lc, b.params)
 		{
-			if (params.len > 0)
-				appendStringInfoString(&params, ", ");
-			appendStringInfoString(&params, (char *) lfirst(lc));
+			PlaywrightParam *p = (PlaywrightParam *) lfirst(lc);
+
+			appendStringInfo(&params, "\n//   %-*s  ", width, p->name);
+			comment_append(&params, p->description);
 		}
 		values[3] = CStringGetTextDatum(params.data);
 	}

@@ -30,6 +30,7 @@ typedef enum ActionColumn
 	ACOL_COORDINATES,
 	ACOL_IMPLICIT,
 	ACOL_DETAIL,
+	ACOL_LOCATORS,
 	ACTION_NCOLS
 } ActionColumn;
 

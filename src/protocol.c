@@ -31,7 +31,7 @@ static const JsonLimits proto_json_limits = {
 
 /* Event types the server stores; the extension and exports use the same. */
 static const char *const allowed_event_types[] = {
-	"click", "dblclick", "input", "change", "select", "submit", "keypress",
+	"click", "dblclick", "drag", "input", "change", "select", "submit", "keypress",
 	"scroll", "hover", "navigation", "tab", "page", "focus", "blur",
 	"visibility", "pause", "resume", NULL
 };

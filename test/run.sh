@@ -75,6 +75,7 @@ integration() {
 suite build build || { echo "build failed"; echo "0 passed, 1 failed"; exit 1; }
 suite regress regress
 suite node-deps node_deps
+suite extension-build bash scripts/build-extension.sh
 suite integration integration
 
 for extra in test/suites/*.sh; do

@@ -7,9 +7,11 @@
 // it. Such a commit is not recorded; Chrome commits the page again in the
 // tab when it is activated, and that is the navigation the worker made.
 
+import { maskUrl as maskUrlText } from '../content/privacy.js';
+
 const RECORDED_SCHEMES = /^(?:https?|file):/;
 
-function maskUrl(url) { return globalThis.codesight.privacy.maskUrl(url || ''); }
+function maskUrl(url) { return maskUrlText(url || ''); }
 
 // The tab's own page, shown to the worker (not prerendering, not cached).
 export function isShownTopFrame(d) {

@@ -2,7 +2,7 @@
 // of the session state. Chrome may stop it at any time and wake it with a
 // message or a browser event, so every listener is registered synchronously
 // below and waits for `ready` (state reloaded from IndexedDB and storage).
-import '../content/privacy.js';
+import { knownValuePatterns, maskKnownEvent, maskUrl } from '../content/privacy.js';
 import { IdbStore } from './store.js';
 import { Outbox, newSessionMeta, BATCH_MAX, BATCH_DELAY_MS } from './outbox.js';
 import { Connection } from './connection.js';
@@ -16,8 +16,11 @@ const DEFAULT_SERVER_URL = 'ws://127.0.0.1:8787/extension-ws';
 const ACTIVITY_LENGTH = 20;
 const FLUSH_TIMEOUT_MS = 1500;
 const DIAGNOSE_EVERY_MS = 10000;
-const PAGE_EVENT_TYPES = new Set(['click', 'dblclick', 'input', 'change', 'select', 'submit', 'keypress',
+const PAGE_EVENT_TYPES = new Set(['click', 'dblclick', 'drag', 'input', 'change', 'select', 'submit', 'keypress',
   'scroll', 'hover', 'page', 'focus', 'blur', 'visibility']);
+// Values typed into fields masked by meaning (names, addresses, ...) that
+// the content scripts report, at most this many per session.
+const MAX_PERSONAL_VALUES = 200;
 
 const store = new IdbStore();
 const outboxes = new Map(); // sessionId -> Outbox, for every session not yet closed on the server
@@ -33,6 +36,10 @@ let pairing = null; // a page's pending request to connect the extension to its 
 let activity = [];
 let lastDiagnosis = 0;
 const stopSent = new Set();
+// The current session's personal values (memory only: chrome.storage.session)
+// and the patterns that mask them in every event.
+let personal = { sessionId: null, values: [] };
+let personalPatterns = [];
 
 const connection = new Connection({
   onMessage: (msg) => ready.then(() => onServerMessage(msg)),
@@ -84,6 +91,8 @@ async function load() {
   const lastMeta = (await store.allMeta()).find((m) => m.sessionId === lastSessionId);
   lastOutbox = lastMeta ? outboxes.get(lastSessionId) || new Outbox(store, lastMeta) : null;
   recording = stored.recording && outboxes.has(stored.recording.sessionId) ? stored.recording : null;
+  const kept = (await chrome.storage.session.get('personal')).personal;
+  if (kept && recording && kept.sessionId === recording.sessionId) setPersonal(kept);
   await saveRecording();
   ensureConnection();
   publishStatus();
@@ -174,24 +183,46 @@ function noteActivity(event) {
     ...activity].slice(0, ACTIVITY_LENGTH);
 }
 
+function setPersonal(value) {
+  personal = value;
+  personalPatterns = knownValuePatterns(personal.values);
+}
+
+// Remembers values a content script masked by meaning, so that a name or
+// address shown again later (a confirmation page, a GET form's URL) is
+// masked there too.
+async function rememberPersonal(values) {
+  if (!Array.isArray(values)) return;
+  const fresh = values.filter((v) => v && typeof v.kind === 'string' && typeof v.value === 'string' &&
+    !personal.values.some((p) => p.kind === v.kind && p.value === v.value));
+  if (!fresh.length) return;
+  const all = [...personal.values, ...fresh.map(({ kind, value }) => ({ kind, value }))].slice(-MAX_PERSONAL_VALUES);
+  setPersonal({ sessionId: recording.sessionId, values: all });
+  await chrome.storage.session.set({ personal });
+}
+
 // Adds one event to the current session; page events are dropped while
 // paused (that is what pausing means), pause/resume themselves are kept.
-function record(event, origin = {}) {
+// Every string of the event is masked for the personal values known so far.
+function record(event, origin = {}, personalValues = null) {
   return serial(async () => {
     if (!recording) return { ok: true, recorded: false };
     if (recording.paused && event.type !== 'pause') return { ok: true, recorded: false };
     const ob = outboxes.get(recording.sessionId);
+    await rememberPersonal(personalValues);
     const data = { ...(event.data || {}), timestamp: event.timestamp };
     if (origin.tabId !== undefined) data.tabId = origin.tabId;
     // A frame's events name the page around it, to replay them there.
-    if (origin.frameId && origin.topUrl) data.topUrl = globalThis.codesight.privacy.maskUrl(origin.topUrl);
+    if (origin.frameId && origin.topUrl) data.topUrl = maskUrl(origin.topUrl);
     const stored = await ob.add({
       type: event.type,
       timestamp: event.timestamp,
-      data,
+      data: maskKnownEvent(data, personalPatterns),
       ...(origin.tabId !== undefined ? { tabId: origin.tabId } : {}),
       ...(origin.frameId !== undefined ? { frameId: origin.frameId } : {}),
     });
+    // A content script's retry of an event already stored.
+    if (!stored) return { ok: true, recorded: false, duplicate: true };
     noteActivity(stored);
     schedulePump(ob.meta.nextSeq - 1 - ob.meta.sentSeq >= BATCH_MAX);
     publishStatus();
@@ -400,6 +431,8 @@ async function startTracking({ sessionId, startedBy }) {
     recording = { sessionId, paused: false, startedBy };
     lastSessionId = sessionId;
     lastStop = null;
+    setPersonal({ sessionId, values: [] });
+    await chrome.storage.session.set({ personal });
     activity = [];
     if (problem && problem.code === 'session_not_active') setProblem(null);
     await saveRecording();
@@ -416,7 +449,7 @@ async function recordActiveTab() {
   await record({
     type: 'tab',
     timestamp: Date.now(),
-    data: { action: 'activated', tabId: tab.id, windowId: tab.windowId, url: globalThis.codesight.privacy.maskUrl(tab.url || '') },
+    data: { action: 'activated', tabId: tab.id, windowId: tab.windowId, url: maskUrl(tab.url || '') },
   }, { tabId: tab.id });
 }
 
@@ -537,7 +570,7 @@ async function onRuntimeMessage(msg, sender) {
     // A prerendered page nobody sees yet is no part of the demonstration.
     if (sender.documentLifecycle && sender.documentLifecycle !== 'active') return { ok: true, recorded: false };
     const top = await senderIsTopFrame(sender);
-    return record(msg.event, { tabId: sender.tab.id, frameId: top ? 0 : sender.frameId, topUrl: sender.tab.url });
+    return record(msg.event, { tabId: sender.tab.id, frameId: top ? 0 : sender.frameId, topUrl: sender.tab.url }, msg.personal);
   }
   // Content scripts only record; the controls are for the extension's own pages.
   if (!String(sender.url || '').startsWith(chrome.runtime.getURL(''))) return { ok: false, error: 'not allowed' };

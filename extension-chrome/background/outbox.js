@@ -7,9 +7,12 @@
 
 export const BATCH_MAX = 50;
 export const BATCH_DELAY_MS = 100;
+// Event ids remembered per session: a content script retries an event for
+// a few seconds at most, far fewer events than this apart.
+export const RECENT_EVENT_IDS = 256;
 
 export function newSessionMeta(sessionId, startTime) {
-  return { sessionId, startTime, endTime: null, nextSeq: 1, ackedSeq: 0, sentSeq: 0, stopped: false, closed: false };
+  return { sessionId, startTime, endTime: null, nextSeq: 1, ackedSeq: 0, sentSeq: 0, stopped: false, closed: false, recentEventIds: [] };
 }
 
 export class Outbox {
@@ -24,8 +27,18 @@ export class Outbox {
   get sessionId() { return this.meta.sessionId; }
 
   // Assigns the next seq and persists the event; the seq is taken before
-  // the first await so concurrent calls keep their call order.
+  // the first await so concurrent calls keep their call order. An event
+  // whose data.eventId was seen already (a retried delivery whose first
+  // try did arrive) is dropped: null. The ids are kept in the meta, written
+  // with each event, so a restarted service worker knows them too.
   async add(event) {
+    const id = event.data && event.data.eventId;
+    if (id) {
+      const recent = this.meta.recentEventIds || (this.meta.recentEventIds = []);
+      if (recent.includes(id)) return null;
+      recent.push(id);
+      if (recent.length > RECENT_EVENT_IDS) recent.shift();
+    }
     const stored = { seq: this.meta.nextSeq, ...event };
     this.meta.nextSeq += 1;
     await this.store.append({ ...this.meta }, stored);

@@ -1,5 +1,5 @@
 import { describe, it, expect } from 'vitest';
-import { Outbox, newSessionMeta, BATCH_MAX } from '../background/outbox.js';
+import { Outbox, newSessionMeta, BATCH_MAX, RECENT_EVENT_IDS } from '../background/outbox.js';
 import { MemoryStore } from './memory-store.js';
 
 function event(i) { return { type: 'click', timestamp: 1000 + i, data: { i } }; }
@@ -104,5 +104,25 @@ describe('Outbox', () => {
     await ob.started(1);
     expect(await pending).toEqual([]);
     expect((await ob.nextBatch()).map((x) => x.seq)).toEqual([2, 3]);
+  });
+
+  it('drops a retried event it already stored, also after a restart', async () => {
+    const { store, ob } = await filled(0);
+    const click = (id) => ({ type: 'click', timestamp: 1, data: { eventId: id } });
+    // A content script's first try arrived but its answer did not; the
+    // retry carries the same id. Concurrent tries keep call order too.
+    const [a, b] = await Promise.all([ob.add(click('e-1')), ob.add(click('e-1'))]);
+    expect(a.seq).toBe(1);
+    expect(b).toBe(null);
+    expect(await ob.add(click('e-2'))).toMatchObject({ seq: 2 });
+    const revived = new Outbox(store, structuredClone(store.metas.get('cs_test_abcde')));
+    expect(await revived.add(click('e-2'))).toBe(null);
+    expect(await revived.add(click('e-3'))).toMatchObject({ seq: 3 });
+    expect([...store.rows('cs_test_abcde').keys()]).toEqual([1, 2, 3]);
+    // Events without an id (the service worker's own) are all kept, and
+    // the remembered ids stay bounded.
+    for (let i = 0; i < RECENT_EVENT_IDS + 10; i++) await revived.add(click('x-' + i));
+    expect(await revived.add(event(1))).toMatchObject({ seq: RECENT_EVENT_IDS + 14 });
+    expect(revived.meta.recentEventIds.length).toBe(RECENT_EVENT_IDS);
   });
 });

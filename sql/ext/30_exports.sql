@@ -19,7 +19,7 @@ CREATE TYPE codesight.action AS (
     step         integer,
     seq          bigint,         -- the event that produced the row (the last one when collapsed)
     ts           timestamptz,    -- client time of that event
-    op           text,           -- CLICK TYPE SELECT HOVER PRESS SCROLL NAVIGATE
+    op           text,           -- CLICK TYPE SELECT HOVER PRESS SCROLL NAVIGATE DRAG
     value        text,           -- typed text, option value, key, URL or "x,y"
     masked       text,           -- placeholder kind (EMAIL, CARD_NUMBER, ...) or NULL
     url          text,           -- page URL when the action happened
@@ -29,7 +29,9 @@ CREATE TYPE codesight.action AS (
     element      jsonb,          -- {tag, role, name, text, attributes, boundingBox}
     coordinates  jsonb,          -- {x, y} client coordinates of a click
     implicit     boolean,        -- a navigation caused by the previous action
-    detail       jsonb           -- per-op extras: dblclick, clickCount, optionText, x, y
+    detail       jsonb,          -- per-op extras: dblclick, clickCount, optionText, x, y, container,
+                                 -- position, to / sourcePosition / targetPosition (DRAG)
+    locators     jsonb           -- the extension's ranked locators (docs/events.md)
 );
 
 -- Turns a session's events into its action list, in one pass over the
@@ -111,185 +113,15 @@ CREATE FUNCTION codesight._js(s text) RETURNS text
 LANGUAGE sql IMMUTABLE PARALLEL SAFE
 RETURN coalesce(to_json(s)::text, '""');
 
--- The replay default for a masked value kind: a harmless test value of the
--- right shape, so that forms validate.
-CREATE FUNCTION codesight._mask_default(kind text) RETURNS text
-LANGUAGE sql IMMUTABLE PARALLEL SAFE
-RETURN CASE kind
-    WHEN 'EMAIL' THEN 'user@example.com'
-    WHEN 'CARD_NUMBER' THEN '4242424242424242'
-    WHEN 'CVC' THEN '123'
-    WHEN 'PASSWORD' THEN 'Test-password-1'
-    WHEN 'SSN' THEN '078-05-1120'
-    WHEN 'PHONE' THEN '+15555550100'
-    WHEN 'CARD_EXPIRY' THEN '12/34'
-    WHEN 'CARD_NAME' THEN 'Test User'
-    WHEN 'CARD_DATA' THEN '0000'
-    ELSE 'test-value'
-END;
-
--- A JavaScript expression for a recorded value.  Placeholders the
--- sanitizer left (<EMAIL>, <CARD_NUMBER>, ...) become parameters
--- `process.env.CS_<KIND> ?? "<default>"`, so a replay never types the
--- placeholder itself and the tester can supply real test data.
-CREATE FUNCTION codesight._js_value(s text) RETURNS text
-LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE AS $$
-DECLARE
-    pattern constant text := '<([A-Z][A-Z0-9_]{1,30})>';
-    parts text[];
-    kinds text[];
-    expr text[] := '{}';
-    param text;
-BEGIN
-    IF s IS NULL OR s !~ pattern THEN
-        RETURN codesight._js(coalesce(s, ''));
-    END IF;
-    parts := regexp_split_to_array(s, pattern);
-    SELECT array_agg(m[1] ORDER BY n) INTO kinds
-      FROM regexp_matches(s, pattern, 'g') WITH ORDINALITY AS r(m, n);
-    FOR i IN 1 .. array_length(parts, 1) LOOP
-        IF parts[i] <> '' THEN
-            expr := expr || codesight._js(parts[i]);
-        END IF;
-        IF i <= coalesce(array_length(kinds, 1), 0) THEN
-            param := format('process.env.CS_%s ?? %s', kinds[i],
-                            codesight._js(codesight._mask_default(kinds[i])));
-            expr := expr || param;
-        END IF;
-    END LOOP;
-    IF array_length(expr, 1) = 1 THEN
-        RETURN expr[1];
-    END IF;
-    -- parenthesise the ?? operands inside a concatenation
-    RETURN array_to_string(ARRAY(
-        SELECT CASE WHEN x LIKE 'process.env.%' THEN '(' || x || ')' ELSE x END
-          FROM unnest(expr) AS x), ' + ');
-END
-$$;
-
--- A CSS attribute selector [name="value"] with the value escaped.
-CREATE FUNCTION codesight._css_attr(name text, value text) RETURNS text
-LANGUAGE sql IMMUTABLE PARALLEL SAFE
-RETURN '[' || name || '="' || replace(replace(value, '\', '\\'), '"', '\"') || '"]';
-
--- The Playwright locator expression for a recorded target, ranked like
--- Playwright's codegen: test id, role with name, placeholder, label, text,
--- CSS, XPath, then the extension's own first selector.  Targets inside
--- iframes are reached through page.frameLocator() per framePath entry.
--- NULL when nothing usable was recorded.
-CREATE FUNCTION codesight._locator(selectors jsonb, selector text, frame_path jsonb)
-RETURNS text
-LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE AS $$
-DECLARE
-    root text := 'page';
-    f text;
-    tid jsonb;
-    attr text;
-    val text;
-    loc text;
-BEGIN
-    IF jsonb_typeof(frame_path) = 'array' THEN
-        FOR f IN SELECT jsonb_array_elements_text(frame_path) LOOP
-            root := root || '.frameLocator(' || codesight._js(f) || ')';
-        END LOOP;
-    END IF;
-    IF jsonb_typeof(selectors) = 'object' THEN
-        tid := selectors -> 'testId';
-        IF jsonb_typeof(tid) = 'object' THEN
-            attr := coalesce(tid ->> 'attribute', 'data-testid');
-            val := tid ->> 'value';
-        ELSIF jsonb_typeof(tid) = 'string' THEN
-            attr := 'data-testid';
-            val := tid #>> '{}';
-        END IF;
-        IF coalesce(val, '') <> '' THEN
-            -- getByTestId uses data-testid unless the config says otherwise
-            IF attr = 'data-testid' THEN
-                RETURN root || '.getByTestId(' || codesight._js(val) || ')';
-            END IF;
-            RETURN root || '.locator(' || codesight._js(codesight._css_attr(attr, val)) || ')';
-        END IF;
-        IF jsonb_typeof(selectors -> 'role') = 'object'
-           AND coalesce(selectors #>> '{role,role}', '') <> ''
-           AND coalesce(selectors #>> '{role,name}', '') <> '' THEN
-            RETURN root || '.getByRole(' || codesight._js(selectors #>> '{role,role}')
-                   || ', { name: ' || codesight._js(selectors #>> '{role,name}') || ', exact: true })';
-        END IF;
-        IF coalesce(selectors ->> 'placeholder', '') <> '' THEN
-            RETURN root || '.getByPlaceholder(' || codesight._js(selectors ->> 'placeholder') || ', { exact: true })';
-        END IF;
-        IF coalesce(selectors ->> 'label', '') <> '' THEN
-            RETURN root || '.getByLabel(' || codesight._js(selectors ->> 'label') || ', { exact: true })';
-        END IF;
-        IF coalesce(selectors ->> 'text', '') <> '' THEN
-            RETURN root || '.getByText(' || codesight._js(selectors ->> 'text') || ', { exact: true })';
-        END IF;
-        IF coalesce(selectors ->> 'css', '') <> '' THEN
-            RETURN root || '.locator(' || codesight._js(selectors ->> 'css') || ')';
-        END IF;
-        IF coalesce(selectors ->> 'xpath', '') <> '' THEN
-            RETURN root || '.locator(' || codesight._js('xpath=' || (selectors ->> 'xpath')) || ')';
-        END IF;
-    END IF;
-    IF coalesce(selector, '') <> '' THEN
-        RETURN root || '.locator(' || codesight._js(selector) || ')';
-    END IF;
-    RETURN NULL;
-END
-$$;
-
--- The statement(s) replaying one action; `prev_op` is the op of the row
--- before (an implicit navigation is awaited only after what caused it).
-CREATE FUNCTION codesight._playwright_line(a codesight.action, prev_op text) RETURNS text
-LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE AS $$
-DECLARE
-    loc text := codesight._locator(a.selectors, a.selector, a.frame_path);
-    base text;
-BEGIN
-    IF a.op = 'NAVIGATE' THEN
-        IF NOT a.implicit THEN
-            -- a masked query parameter becomes a parameter too
-            RETURN '  await page.goto(' || codesight._js_value(a.value) || ');';
-        END IF;
-        IF prev_op IN ('CLICK', 'PRESS', 'SELECT') THEN
-            -- origin + path only: the query may hold masked values
-            base := substring(a.value FROM '^[^?#]*');
-            RETURN '  await page.waitForURL((url) => url.origin + url.pathname === '
-                   || codesight._js(base) || ');';
-        END IF;
-        RETURN NULL;
-    ELSIF a.op = 'SCROLL' THEN
-        RETURN format('  await scrollToPosition(page, %s, %s);',
-                      a.detail ->> 'x', a.detail ->> 'y');
-    ELSIF a.op = 'PRESS' AND loc IS NULL THEN
-        RETURN '  await page.keyboard.press(' || codesight._js(a.value) || ');';
-    END IF;
-    IF loc IS NULL THEN
-        RETURN format('  // step %s: %s without a recorded target, skipped', a.step, lower(a.op));
-    END IF;
-    RETURN '  await ' || loc || CASE a.op
-        WHEN 'CLICK' THEN
-            CASE WHEN (a.detail ->> 'dblclick')::boolean THEN '.dblclick()'
-                 WHEN a.detail ->> 'button' IN ('right', '2') THEN '.click({ button: ''right'' })'
-                 ELSE '.click()' END
-        WHEN 'TYPE' THEN '.fill(' || codesight._js_value(a.value) || ')'
-        WHEN 'SELECT' THEN '.selectOption(' || codesight._js_value(a.value) || ')'
-        WHEN 'PRESS' THEN '.press(' || codesight._js(a.value) || ')'
-        WHEN 'HOVER' THEN '.hover()'
-        END || ';';
-END
-$$;
-
 -- The body of export_playwright's test and what its header needs, in one
--- pass over _actions in C (src/actions.c), with the rules of _locator,
--- _js_value and _playwright_line above: body (the lines in action order,
--- NULL without any), n_steps (real actions), has_scroll (NULL without
--- actions) and params (the distinct placeholder kinds typed or selected,
--- sorted, joined by ', ').  The SQL helpers stay as the readable statement
--- of those rules.
+-- pass over _actions in C (src/actions.c; docs/exports.md states the
+-- rules): body (the lines in action order, NULL without any), n_steps (real
+-- actions), helpers (the functions the body calls, NULL for none) and
+-- params (comment lines naming the parameters masked values became, NULL
+-- for none).
 CREATE FUNCTION codesight._playwright_body(p_session_id text,
                                            OUT body text, OUT n_steps integer,
-                                           OUT has_scroll boolean, OUT params text)
+                                           OUT helpers text, OUT params text)
 LANGUAGE c STABLE STRICT AS 'MODULE_PATHNAME', 'codesight_playwright_body';
 
 -- Text on one line of a // comment: JavaScript's line terminators (CR,
@@ -304,7 +136,7 @@ LANGUAGE plpgsql STABLE AS $$
 DECLARE
     body text;
     n_steps integer;
-    has_scroll boolean;
+    helpers text;
     params text;
     started timestamptz;
     task text;
@@ -313,8 +145,8 @@ BEGIN
     PERFORM codesight._export_session_check(export_playwright.session_id);
     SELECT s.started_at, s.task, s.confirmed_task INTO started, task, confirmed_task
       FROM codesight.sessions s WHERE s.session_id = export_playwright.session_id;
-    SELECT pb.body, pb.n_steps, pb.has_scroll, pb.params
-      INTO body, n_steps, has_scroll, params
+    SELECT pb.body, pb.n_steps, pb.helpers, pb.params
+      INTO body, n_steps, helpers, params
       FROM codesight._playwright_body(export_playwright.session_id) pb;
     RETURN concat_ws(E'\n',
         '// Replays CodeSight session ' || session_id || ', recorded '
@@ -323,28 +155,10 @@ BEGIN
         '// Exported by codesight.export_playwright(); see docs/exports.md.',
         '// Task: ' || codesight._comment_line(task),
         '// Confirmed task: ' || codesight._comment_line(confirmed_task),
-        CASE WHEN params IS NOT NULL THEN
-            '// Masked values are parameters: set ' || (SELECT string_agg('CS_' || k, ', ')
-                FROM unnest(string_to_array(params, ', ')) AS k)
-            || ' to override the test defaults.' END,
+        params,
         'const { test, expect } = require(''@playwright/test'');',
         '',
-        CASE WHEN has_scroll THEN concat_ws(E'\n',
-            '// Scrolls the window to (x, y) as the user did, waiting for content that',
-            '// loads on scroll to make the page tall enough.',
-            'async function scrollToPosition(page, x, y) {',
-            '  for (let i = 0; i < 50; i++) {',
-            '    const { top, height } = await page.evaluate(([sx, sy]) => {',
-            '      window.scrollTo(sx, sy);',
-            '      return { top: window.scrollY, height: document.documentElement.scrollHeight };',
-            '    }, [x, y]);',
-            '    if (top >= y - 1) return;',
-            '    const grew = await page.waitForFunction((h) => document.documentElement.scrollHeight > h,',
-            '      height, { timeout: 2000 }).then(() => true, () => false);',
-            '    if (!grew) return;',
-            '  }',
-            '}',
-            '') END,
+        helpers,
         'test(' || codesight._js('codesight session ' || session_id) || ', async ({ page }) => {',
         body,
         '});',

@@ -170,7 +170,7 @@ test('a shopping session arrives complete, in order, replayable and masked', { t
   const subscribe = newsletter.getByRole('button', { name: 'Subscribe' });
   await subscribe.click();
   const subData = await assertClickFinds(page, sessionId, ++clicks, subscribe);
-  assert.deepEqual(subData.framePath, ['#newsletter-frame']);
+  assert.deepEqual(subData.framePath, ['iframe[title="Newsletter"]']);
 
   const type = (locator, text) => locator.pressSequentially(text, { delay: 10 });
   await type(page.getByLabel('Email address'), SECRETS.email);

@@ -18,8 +18,9 @@ const TYPES = {
 };
 
 // Starts the server; resolves to {url, origin, port, close}.  `url` ends
-// with a slash so `new URL('cart.html', url)` works.
-function serveShop({ root = ROOT, host = '127.0.0.1', port = 0 } = {}) {
+// with a slash so `new URL('cart.html', url)` works.  `transform(text)`
+// rewrites the HTML and JavaScript files it serves.
+function serveShop({ root = ROOT, host = '127.0.0.1', port = 0, transform = null } = {}) {
   const server = http.createServer((req, res) => {
     let pathname;
     try {
@@ -40,10 +41,9 @@ function serveShop({ root = ROOT, host = '127.0.0.1', port = 0 } = {}) {
         res.writeHead(404, { 'Content-Type': 'text/plain' }).end('not found');
         return;
       }
-      res.writeHead(200, {
-        'Content-Type': TYPES[path.extname(file)] || 'application/octet-stream',
-        'Cache-Control': 'no-store',
-      });
+      const type = TYPES[path.extname(file)] || 'application/octet-stream';
+      if (transform && /^text\/(?:html|javascript)/.test(type)) body = Buffer.from(transform(body.toString('utf8')));
+      res.writeHead(200, { 'Content-Type': type, 'Cache-Control': 'no-store' });
       res.end(req.method === 'HEAD' ? undefined : body);
     });
   });

@@ -67,22 +67,7 @@ async function replay(script, { recordedOrigin, env = {}, timeoutMs = 120000 } =
   try {
     const rewritten = rewriteOrigin(script, recordedOrigin, shop.origin);
     fs.writeFileSync(path.join(dir, 'session.spec.js'), rewritten + STATE_HOOK);
-    fs.writeFileSync(path.join(dir, 'playwright.config.js'), `
-module.exports = {
-  testDir: __dirname,
-  timeout: 60000,
-  workers: 1,
-  retries: 0,
-  reporter: 'line',
-  outputDir: require('node:path').join(__dirname, 'out'),
-  use: {
-    headless: true,
-    actionTimeout: 10000,
-    navigationTimeout: 15000,
-    launchOptions: { executablePath: ${JSON.stringify(CHROMIUM)}, args: ${JSON.stringify(CHROMIUM_ARGS)} },
-  },
-};
-`);
+    writeConfig(dir);
     const stateFile = path.join(dir, 'state.json');
     const cli = path.join(HERE, 'node_modules', '@playwright', 'test', 'cli.js');
     const { code, output } = await run(process.execPath, [cli, 'test', '--config', path.join(dir, 'playwright.config.js')], {
@@ -94,6 +79,83 @@ module.exports = {
     return { ok: code === 0, state, output, script: rewritten };
   } finally {
     await shop.close();
+    if (!process.env.KEEP_REPLAY) fs.rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+// The Playwright configuration of a replay run in dir.
+function writeConfig(dir, { workers = 1, reporter = "'line'" } = {}) {
+  fs.writeFileSync(path.join(dir, 'playwright.config.js'), `
+module.exports = {
+  testDir: __dirname,
+  timeout: 60000,
+  workers: ${workers},
+  retries: 0,
+  reporter: ${reporter},
+  outputDir: require('node:path').join(__dirname, 'out'),
+  use: {
+    headless: true,
+    actionTimeout: 10000,
+    navigationTimeout: 15000,
+    launchOptions: { executablePath: ${JSON.stringify(CHROMIUM)}, args: ${JSON.stringify(CHROMIUM_ARGS)} },
+  },
+};
+`);
+}
+
+// Replays many scripts in one Playwright run, two at a time, each in its
+// own browser context. specs: [{name, script, rewrite: [[from, to]], env,
+// stateHook, expected}]: each script gets its origins rewritten, `env` set
+// before its test runs (its masked values' parameters), and stateHook (a
+// function's source, run in the page after the last step) reporting the end
+// state, once it equals `expected` or after 5 s: the last step's effects
+// (a message from a frame, a timer) may still be on their way.
+// Resolves to {name: {ok, state, error}}.
+async function replayMany(specs, { timeoutMs = 600000 } = {}) {
+  const runsDir = path.join(HERE, '.runs');
+  fs.mkdirSync(runsDir, { recursive: true });
+  const dir = fs.mkdtempSync(path.join(runsDir, 'batch-'));
+  try {
+    for (const spec of specs) {
+      let script = spec.script;
+      for (const [from, to] of spec.rewrite || []) script = rewriteOrigin(script, from, to);
+      const stateFile = path.join(dir, spec.name + '.state.json');
+      fs.writeFileSync(path.join(dir, spec.name + '.spec.js'), script + `
+// --- added by test/replay/replay.js: test data for the parameters, and the end state ---
+{
+  const { test: replayTest } = require('@playwright/test');
+  replayTest.beforeAll(() => { Object.assign(process.env, ${JSON.stringify(spec.env || {})}); });
+  replayTest.afterEach(async ({ page }) => {
+    const settled = ${JSON.stringify(`JSON.stringify((${spec.stateHook})()) === ${JSON.stringify(JSON.stringify(spec.expected))}`)};
+    await page.waitForFunction(settled, null, { timeout: 5000 }).catch(() => {});
+    const state = await page.evaluate(${spec.stateHook});
+    require('node:fs').writeFileSync(${JSON.stringify(stateFile)}, JSON.stringify(state));
+  });
+}
+`);
+    }
+    const report = path.join(dir, 'report.json');
+    writeConfig(dir, { workers: 2, reporter: `[['json', { outputFile: ${JSON.stringify(report)} }]]` });
+    const cli = path.join(HERE, 'node_modules', '@playwright', 'test', 'cli.js');
+    const { output } = await run(process.execPath, [cli, 'test', '--config', path.join(dir, 'playwright.config.js')], {
+      cwd: dir, env: { ...process.env, PLAYWRIGHT_BROWSERS_PATH: '0', CI: '1' }, timeoutMs,
+    });
+    const results = {};
+    const parsed = fs.existsSync(report) ? JSON.parse(fs.readFileSync(report, 'utf8')) : { suites: [] };
+    for (const suite of parsed.suites || []) {
+      const name = suite.file.replace(/\.spec\.js$/, '');
+      const tests = (suite.specs || []).flatMap((sp) => sp.tests || []);
+      const last = tests.flatMap((t) => t.results || []).pop();
+      const stateFile = path.join(dir, name + '.state.json');
+      results[name] = {
+        ok: !!last && last.status === 'passed',
+        state: fs.existsSync(stateFile) ? JSON.parse(fs.readFileSync(stateFile, 'utf8')) : null,
+        error: last && last.error ? String(last.error.message || '').slice(0, 3000) : null,
+      };
+    }
+    for (const spec of specs) if (!results[spec.name]) results[spec.name] = { ok: false, state: null, error: output.slice(-3000) };
+    return results;
+  } finally {
     if (!process.env.KEEP_REPLAY) fs.rmSync(dir, { recursive: true, force: true });
   }
 }
@@ -126,7 +188,7 @@ function summarize(state) {
   };
 }
 
-module.exports = { replay, rewriteOrigin, summarize, CHROMIUM_ARGS };
+module.exports = { replay, replayMany, rewriteOrigin, summarize, CHROMIUM_ARGS };
 
 if (require.main === module) {
   const args = process.argv.slice(2);

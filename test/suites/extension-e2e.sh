@@ -2,5 +2,6 @@
 # End-to-end tests of the Chrome extension: Chromium with the extension, the
 # worker in a throwaway cluster, the fixture shop.
 set -euo pipefail
+bash "$(dirname "$0")/../../scripts/build-extension.sh"
 cd "$(dirname "$0")/.."
 node --test --test-concurrency=1 --test-reporter=spec e2e/extension*.test.js

@@ -60,6 +60,10 @@ export interface SessionList {
 export interface EventData {
   coordinates?: { x: number; y: number };
   viewport?: { width: number; height: number };
+  framePath?: string[];
+  // A frame's events: where the frame's viewport sits in the tab's, and the tab's size.
+  frameOffset?: { x: number; y: number };
+  topViewport?: { width: number; height: number };
   url?: string;
   value?: string;
   key?: string;

@@ -19,12 +19,18 @@ export function currentEventIndex(offsets: (number | null)[], t: number): number
   return idx;
 }
 
-// Where a click lands, as fractions of the page viewport, or null.
+// Where a click lands, as fractions of the tab's viewport, or null. A click
+// in a frame is recorded in the frame's own viewport; its frameOffset (where
+// that viewport sits in the tab's) and topViewport place it on the page. A
+// frame's click recorded without them cannot be placed, so it is not drawn.
 export function clickPoint(e: SessionEvent): { x: number; y: number } | null {
-  const c = e.data?.coordinates;
-  const v = e.data?.viewport;
+  const d = e.data ?? {};
+  const c = d.coordinates;
+  const offset = d.frameOffset;
+  if (!offset && (d.framePath?.length ?? 0) > 0) return null;
+  const v = offset ? d.topViewport : d.viewport;
   if (!c || !v || !(v.width > 0) || !(v.height > 0)) return null;
-  return { x: c.x / v.width, y: c.y / v.height };
+  return { x: (c.x + (offset?.x ?? 0)) / v.width, y: (c.y + (offset?.y ?? 0)) / v.height };
 }
 
 export function formatOffset(s: number | null): string {
