@@ -45,6 +45,7 @@
 
 #include "actions.h"
 #include "jsonb_build.h"
+#include "protocol.h"
 
 /* Events fetched from the cursor at a time. */
 #define ACTIONS_BATCH 1000
@@ -612,13 +613,8 @@ process_event(ActionScan *s, Event *e)
 		navigation_event(s, e);
 		return;
 	}
-	if (strcmp(type, "page") != 0 && strcmp(type, "click") != 0 &&
-		strcmp(type, "dblclick") != 0 && strcmp(type, "drag") != 0 &&
-		strcmp(type, "input") != 0 &&
-		strcmp(type, "change") != 0 && strcmp(type, "select") != 0 &&
-		strcmp(type, "submit") != 0 && strcmp(type, "keypress") != 0 &&
-		strcmp(type, "scroll") != 0 && strcmp(type, "hover") != 0)
-		return;
+	if (proto_event_type_flags(type) <= 0)
+		return;					/* not allowed, or no part of an action */
 
 	/* A session that starts on an open page: its first URL is the goto. */
 	if (s->cur_url == NULL && e->url != NULL &&

@@ -29,11 +29,33 @@ static const JsonLimits proto_json_limits = {
 #define LONG_NUMBER_DETAIL "a number may print as at most 40 characters in plain decimal " \
 	"(1e39 and 1e-38 are the largest and smallest powers of ten)"
 
-/* Event types the server stores; the extension and exports use the same. */
-static const char *const allowed_event_types[] = {
-	"click", "dblclick", "drag", "input", "change", "select", "submit", "keypress",
-	"scroll", "hover", "navigation", "tab", "page", "focus", "blur",
-	"visibility", "pause", "resume", NULL
+/*
+ * Event types the server stores (docs/events.md), and what the exports
+ * make of each: the one list the allow-list and src/actions.c read.
+ */
+static const struct
+{
+	const char *name;
+	int			flags;
+}			event_types[] = {
+	{"click", PROTO_EVT_ACTION},
+	{"dblclick", PROTO_EVT_ACTION},
+	{"drag", PROTO_EVT_ACTION},
+	{"input", PROTO_EVT_ACTION},
+	{"change", PROTO_EVT_ACTION},
+	{"select", PROTO_EVT_ACTION},
+	{"submit", PROTO_EVT_ACTION},
+	{"keypress", PROTO_EVT_ACTION},
+	{"scroll", PROTO_EVT_ACTION},
+	{"hover", PROTO_EVT_ACTION},
+	{"navigation", PROTO_EVT_ACTION},
+	{"page", PROTO_EVT_ACTION},
+	{"tab", 0},
+	{"focus", 0},
+	{"blur", 0},
+	{"visibility", 0},
+	{"pause", 0},
+	{"resume", 0},
 };
 
 /* Stable error codes, indexed by ProtoError. */
@@ -111,14 +133,21 @@ proto_valid_session_id(const char *s, size_t len)
 	return true;
 }
 
+/* The PROTO_EVT_* flags of an event type; -1 when it is not allowed. */
+int
+proto_event_type_flags(const char *type)
+{
+	for (size_t i = 0; i < sizeof(event_types) / sizeof(event_types[0]); i++)
+		if (strcmp(type, event_types[i].name) == 0)
+			return event_types[i].flags;
+	return -1;
+}
+
 /* True when type is in the allow-list. */
 bool
 proto_event_type_allowed(const char *type)
 {
-	for (int i = 0; allowed_event_types[i]; i++)
-		if (strcmp(type, allowed_event_types[i]) == 0)
-			return true;
-	return false;
+	return proto_event_type_flags(type) >= 0;
 }
 
 /* Days since 1970-01-01 of a proleptic Gregorian date (Hinnant's method). */

@@ -26,6 +26,9 @@
 #define PROTO_MAX_NUMBER_LEN 100	/* characters of a number as sent */
 #define PROTO_MAX_NUMBER_PLAIN 40	/* ... and as jsonb prints it (per event) */
 
+/* Event type flags (proto_event_type_flags). */
+#define PROTO_EVT_ACTION 0x01	/* the exports' actions are made of it */
+
 typedef enum ProtoMsgType
 {
 	MSG_HELLO,
@@ -105,6 +108,7 @@ extern ProtoError proto_parse_message(const char *buf, size_t len, JsonArena *ar
 extern ProtoError proto_sanitize_event(JsonArena *arena, ProtoEvent *ev);
 extern bool proto_valid_session_id(const char *s, size_t len);
 extern bool proto_event_type_allowed(const char *type);
+extern int	proto_event_type_flags(const char *type);
 extern bool proto_is_url_key(const char *key, size_t len);
 extern const char *proto_error_code(ProtoError err);
 extern const char *proto_message_type_name(ProtoMsgType t);
