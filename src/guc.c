@@ -47,6 +47,8 @@ int			cs_open_registration = REQUIRE_AUTH_AUTO;
 int			cs_http_rate_limit = 100;
 int			cs_http_statement_timeout = 5000;
 int			cs_max_export_events = 200000;
+int			cs_upload_lifetime = 7 * 24 * 3600;
+int			cs_upload_sweep_interval = 3600;
 
 static const struct config_enum_entry require_auth_options[] = {
 	{"auto", REQUIRE_AUTH_AUTO, false},
@@ -185,6 +187,16 @@ define_reloadable_gucs(void)
 							"Larger sessions are read page by page or streamed as the dataset; a document is built whole in memory.",
 							&cs_max_export_events, 200000, 0, INT_MAX,
 							PGC_USERSET, 0, NULL, NULL, NULL);
+	DefineCustomIntVariable("codesight.upload_lifetime",
+							"How long a multipart upload may go untouched before the worker aborts it on S3.",
+							"A recording left in a browser can be resumed this long after its last upload activity (docs/s3.md).",
+							&cs_upload_lifetime, 7 * 24 * 3600, 60, INT_MAX,
+							PGC_SIGHUP, GUC_UNIT_S, NULL, NULL, NULL);
+	DefineCustomIntVariable("codesight.upload_sweep_interval",
+							"How often the worker aborts stale multipart uploads on S3 (0 = never).",
+							"The first HTTP worker does it between requests, with codesight.abort_stale_uploads(codesight.upload_lifetime).",
+							&cs_upload_sweep_interval, 3600, 0, 7 * 24 * 3600,
+							PGC_SIGHUP, GUC_UNIT_S, NULL, NULL, NULL);
 	DefineCustomIntVariable("codesight.http_rate_limit",
 							"Requests per second one client address may make to the HTTP API before getting 429 (0 = no limit).",
 							NULL, &cs_http_rate_limit, 100, 0, 1000000,

@@ -45,6 +45,8 @@ extern int	cs_open_registration;
 extern int	cs_http_rate_limit;
 extern int	cs_http_statement_timeout;
 extern int	cs_max_export_events;
+extern int	cs_upload_lifetime;
+extern int	cs_upload_sweep_interval;
 
 extern void codesight_define_gucs(void);
 extern bool codesight_auth_required(void);

@@ -17,6 +17,8 @@
 #include "postgres.h"
 
 #include "access/xact.h"
+#include "catalog/pg_type.h"
+#include "executor/spi.h"
 #include "miscadmin.h"
 #include "pgstat.h"
 #include "postmaster/bgworker.h"
@@ -38,6 +40,8 @@ PGDLLEXPORT void codesight_http_main(Datum main_arg);
 
 #define BODY_PIECE (64 * 1024)	/* largest body message to the network process */
 #define EXTENSION_CHECK_MS 5000
+#define UPLOAD_SWEEP_FIRST_MS 60000	/* after start: S3 need not wait for a busy start */
+#define UPLOAD_SWEEP_TIMEOUT_MS 120000	/* a sweep's S3 calls each have s3_timeout */
 
 static volatile sig_atomic_t got_sigterm = false;
 
@@ -241,6 +245,54 @@ answer(const WireHeader *h, const char *payload)
 	pgstat_report_activity(STATE_IDLE, "codesight: waiting for a request");
 }
 
+/* The transaction body of the upload sweep: how many it aborted. */
+static void
+sweep_body(void *arg)
+{
+	int64	   *n = arg;
+	Oid			t[1] = {INT4OID};
+	Datum		v[1] = {Int32GetDatum(cs_upload_lifetime)};
+	bool		isnull;
+
+	if (SPI_execute_with_args("SELECT count(*) FROM codesight.abort_stale_uploads(make_interval(secs => $1))",
+							  1, t, v, NULL, false, 0) != SPI_OK_SELECT || SPI_processed != 1)
+		elog(ERROR, "abort_stale_uploads failed");
+	*n = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+}
+
+/*
+ * Aborts on S3 the multipart uploads nobody touched for
+ * codesight.upload_lifetime, and the orphans S3 lists (docs/s3.md,
+ * "Abandoned uploads"): S3 keeps and bills their parts until then.  The
+ * first HTTP worker does it between requests; the others serve meanwhile.
+ * Without codesight.s3_bucket the function does nothing.
+ */
+static void
+sweep_uploads(void)
+{
+	ErrorData  *edata;
+	int64		n = 0;
+
+	if (!run_in_xact("codesight: aborting stale uploads", "codesight_api", UPLOAD_SWEEP_TIMEOUT_MS,
+					 sweep_body, &n, &edata))
+		xact_log_error("codesight: aborting stale uploads failed", edata);
+	else if (n > 0)
+		ereport(LOG,
+				(errmsg("codesight: aborted %lld stale multipart uploads on S3", (long long) n)));
+	pgstat_report_activity(STATE_IDLE, "codesight: waiting for a request");
+}
+
+/* How long an idle worker may wait: until its next check or sweep. */
+static long
+sweep_wait_ms(TimestampTz now, TimestampTz next_sweep, int sweep_every)
+{
+	long		ms = EXTENSION_CHECK_MS;
+
+	if (pool_self->index == 0 && sweep_every > 0)
+		ms = Min(ms, Max(TimestampDifferenceMilliseconds(now, next_sweep), 1));
+	return ms;
+}
+
 /* Applies a pending reload. */
 static void
 handle_sighup(void)
@@ -258,6 +310,8 @@ codesight_http_main(Datum main_arg)
 {
 	bool		ready = false;
 	TimestampTz next_check = 0;
+	TimestampTz next_sweep = 0;
+	int			sweep_every = -1;
 
 	/*
 	 * Exports build documents of tens of megabytes, over and over in this
@@ -309,8 +363,25 @@ codesight_http_main(Datum main_arg)
 			/* A cancel for a request already answered needs nothing. */
 			continue;
 		}
+		/* Idle: the first worker sweeps stale uploads when it is time. */
+		if (ready && pool_self->index == 0)
+		{
+			if (sweep_every != cs_upload_sweep_interval)
+			{
+				/* Started, or the interval was reloaded: count from now. */
+				sweep_every = cs_upload_sweep_interval;
+				next_sweep = TimestampTzPlusMilliseconds(now, Min(UPLOAD_SWEEP_FIRST_MS,
+																  sweep_every * 1000L));
+			}
+			if (sweep_every > 0 && now >= next_sweep)
+			{
+				sweep_uploads();
+				next_sweep = TimestampTzPlusMilliseconds(GetCurrentTimestamp(), sweep_every * 1000L);
+				continue;
+			}
+		}
 		(void) WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
-						 ready ? EXTENSION_CHECK_MS : 1000, PG_WAIT_EXTENSION);
+						 ready ? sweep_wait_ms(now, next_sweep, sweep_every) : 1000, PG_WAIT_EXTENSION);
 		ResetLatch(MyLatch);
 		QueryCancelPending = false;
 		CHECK_FOR_INTERRUPTS();

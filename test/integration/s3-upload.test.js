@@ -315,6 +315,23 @@ test('abort_stale_uploads aborts untouched uploads and orphans, and leaves live 
   await cluster.query('SELECT codesight.abort_upload($1)', [live.uploadId]);
 });
 
+test('the worker aborts stale uploads by itself every codesight.upload_sweep_interval', async () => {
+  const size = 11 * MiB;
+  const live = await presign('video', 'video/webm', size);
+  const stale = await presign('video', 'video/webm', size);
+  const staleId = (await uploadRow(stale.uploadId)).s3_upload_id;
+  await cluster.query("UPDATE codesight.uploads SET touched_at = now() - interval '8 days' WHERE upload_id = $1", [stale.uploadId]);
+  const offset = cluster.log().length;
+  cluster.reload({ 'codesight.upload_sweep_interval': "'1s'" });
+  await waitFor(async () => (await uploadRow(stale.uploadId)).status === 'aborted', { what: 'the stale upload aborted by the sweep' });
+  assert.ok(!s3Uploads().has(staleId), 'its parts are gone from S3');
+  assert.equal((await uploadRow(live.uploadId)).status, 'pending');
+  await waitFor(() => /codesight http LOG: {2}codesight: aborted 1 stale multipart uploads on S3/.test(cluster.log().slice(offset)),
+    { what: 'the sweep logged' });
+  cluster.reload({ 'codesight.upload_sweep_interval': '0' });
+  await cluster.query('SELECT codesight.abort_upload($1)', [live.uploadId]);
+});
+
 test('the resume routes answer the owner of the session only', async () => {
   const base = cluster.httpUrl;
   const register = async (name) => (await api(base, 'POST', '/api/workers', { body: { displayName: name } })).json.token;
