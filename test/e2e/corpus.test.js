@@ -49,6 +49,9 @@ before(async () => {
   browser = await launchWithExtension();
   control = await browser.context.newPage();
   await control.goto(`chrome-extension://${browser.extensionId}/popup/popup.html`);
+  // The popup's Connect: the extension streams to this cluster with this token.
+  await tell({ type: 'connect', serverUrl: cluster.wsUrl, token });
+  await waitFor(async () => (await tell({ type: 'status' })).connection === 'connected', { what: 'the extension connected' });
 });
 
 after(async () => {
@@ -71,7 +74,7 @@ async function record(flow) {
   const sessionId = `corpus_${flow.name.replace(/-/g, '_')}_${Date.now().toString(36)}`;
   const page = await browser.context.newPage();
   try {
-    const started = await tell({ type: 'start_tracking', sessionId, serverUrl: cluster.wsUrl, token });
+    const started = await tell({ type: 'start_tracking', sessionId });
     assert.equal(started.ok, true, JSON.stringify(started));
     await page.goto(servers.url + flow.start);
     const driver = new Driver(page);

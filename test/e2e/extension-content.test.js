@@ -25,6 +25,9 @@ before(async () => {
   browser = await launchWithExtension();
   control = await browser.context.newPage();
   await control.goto(`chrome-extension://${browser.extensionId}/popup/popup.html`);
+  // The popup's Connect: the extension streams to this cluster.
+  await tell({ type: 'connect', serverUrl: cluster.wsUrl });
+  await waitFor(async () => (await tell({ type: 'status' })).connection === 'connected', { what: 'the extension connected' });
 });
 
 after(async () => {
@@ -79,7 +82,7 @@ test('the content script listens to the page only while a session records', { ti
   assert.deepEqual(await cdp.listeners(), IDLE, 'no listeners of the extension while idle');
 
   const sessionId = `cs_${Date.now().toString(36)}_lstn1`;
-  const started = await tell({ type: 'start_tracking', sessionId, serverUrl: cluster.wsUrl });
+  const started = await tell({ type: 'start_tracking', sessionId });
   assert.equal(started.ok, true, JSON.stringify(started));
   const recording = await waitFor(async () => {
     const l = await cdp.listeners();
@@ -105,7 +108,7 @@ test('an event delivered twice by the content script is stored once', { timeout:
   await page.goto(shop.url);
   const cdp = await inspect(page);
   const sessionId = `cs_${Date.now().toString(36)}_dupl1`;
-  const started = await tell({ type: 'start_tracking', sessionId, serverUrl: cluster.wsUrl });
+  const started = await tell({ type: 'start_tracking', sessionId });
   assert.equal(started.ok, true, JSON.stringify(started));
   await waitFor(async () => (await cdp.listeners()).includes('window:click'), { what: 'recording' });
 

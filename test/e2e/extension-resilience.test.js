@@ -150,7 +150,9 @@ test('store_failed: reconnects never sooner than the server asks, backing off, a
     const page = await browser.context.newPage();
     await page.goto(new URL('product.html?id=p1', shop.url).href);
     assert.equal((await tell({ type: 'start_tracking', sessionId })).ok, true);
-    await clickTimes(page, 2);
+    // The content script starts listening a moment after the start.
+    await waitFor(async () => { await clickTimes(page, 1); return (await status()).counters.captured >= 2; },
+      { what: 'clicks captured' });
     await waitFor(() => worker.opened.length >= 5, { timeoutMs: 60000, intervalMs: 100, what: '5 connections' });
     const gaps = worker.opened.slice(1).map((t, i) => t - worker.opened[i]);
     for (const g of gaps) assert.ok(g >= HINT - 50, `reconnected after ${g} ms, the server asked for ${HINT} ms: ${gaps}`);

@@ -44,7 +44,8 @@ const P = {
   password: 'Tr0ub4dor&3xyz',
   password2: 'c0rrect-h0rse-battery',
   cardName: 'ANNABEL Q SMYTHE',
-  iban: 'DE89 3704 0044 0532 0130 00',
+  // Not DE89 3704 0044 0532 0130 00: the Playwright export's own test value.
+  iban: 'DE44 5001 0517 5407 3249 31',
   ibanCompact: 'GB82WEST12345698765432',
   cardDots: '4012.8888.8888.1881',
   cardNbsp: '5555\u00a05555\u00a05555\u00a04444',
