@@ -70,6 +70,7 @@ PGDLLEXPORT void codesight_network_main(Datum main_arg);
 #define MAX_HELD 64				/* messages held per connection during a hello */
 #define HTTP_MAX_PENDING (1024 * 1024)	/* unsent response bytes per client */
 #define HTTP_STALL_MS 30000		/* a client that takes nothing this long is dropped */
+#define HTTP_STALL_BUSY_MS 2000	/* ... or this long while requests wait for a worker */
 #define HTTP_MAX_JOBS 1024		/* requests waiting for a worker */
 #define POOL_RECEIVE_BATCH 256	/* messages taken from one worker per turn */
 
@@ -706,8 +707,11 @@ schedule_http(void)
 
 /*
  * Takes the HTTP workers' responses, each only while its client has taken
- * what came before (the worker waits meanwhile); drops a client that took
- * nothing for HTTP_STALL_MS.
+ * what came before (the worker waits meanwhile): a client that does not
+ * read costs HTTP_MAX_PENDING of memory, not its whole answer.  Such a
+ * client holds a worker, so it is dropped once it took nothing for
+ * HTTP_STALL_MS, or for HTTP_STALL_BUSY_MS while other requests wait for a
+ * worker (a slow reader still gets its answer on an idle server).
  */
 static void
 receive_http(void)
@@ -727,7 +731,7 @@ receive_http(void)
 				hs->discard = true;
 			else if (net_http_pending(c) >= HTTP_MAX_PENDING)
 			{
-				if (now - c->http_progress_ms > HTTP_STALL_MS)
+				if (now - c->http_progress_ms > (job_head ? HTTP_STALL_BUSY_MS : HTTP_STALL_MS))
 				{
 					/* It does not read: drop it, and the rest of its answer. */
 					net_kill(c);

@@ -258,6 +258,54 @@ test('sessions spread over the ingest workers keep their order and dedupe', asyn
   b.close();
 });
 
+test('HTTP clients that never read their answers cost a bounded buffer each, and give their workers up when others wait', async () => {
+  // A session whose whole-session answer (/data) is about 40 MB: more than
+  // the kernel's socket buffers and the network process's 1 MB per client.
+  const id = 'cs_iso_unread';
+  await cluster.query("INSERT INTO codesight.sessions (session_id, status, event_count, last_seq, max_seq) VALUES ($1, 'completed', 40000, 40000, 40000)", [id]);
+  await cluster.query(`INSERT INTO codesight.events (session_id, seq, type, payload)
+    SELECT $1, g, 'click', jsonb_build_object('type', 'click', 'data', jsonb_build_object('selector', '#b' || g, 'text', repeat('x', 1000)))
+      FROM generate_series(1, 40000) g`, [id]);
+  const [{ pid }] = (await cluster.query("SELECT pid FROM pg_stat_activity WHERE backend_type = 'codesight network'")).rows;
+  const before = procStats(pid).anonKb;
+  // One non-reading client per HTTP worker (3): every worker is held.
+  const stuck = await Promise.all([0, 1, 2].map(() => new Promise((resolve, reject) => {
+    const s = net.connect(cluster.port, '127.0.0.1');
+    const got = { bytes: 0, head: '', closed: false };
+    s.on('connect', () => {
+      s.write(`GET /api/extension/sessions/${id}/data HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer ${admin}\r\n\r\n`);
+      s.pause();
+      resolve({ s, got });
+    });
+    s.on('data', (d) => { if (!got.head) got.head = d.toString('latin1', 0, 300); got.bytes += d.length; });
+    s.on('close', () => { got.closed = true; });
+    s.on('error', () => {});
+    s.on('timeout', reject);
+  })));
+  await waitFor(async () => (await cluster.query(
+    "SELECT count(*)::int AS n FROM pg_stat_activity WHERE backend_type = 'codesight http' AND state = 'active' AND wait_event_type = 'Extension'")).rows[0].n === 3,
+  { what: 'the three HTTP workers waiting for their clients to read', timeoutMs: 60000 });
+  // Another client's request waits for a worker; a client that took
+  // nothing for 2 s is dropped for it (not after 30 s).
+  const t0 = Date.now();
+  const health = await api(cluster.httpUrl, 'GET', '/api/health');
+  const waited = Date.now() - t0;
+  assert.equal(health.status, 200);
+  const grown = procStats(pid).anonKb - before;
+  console.log(`# three clients not reading 40 MB answers: another request answered in ${waited} ms; the network process grew ${grown} kB`);
+  assert.ok(waited < 6000, `a request behind three non-reading clients was answered after ${waited} ms`);
+  assert.ok(grown < 16 * 1024, `the network process grew by ${grown} kB for three 40 MB answers nobody read`);
+  // The dropped clients find their answers cut short.
+  for (const { s } of stuck) s.resume();
+  await waitFor(() => stuck.filter(({ got }) => got.closed).length >= 1, { what: 'a non-reading client dropped', timeoutMs: 60000 });
+  for (const { s, got } of stuck) {
+    if (!got.closed) { s.destroy(); continue; }
+    const length = Number(/content-length: (\d+)/i.exec(got.head)[1]);
+    assert.ok(got.bytes < length, `a dropped client got ${got.bytes} of ${length} bytes`);
+  }
+  await cluster.query('DELETE FROM codesight.sessions WHERE session_id = $1', [id]);
+});
+
 test('idle, after all that, no codesight process burns CPU (no busy loop left behind)', async () => {
   const fs = require('node:fs');
   const ticks = (pid) => {
