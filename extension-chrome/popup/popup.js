@@ -63,7 +63,7 @@ function render(status) {
   $('sessionId').disabled = tracking;
   if (tracking) $('sessionId').value = status.sessionId;
   for (const k of ['captured', 'sent', 'acknowledged', 'queued']) $(k).textContent = status.counters[k];
-  if (document.activeElement !== $('serverUrl')) $('serverUrl').value = status.serverUrl || '';
+  if (!edited.has('serverUrl')) $('serverUrl').value = status.serverUrl || '';
 }
 
 function renderActivity(activity) {
@@ -75,9 +75,14 @@ function renderActivity(activity) {
   }));
 }
 
+// Fields the worker typed into since the last Connect: the status shown
+// while they type (it changes with every reconnect) must not overwrite them.
+const edited = new Set();
+
 async function init() {
+  for (const id of ['serverUrl', 'token']) $(id).addEventListener('input', () => edited.add(id));
   const { settings, status, activity } = await chrome.storage.local.get(['settings', 'status', 'activity']);
-  $('token').value = (settings && settings.token) || '';
+  if (!edited.has('token')) $('token').value = (settings && settings.token) || '';
   $('sessionId').value = newSessionId();
   renderActivity(activity);
   render(status);
@@ -87,12 +92,15 @@ async function init() {
     if (area !== 'local') return;
     if (changes.status) render(changes.status.newValue);
     if (changes.activity) renderActivity(changes.activity.newValue);
-    if (changes.settings) $('token').value = (changes.settings.newValue && changes.settings.newValue.token) || '';
+    if (changes.settings && !edited.has('token')) $('token').value = (changes.settings.newValue && changes.settings.newValue.token) || '';
   });
   // The "next try in" countdown.
   setInterval(() => chrome.storage.local.get('status').then(({ status: s }) => { if (s && s.problem && s.problem.retryAt) render(s); }), 1000);
 
-  $('connect').addEventListener('click', () => ask({ type: 'connect', serverUrl: $('serverUrl').value.trim(), token: $('token').value.trim() }));
+  $('connect').addEventListener('click', () => {
+    edited.clear();
+    ask({ type: 'connect', serverUrl: $('serverUrl').value.trim(), token: $('token').value.trim() });
+  });
   $('retry').addEventListener('click', () => ask({ type: 'reconnect' }));
   $('allow').addEventListener('click', () => ask({ type: 'pairing_answer', allow: true }));
   $('deny').addEventListener('click', () => ask({ type: 'pairing_answer', allow: false }));

@@ -18,7 +18,7 @@ const assert = require('node:assert/strict');
 const fs = require('node:fs');
 const http = require('node:http');
 const { WebSocketServer } = require('ws');
-const { startCluster, waitFor } = require('../lib/cluster');
+const { startCluster, waitFor, freePort } = require('../lib/cluster');
 const { serveShop } = require('../lib/shop');
 const { launchWithExtension, EXTENSION_ID } = require('./lib/extension');
 
@@ -176,6 +176,34 @@ test('store_failed: reconnects never sooner than the server asks, backing off, a
   await connectTo(cluster.wsUrl);
   await waitFor(async () => (await status()).pendingSessions.length === 0, { timeoutMs: 30000, what: 'the session delivered' });
   assert.equal((await status()).problem, null, 'no stale problem once the server stores again');
+});
+
+test('what the worker types in the popup stays while the status changes under it', { timeout: 60000 }, async () => {
+  // Recording with the server down: every click redraws the popup's counters.
+  await connectTo(`ws://127.0.0.1:${await freePort()}/extension-ws`);
+  const sessionId = `cs_${Date.now().toString(36)}_typed`;
+  const page = await browser.context.newPage();
+  await page.goto(new URL('product.html?id=p1', shop.url).href);
+  assert.equal((await tell({ type: 'start_tracking', sessionId })).ok, true);
+  const typed = cluster.wsUrl;
+  await control.locator('#serverUrl').fill(typed);
+  await control.locator('#token').fill('cs_w_typed');
+  await control.evaluate(() => {
+    window.redraws = 0;
+    new MutationObserver(() => { window.redraws++; })
+      .observe(document.getElementById('captured'), { childList: true, characterData: true, subtree: true });
+  });
+  await waitFor(async () => { await clickTimes(page, 1); return control.evaluate(() => window.redraws >= 2); },
+    { what: 'the popup redrawn by new events' });
+  assert.equal(await control.locator('#serverUrl').inputValue(), typed);
+  assert.equal(await control.locator('#token').inputValue(), 'cs_w_typed');
+  await control.locator('#token').fill('');
+  await control.locator('#connect').click();
+  await waitFor(async () => (await status()).connection === 'connected', { what: 'connected to the typed server' });
+  assert.equal(await control.locator('#serverUrl').inputValue(), typed);
+  assert.equal((await tell({ type: 'stop_tracking', sessionId })).ok, true);
+  await waitFor(async () => (await status()).pendingSessions.length === 0, { what: 'the session delivered' });
+  await page.close();
 });
 
 test('a refused token stops the reconnecting, says so, and a new token recovers', { timeout: 60000 }, async () => {
