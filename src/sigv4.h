@@ -76,7 +76,7 @@ typedef struct sigv4_request
 	int64_t		expires_in;		/* seconds */
 	const sigv4_param *params;
 	size_t		nparams;
-	const sigv4_header *headers;
+	const sigv4_header *headers;	/* signed besides Host; NULL when none */
 	size_t		nheaders;
 } sigv4_request;
 
