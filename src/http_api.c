@@ -331,13 +331,15 @@ h_recent(Request *req, Response *resp)
 	respond_sql(resp, "SELECT codesight.recent_activity($1)", 1, t, v, NULL);
 }
 
-/* POST /api/workers: open registration of a worker. */
+/*
+ * POST /api/workers: open registration of a worker.  Only the display name
+ * is read; an "email" sent by an older page is ignored, never stored.
+ */
 static void
 h_register(Request *req, Response *resp)
 {
-	Oid			t[2] = {TEXTOID, TEXTOID};
-	Datum		v[2];
-	char		n[3] = "  ";
+	Oid			t[1] = {TEXTOID};
+	Datum		v[1];
 	const char *name = body_string(req, "displayName");
 
 	if (!codesight_registration_open() && !req->auth.admin)
@@ -345,9 +347,8 @@ h_register(Request *req, Response *resp)
 	if (name == NULL)
 		HTTP_ERROR(400, "bad_request", "displayName is required");
 	v[0] = CStringGetTextDatum(name);
-	v[1] = text_or_null(body_string(req, "email"), &n[1]);
 	resp->status = 201;
-	respond_sql(resp, "SELECT codesight.register_worker($1, $2)", 2, t, v, n);
+	respond_sql(resp, "SELECT codesight.register_worker($1)", 1, t, v, NULL);
 }
 
 /* GET /api/me */

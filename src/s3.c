@@ -9,6 +9,11 @@
  * to test.  Recordings never pass through the database; only keys, sizes and
  * ETags are stored, in codesight.uploads.
  *
+ * What the browser stores is what it announced: its upload URLs sign the
+ * content type and length (S3 refuses any other), complete_upload checks
+ * both with HEAD, and recordings are only handed out as attachments of
+ * their declared type, so an upload can never be served as a web page.
+ *
  * Secrets (access key id, secret, session token) are superuser-only settings
  * and never appear in messages: errors name the endpoint, bucket and key,
  * never a URL, because a presigned URL carries the credential and token.
@@ -328,13 +333,15 @@ s3_sigv4_request(const s3_config *cfg, const char *method, const char *key,
 }
 
 /*
- * Presigns method on key and returns the URL in palloc'd memory.  Every
- * sigv4 failure becomes an error naming the setting to fix.
+ * Presigns method on key and returns the URL in palloc'd memory; the
+ * request must carry the given headers with these values.  Every sigv4
+ * failure becomes an error naming the setting to fix.
  */
 static char *
 s3_presign_url(const s3_config *cfg, const char *method, const char *key,
 			   int64 expires_in, int64 signed_at,
-			   const sigv4_param *params, size_t nparams)
+			   const sigv4_param *params, size_t nparams,
+			   const sigv4_header *headers, size_t nheaders)
 {
 	sigv4_request r = s3_sigv4_request(cfg, method, key, expires_in, signed_at);
 	char	   *url = NULL;
@@ -343,6 +350,8 @@ s3_presign_url(const s3_config *cfg, const char *method, const char *key,
 
 	r.params = params;
 	r.nparams = nparams;
+	r.headers = headers;
+	r.nheaders = nheaders;
 	check_expires_in(expires_in);
 	st = sigv4_presign(&r, &url);
 	switch (st)
@@ -363,6 +372,7 @@ s3_presign_url(const s3_config *cfg, const char *method, const char *key,
 		case SIGV4_ERR_KEY:
 		case SIGV4_ERR_TIME:
 		case SIGV4_ERR_EXPIRES:
+		case SIGV4_ERR_HEADER:
 			ereport(ERROR,
 					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 					 errmsg("cannot presign S3 %s of \"%s\"", method, key),
@@ -599,7 +609,7 @@ s3_request(const s3_config *cfg, const char *method, const char *key,
 		   const char *what, s3_response *resp)
 {
 	char	   *url = s3_presign_url(cfg, method, key, S3_INTERNAL_EXPIRES,
-									 (int64) time(NULL), params, nparams);
+									 (int64) time(NULL), params, nparams, NULL, 0);
 	char		errbuf[CURL_ERROR_SIZE];
 	CURLcode	rc;
 
@@ -839,7 +849,7 @@ s3_presign(PG_FUNCTION_ARGS)
 
 	s3_load_config(&cfg, PG_ARGISNULL(4) ? NULL : text_to_cstring(PG_GETARG_TEXT_PP(4)));
 	PG_RETURN_TEXT_P(cstring_to_text(s3_presign_url(&cfg, method, key, expires_in,
-													signed_at, NULL, 0)));
+													signed_at, NULL, 0, NULL, 0)));
 }
 
 /* A version 4 UUID from the strong random source, as text. */
@@ -879,6 +889,66 @@ extension_for(const char *content_type)
 	return "";
 }
 
+/* Advances over RFC 9110 token characters; returns how many there were. */
+static size_t
+skip_token(const char **p)
+{
+	const char *start = *p;
+
+	while ((**p >= 'a' && **p <= 'z') || (**p >= 'A' && **p <= 'Z') ||
+		   (**p >= '0' && **p <= '9') || (**p != '\0' && strchr("!#$%&'*+-.^_`|~", **p)))
+		(*p)++;
+	return (size_t) (*p - start);
+}
+
+/*
+ * A content type a browser sends unchanged and S3 stores as it is:
+ * type/subtype of token characters, then nothing or parameters after a
+ * ';', all printable ASCII and at most 255 bytes.  It is signed into the
+ * upload URL and handed back on downloads, so nothing else may pass.
+ */
+static bool
+valid_content_type(const char *ct)
+{
+	const char *p = ct;
+
+	if (strlen(ct) > 255 || skip_token(&p) == 0 || *p++ != '/' || skip_token(&p) == 0)
+		return false;
+	while (*p == ' ')
+		p++;
+	if (*p != '\0' && *p != ';')
+		return false;
+	for (; *p; p++)
+		if ((unsigned char) *p < 0x20 || (unsigned char) *p > 0x7e)
+			return false;
+	return true;
+}
+
+/*
+ * Whether the Content-Type S3 reports for an object is the one its upload
+ * declared, up to ASCII case and blanks, which a store may change
+ * ("video/webm; codecs=vp9" is "video/webm;codecs=vp9").  No type is a
+ * mismatch.
+ */
+static bool
+same_content_type(const char *stored, const char *declared)
+{
+	if (stored == NULL)
+		return false;
+	for (;;)
+	{
+		while (*stored == ' ' || *stored == '\t')
+			stored++;
+		while (*declared == ' ' || *declared == '\t')
+			declared++;
+		if (*stored == '\0' || *declared == '\0')
+			return *stored == *declared;
+		if (pg_ascii_tolower((unsigned char) *stored) != pg_ascii_tolower((unsigned char) *declared))
+			return false;
+		stored++, declared++;
+	}
+}
+
 /* Validates presign_upload's kind and content type before anything is stored. */
 static void
 check_upload_args(const char *kind, const char *content_type, int64 size_bytes)
@@ -891,12 +961,12 @@ check_upload_args(const char *kind, const char *content_type, int64 size_bytes)
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("invalid upload kind \"%s\"", kind),
 				 errdetail("A kind is 1 to 32 lower-case letters or underscores, like \"video\" or \"audio\".")));
-	if (strlen(content_type) > 255 || strchr(content_type, '/') == NULL ||
-		strcspn(content_type, "\r\n") != strlen(content_type))
+	if (!valid_content_type(content_type))
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("invalid content type \"%s\"", content_type),
-				 errdetail("A content type looks like \"video/webm\" and has at most 255 characters.")));
+				 errdetail("A content type looks like \"video/webm\" or \"video/webm;codecs=vp9,opus\": "
+						   "type/subtype, then parameters after a \";\", in printable ASCII, at most 255 characters.")));
 	if (size_bytes < 1 || size_bytes > max_bytes)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
@@ -919,6 +989,51 @@ part_size_for(int64 size_bytes)
 	if (needed > part)
 		part = (needed + mib - 1) / mib * mib;
 	return Max(part, S3_MIN_PART_BYTES);
+}
+
+/*
+ * Appends the single PUT of a whole recording: "method", "url" and the
+ * "headers" the request must carry.  The URL signs the declared content
+ * type and size, so S3 refuses any other body (403 SignatureDoesNotMatch).
+ * Browsers set Content-Length themselves, from the body.
+ */
+static void
+json_single_put(StringInfo json, const s3_config *cfg, const char *key,
+				const char *content_type, int64 size_bytes, int64 now)
+{
+	char	   *length = psprintf(INT64_FORMAT, size_bytes);
+	sigv4_header headers[2] = {{"Content-Type", content_type}, {"Content-Length", length}};
+
+	json_field(json, "method", "PUT");
+	json_field(json, "url", s3_presign_url(cfg, "PUT", key, s3_upload_expires_s, now,
+										   NULL, 0, headers, lengthof(headers)));
+	appendStringInfoString(json, ",\"headers\":{");
+	json_field(json, "Content-Type", content_type);
+	json_field(json, "Content-Length", length);
+	appendStringInfoChar(json, '}');
+}
+
+/*
+ * Appends {"partNumber", "url"} for part n of a multipart upload.  The URL
+ * signs the part's length, so S3 takes no part of another size; a part has
+ * no content type of its own (CreateMultipartUpload set the object's).
+ */
+static void
+json_part_url(StringInfo json, const s3_config *cfg, const char *key,
+			  const char *s3_upload_id, int64 size_bytes, int64 part_size,
+			  int64 n, int64 now)
+{
+	int64		nparts = (size_bytes + part_size - 1) / part_size;
+	char	   *num = psprintf(INT64_FORMAT, n);
+	sigv4_param params[2] = {{"partNumber", num}, {"uploadId", s3_upload_id}};
+	sigv4_header length = {"Content-Length",
+	psprintf(INT64_FORMAT, n < nparts ? part_size : size_bytes - (nparts - 1) * part_size)};
+
+	appendStringInfoString(json, json->data[json->len - 1] == '[' ? "{" : ",{");
+	json_raw(json, "partNumber", num);
+	json_field(json, "url", s3_presign_url(cfg, "PUT", key, s3_upload_expires_s, now,
+										   params, lengthof(params), &length, 1));
+	appendStringInfoChar(json, '}');
 }
 
 /* Starts a multipart upload on S3 and returns its UploadId. */
@@ -1021,14 +1136,7 @@ s3_presign_upload(PG_FUNCTION_ARGS)
 	json_field(&json, "bucket", cfg.bucket);
 	json_raw(&json, "expiresIn", psprintf("%d", s3_upload_expires_s));
 	if (!multipart)
-	{
-		json_field(&json, "method", "PUT");
-		json_field(&json, "url", s3_presign_url(&cfg, "PUT", key, s3_upload_expires_s,
-												now, NULL, 0));
-		appendStringInfoString(&json, ",\"headers\":{");
-		json_field(&json, "Content-Type", content_type);
-		appendStringInfoChar(&json, '}');
-	}
+		json_single_put(&json, &cfg, key, content_type, size_bytes, now);
 	else
 	{
 		int64		nparts = (size_bytes + part_size - 1) / part_size;
@@ -1037,16 +1145,7 @@ s3_presign_upload(PG_FUNCTION_ARGS)
 		json_raw(&json, "partSize", psprintf(INT64_FORMAT, part_size));
 		appendStringInfoString(&json, ",\"parts\":[");
 		for (int64 n = 1; n <= nparts; n++)
-		{
-			char	   *num = psprintf(INT64_FORMAT, n);
-			sigv4_param params[2] = {{"partNumber", num}, {"uploadId", s3_upload_id}};
-
-			appendStringInfoString(&json, n > 1 ? ",{" : "{");
-			json_raw(&json, "partNumber", num);
-			json_field(&json, "url", s3_presign_url(&cfg, "PUT", key, s3_upload_expires_s,
-													now, params, 2));
-			appendStringInfoChar(&json, '}');
-		}
+			json_part_url(&json, &cfg, key, s3_upload_id, size_bytes, part_size, n, now);
 		appendStringInfoChar(&json, ']');
 	}
 	appendStringInfoChar(&json, '}');
@@ -1265,8 +1364,9 @@ abort_multipart_upload(const s3_config *cfg, const char *key, const char *s3_upl
 
 /*
  * codesight.complete_upload(upload_id, parts): finishes a multipart upload,
- * then checks with HEAD that the object exists with the announced size
- * before marking the upload complete.  Any failure leaves it pending.
+ * then checks with HEAD that the object exists with the announced size and
+ * content type before marking the upload complete.  Any failure leaves it
+ * pending.
  */
 Datum
 s3_complete_upload(PG_FUNCTION_ARGS)
@@ -1281,8 +1381,8 @@ s3_complete_upload(PG_FUNCTION_ARGS)
 	s3_response resp;
 	char	   *what;
 	StringInfoData json;
-	Oid			argtypes[3] = {UUIDOID, TEXTOID, TEXTOID};
-	Datum		values[3];
+	Oid			argtypes[2] = {UUIDOID, TEXTOID};
+	Datum		values[2];
 
 	initStringInfo(&json);
 	SPI_connect();
@@ -1356,17 +1456,28 @@ s3_complete_upload(PG_FUNCTION_ARGS)
 							key, resp.content_length, u.size_bytes),
 					 errdetail("Upload %s stays pending.", upload_id),
 					 errhint("Upload the whole recording again.")));
+
+		/*
+		 * The upload URLs sign the type, but a store that does not check
+		 * signed headers, or a PUT through another URL, could still have
+		 * left an object of another type under the key.
+		 */
+		if (!same_content_type(resp.content_type, u.content_type))
+			ereport(ERROR,
+					(errcode(ERRCODE_DATA_EXCEPTION),
+					 errmsg("uploaded object \"%s\" has content type \"%s\", expected \"%s\"",
+							key, resp.content_type ? resp.content_type : "", u.content_type),
+					 errdetail("Upload %s stays pending: an object is accepted only with the type its upload declared.",
+							   upload_id),
+					 errhint("Upload the recording again with the headers presign_upload returned.")));
 		etag = resp.etag;
-		if (resp.content_type && *resp.content_type)
-			content_type = resp.content_type;
 
 		values[0] = u.upload_uuid;
 		values[1] = etag ? CStringGetTextDatum(etag) : (Datum) 0;
-		values[2] = CStringGetTextDatum(content_type);
 		if (SPI_execute_with_args("UPDATE codesight.uploads SET status = 'complete',"
-								  " etag = $2, content_type = $3, completed_at = now() "
+								  " etag = $2, completed_at = now() "
 								  "WHERE upload_id = $1 RETURNING to_json(completed_at)::text",
-								  3, argtypes, values, etag ? "   " : " n ",
+								  2, argtypes, values, etag ? "  " : " n",
 								  false, 0) != SPI_OK_UPDATE_RETURNING || SPI_processed != 1)
 			elog(ERROR, "could not mark upload %s complete", upload_id);
 		completed_at = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1);
@@ -1416,14 +1527,7 @@ s3_upload_part_urls(PG_FUNCTION_ARGS)
 		s3_load_config(&cfg, u.bucket);
 		json_raw(&json, "expiresIn", psprintf("%d", s3_upload_expires_s));
 		if (u.s3_upload_id == NULL)
-		{
-			json_field(&json, "method", "PUT");
-			json_field(&json, "url", s3_presign_url(&cfg, "PUT", u.key, s3_upload_expires_s,
-													now, NULL, 0));
-			appendStringInfoString(&json, ",\"headers\":{");
-			json_field(&json, "Content-Type", u.content_type);
-			appendStringInfoChar(&json, '}');
-		}
+			json_single_put(&json, &cfg, u.key, u.content_type, u.size_bytes, now);
 		else
 		{
 			int64		nparts = upload_part_count(&u);
@@ -1449,19 +1553,14 @@ s3_upload_part_urls(PG_FUNCTION_ARGS)
 			for (int i = 0; i < n; i++)
 			{
 				int32		part = nulls[i] ? 0 : DatumGetInt32(elems[i]);
-				char	   *num = psprintf("%d", part);
-				sigv4_param params[2] = {{"partNumber", num}, {"uploadId", u.s3_upload_id}};
 
 				if (part < 1 || part > nparts)
 					ereport(ERROR,
 							(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-							 errmsg("invalid part number %s", nulls[i] ? "null" : num),
+							 errmsg("invalid part number %s", nulls[i] ? "null" : psprintf("%d", part)),
 							 errdetail("Upload %s has parts 1 to " INT64_FORMAT ".", u.upload_id, nparts)));
-				appendStringInfoString(&json, i > 0 ? ",{" : "{");
-				json_raw(&json, "partNumber", num);
-				json_field(&json, "url", s3_presign_url(&cfg, "PUT", u.key, s3_upload_expires_s,
-														now, params, 2));
-				appendStringInfoChar(&json, '}');
+				json_part_url(&json, &cfg, u.key, u.s3_upload_id, u.size_bytes, u.part_size,
+							  part, now);
 			}
 			appendStringInfoChar(&json, ']');
 		}
@@ -1716,7 +1815,11 @@ s3_abort_stale_uploads(PG_FUNCTION_ARGS)
 
 /*
  * codesight.media_urls(session_id, expires_in): the session's uploads for
- * the player, with a presigned GET for each complete one.
+ * the player, with a presigned GET for each complete one.  S3 answers it
+ * as an attachment of the declared type (response-content-disposition and
+ * response-content-type are signed into the URL): a media element plays
+ * it, a browser that navigates to it downloads it, and whatever bytes the
+ * object holds are never rendered as a page on the bucket's origin.
  */
 Datum
 s3_media_urls(PG_FUNCTION_ARGS)
@@ -1752,9 +1855,17 @@ s3_media_urls(PG_FUNCTION_ARGS)
 		/* Credentials are needed only once something can be played. */
 		if (strcmp(status, "complete") == 0)
 		{
+			char	   *content_type = SPI_getvalue(tup, td, 5);
+			sigv4_param params[2] = {
+				{"response-content-disposition",
+				psprintf("attachment; filename=\"%s-%s%s\"", session_id, SPI_getvalue(tup, td, 2),
+						 extension_for(content_type))},
+				{"response-content-type", content_type},
+			};
+
 			s3_load_config(&cfg, SPI_getvalue(tup, td, 3));
 			url = s3_presign_url(&cfg, "GET", SPI_getvalue(tup, td, 4), expires_in,
-								 now, NULL, 0);
+								 now, params, lengthof(params), NULL, 0);
 		}
 		appendStringInfoString(&json, i > 0 ? ",{" : "{");
 		json_field(&json, "uploadId", SPI_getvalue(tup, td, 1));

@@ -32,7 +32,10 @@ typedef struct buf
 	bool		oom;
 } buf;
 
-/* A query parameter after encoding, for sorting. */
+/*
+ * A query parameter after encoding, or a signed header in canonical form
+ * (lower-case name, value as signed), for sorting.
+ */
 typedef struct qpair
 {
 	char	   *name;
@@ -323,6 +326,73 @@ parse_endpoint(const char *endpoint, const char *region,
 	return SIGV4_OK;
 }
 
+/* Header names: letters, digits and hyphens (what S3's own headers use). */
+static bool
+valid_header_name(const char *n)
+{
+	size_t		len = n ? strlen(n) : 0;
+
+	if (len < 1 || len > 64)
+		return false;
+	for (; *n; n++)
+		if (!((*n >= 'a' && *n <= 'z') || (*n >= 'A' && *n <= 'Z') ||
+			  (*n >= '0' && *n <= '9') || *n == '-'))
+			return false;
+	return true;
+}
+
+/*
+ * Header values: printable ASCII only, so that what is signed is exactly
+ * what a browser sends (no control characters, no bytes a client could
+ * encode differently).
+ */
+static bool
+valid_header_value(const char *v)
+{
+	if (v == NULL || strlen(v) > 4096)
+		return false;
+	for (; *v; v++)
+		if ((unsigned char) *v < 0x20 || (unsigned char) *v > 0x7e)
+			return false;
+	return true;
+}
+
+/* A malloc'd lower-case copy of a header name, or NULL when out of memory. */
+static char *
+lower_copy(const char *s)
+{
+	char	   *out = strdup(s);
+
+	for (char *p = out; p && *p; p++)
+		if (*p >= 'A' && *p <= 'Z')
+			*p = (char) (*p - 'A' + 'a');
+	return out;
+}
+
+/*
+ * A malloc'd copy of a header value as SigV4 signs it (and S3 reads it):
+ * without leading and trailing spaces, each run of spaces made one.
+ */
+static char *
+canonical_value(const char *v)
+{
+	char	   *out = malloc(strlen(v) + 1);
+	size_t		n = 0;
+
+	if (out == NULL)
+		return NULL;
+	for (; *v; v++)
+	{
+		if (*v == ' ' && (n == 0 || out[n - 1] == ' '))
+			continue;
+		out[n++] = *v;
+	}
+	while (n > 0 && out[n - 1] == ' ')
+		n--;
+	out[n] = '\0';
+	return out;
+}
+
 /* Orders encoded query parameters by name, then value, byte-wise. */
 static int
 qpair_cmp(const void *a, const void *b)
@@ -375,6 +445,20 @@ validate(const sigv4_request *req)
 		if (name == NULL || *name == '\0' || strncasecmp(name, "x-amz-", 6) == 0)
 			return SIGV4_ERR_PARAM;
 	}
+	if (req->nheaders > SIGV4_MAX_HEADERS || (req->nheaders > 0 && req->headers == NULL))
+		return SIGV4_ERR_HEADER;
+	for (size_t i = 0; i < req->nheaders; i++)
+	{
+		const char *name = req->headers[i].name;
+
+		/* Host is always signed, from the endpoint. */
+		if (!valid_header_name(name) || strcasecmp(name, "host") == 0 ||
+			!valid_header_value(req->headers[i].value))
+			return SIGV4_ERR_HEADER;
+		for (size_t j = 0; j < i; j++)
+			if (strcasecmp(name, req->headers[j].name) == 0)
+				return SIGV4_ERR_HEADER;
+	}
 	return SIGV4_OK;
 }
 
@@ -389,9 +473,13 @@ sigv4_presign(const sigv4_request *req, char **url_out)
 				creq = {0},
 				sts = {0},
 				scope = {0},
-				url = {0};
+				url = {0},
+				signed_names = {0},
+				canon_headers = {0};
 	qpair	   *pairs = NULL;
 	size_t		npairs = 0;
+	qpair	   *hdrs = NULL;
+	size_t		nhdrs = 0;
 	char		amzdate[17],
 				date8[9],
 				expires[24],
@@ -444,6 +532,46 @@ sigv4_presign(const sigv4_request *req, char **url_out)
 	buf_puts(&scope, req->region);
 	buf_puts(&scope, "/s3/aws4_request");
 
+	/*
+	 * Signed headers, sorted by lower-case name: "name:value\n" each for the
+	 * canonical request, and "a;b;host" for X-Amz-SignedHeaders.
+	 */
+	hdrs = calloc(req->nheaders + 1, sizeof(qpair));
+	if (hdrs == NULL)
+	{
+		st = SIGV4_ERR_NOMEM;
+		goto done;
+	}
+	hdrs[nhdrs].name = strdup("host");
+	hdrs[nhdrs++].value = strdup(host.data ? host.data : "");
+	for (size_t i = 0; i < req->nheaders; i++)
+	{
+		hdrs[nhdrs].name = lower_copy(req->headers[i].name);
+		hdrs[nhdrs++].value = canonical_value(req->headers[i].value);
+	}
+	for (size_t i = 0; i < nhdrs; i++)
+		if (hdrs[i].name == NULL || hdrs[i].value == NULL)
+		{
+			st = SIGV4_ERR_NOMEM;
+			goto done;
+		}
+	qsort(hdrs, nhdrs, sizeof(qpair), qpair_cmp);
+	for (size_t i = 0; i < nhdrs; i++)
+	{
+		if (i > 0)
+			buf_puts(&signed_names, ";");
+		buf_puts(&signed_names, hdrs[i].name);
+		buf_puts(&canon_headers, hdrs[i].name);
+		buf_puts(&canon_headers, ":");
+		buf_puts(&canon_headers, hdrs[i].value);
+		buf_puts(&canon_headers, "\n");
+	}
+	if (signed_names.oom || canon_headers.oom)
+	{
+		st = SIGV4_ERR_NOMEM;
+		goto done;
+	}
+
 	/* Canonical query string: every parameter but the signature, sorted. */
 	pairs = calloc(req->nparams + 6, sizeof(qpair));
 	if (pairs == NULL)
@@ -463,7 +591,7 @@ sigv4_presign(const sigv4_request *req, char **url_out)
 			add_pair(pairs, &npairs, "X-Amz-Credential", cred.data) &&
 			add_pair(pairs, &npairs, "X-Amz-Date", amzdate) &&
 			add_pair(pairs, &npairs, "X-Amz-Expires", expires) &&
-			add_pair(pairs, &npairs, "X-Amz-SignedHeaders", "host");
+			add_pair(pairs, &npairs, "X-Amz-SignedHeaders", signed_names.data);
 		free(cred.data);
 		if (ok && req->session_token != NULL && *req->session_token != '\0')
 			ok = add_pair(pairs, &npairs, "X-Amz-Security-Token", req->session_token);
@@ -485,15 +613,17 @@ sigv4_presign(const sigv4_request *req, char **url_out)
 		buf_puts(&query, pairs[i].value);
 	}
 
-	/* Canonical request, with "host" the only signed header. */
+	/* Canonical request: the signed headers, then their names. */
 	buf_puts(&creq, req->method);
 	buf_puts(&creq, "\n");
 	buf_append(&creq, uri.data ? uri.data : "", uri.len);
 	buf_puts(&creq, "\n");
 	buf_append(&creq, query.data ? query.data : "", query.len);
-	buf_puts(&creq, "\nhost:");
-	buf_append(&creq, host.data ? host.data : "", host.len);
-	buf_puts(&creq, "\n\nhost\nUNSIGNED-PAYLOAD");
+	buf_puts(&creq, "\n");
+	buf_append(&creq, canon_headers.data, canon_headers.len);
+	buf_puts(&creq, "\n");
+	buf_append(&creq, signed_names.data, signed_names.len);
+	buf_puts(&creq, "\nUNSIGNED-PAYLOAD");
 	if (creq.oom || scope.oom || uri.oom || query.oom || host.oom || scheme.oom)
 	{
 		st = SIGV4_ERR_NOMEM;
@@ -551,6 +681,14 @@ done:
 		free(pairs[i].value);
 	}
 	free(pairs);
+	for (size_t i = 0; i < nhdrs; i++)
+	{
+		free(hdrs[i].name);
+		free(hdrs[i].value);
+	}
+	free(hdrs);
+	free(signed_names.data);
+	free(canon_headers.data);
 	free(scheme.data);
 	free(host.data);
 	free(uri.data);
@@ -587,6 +725,8 @@ sigv4_strerror(sigv4_status status)
 			return "signing time must be between 1970 and 9999";
 		case SIGV4_ERR_PARAM:
 			return "extra query parameter is empty or reserved";
+		case SIGV4_ERR_HEADER:
+			return "signed headers must be at most 16 distinct names other than Host, with printable ASCII values";
 		case SIGV4_ERR_NOMEM:
 			return "out of memory";
 		case SIGV4_ERR_CRYPTO:

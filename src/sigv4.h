@@ -6,9 +6,10 @@
  * returns a status code and a malloc'd URL, and only depends on OpenSSL, so
  * it can be unit-tested and fuzzed as a standalone program.
  *
- * Every URL is signed with X-Amz-SignedHeaders=host and UNSIGNED-PAYLOAD,
- * which is what browsers need for direct uploads and what lets the server
- * reuse the same signing path for its own requests.
+ * Every URL is signed with UNSIGNED-PAYLOAD and signs the Host header plus
+ * any headers the caller names (a browser upload's Content-Type and
+ * Content-Length), which S3 then requires with exactly those values.  The
+ * server uses the same signing path for its own requests.
  */
 #ifndef CODESIGHT_SIGV4_H
 #define CODESIGHT_SIGV4_H
@@ -32,6 +33,7 @@ typedef enum sigv4_status
 	SIGV4_ERR_CREDENTIALS,		/* missing access key id or secret */
 	SIGV4_ERR_TIME,				/* signing time outside years 1970..9999 */
 	SIGV4_ERR_PARAM,			/* empty or reserved extra query parameter */
+	SIGV4_ERR_HEADER,			/* bad, repeated or too many signed headers */
 	SIGV4_ERR_NOMEM,
 	SIGV4_ERR_CRYPTO			/* OpenSSL failed */
 } sigv4_status;
@@ -42,6 +44,20 @@ typedef struct sigv4_param
 	const char *name;
 	const char *value;			/* NULL is sent as "name=" */
 } sigv4_param;
+
+/*
+ * A request header the URL signs besides Host: S3 refuses the request
+ * unless it carries this header with this value.
+ */
+typedef struct sigv4_header
+{
+	const char *name;			/* letters, digits, '-'; any case; not Host */
+	const char *value;			/* printable ASCII; S3 ignores leading, trailing
+								 * and repeated spaces, and so does the signature */
+} sigv4_header;
+
+/* Most headers one URL signs besides Host. */
+#define SIGV4_MAX_HEADERS 16
 
 typedef struct sigv4_request
 {
@@ -60,6 +76,8 @@ typedef struct sigv4_request
 	int64_t		expires_in;		/* seconds */
 	const sigv4_param *params;
 	size_t		nparams;
+	const sigv4_header *headers;	/* signed besides Host; NULL when none */
+	size_t		nheaders;
 } sigv4_request;
 
 /*

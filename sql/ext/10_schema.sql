@@ -26,10 +26,11 @@ $$;
 REVOKE ALL ON SCHEMA codesight FROM PUBLIC;
 GRANT USAGE ON SCHEMA codesight TO codesight_admin;
 
+-- No email or other contact data: nothing would use it (docs/security.md,
+-- "Workers' personal data").
 CREATE TABLE codesight.workers (
     worker_id     bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
     display_name  text NOT NULL CHECK (length(display_name) BETWEEN 1 AND 200),
-    email_hash    bytea,                      -- sha256 of the lower-cased email
     created_at    timestamptz NOT NULL DEFAULT now(),
     disabled_at   timestamptz
 );

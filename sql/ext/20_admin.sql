@@ -138,14 +138,13 @@ END
 $$;
 
 -- Registers a worker (a person who records demonstrations) and returns a
--- worker token, shown only this once.  The email is kept only as a hash, to
--- recognise repeat sign-ups without storing the address.
-CREATE FUNCTION codesight.register_worker(display_name text, email text DEFAULT NULL)
+-- worker token, shown only this once.  Only the display name is kept: no
+-- email, not even hashed (docs/security.md, "Workers' personal data").
+CREATE FUNCTION codesight.register_worker(display_name text)
 RETURNS jsonb
 LANGUAGE plpgsql AS $$
 DECLARE
     v_name      text := btrim(display_name);
-    v_email     text := lower(btrim(email));
     v_worker_id bigint;
     v_token     jsonb;
 BEGIN
@@ -156,19 +155,8 @@ BEGIN
                                   coalesce(length(v_name), 0)),
                   HINT = 'Pass the name the worker wants to be shown under.';
     END IF;
-    IF v_email = '' THEN
-        v_email := NULL;
-    END IF;
-    IF v_email IS NOT NULL
-       AND (length(v_email) > 254 OR v_email !~ '^[^@[:space:]]+@[^@[:space:].]+(\.[^@[:space:].]+)+$') THEN
-        RAISE EXCEPTION 'invalid email address'
-            USING ERRCODE = 'invalid_parameter_value',
-                  DETAIL = 'An email address looks like name@example.com and has at most 254 characters.',
-                  HINT = 'Pass NULL to register without an email address.';
-    END IF;
-
-    INSERT INTO codesight.workers (display_name, email_hash)
-    VALUES (v_name, sha256(convert_to(v_email, 'UTF8')))
+    INSERT INTO codesight.workers (display_name)
+    VALUES (v_name)
     RETURNING worker_id INTO v_worker_id;
 
     v_token := codesight.create_token('worker', v_worker_id, 'registration');

@@ -3,8 +3,10 @@
 // Chromium PUTs recordings from a page on another origin straight to the
 // presigned URLs (CORS), single and multipart; PostgreSQL completes and
 // verifies them with libcurl, serves player URLs and exports to S3.  Then
-// the failures: missing object, wrong size, bad parts, unknown session, a
-// hanging S3 (cancel, statement_timeout, codesight.s3_timeout) and S3 down.
+// the failures: another type or size than signed, missing object, wrong
+// size or type stored, bad parts, unknown session, a hanging S3 (cancel,
+// statement_timeout, codesight.s3_timeout) and S3 down.  The S3 server
+// checks every signature as S3 does (test/lib/s3server.js).
 
 const { test, before, after } = require('node:test');
 const assert = require('node:assert/strict');
@@ -128,7 +130,8 @@ test('single PUT from the browser, completed and played back', async () => {
   assert.notEqual(p.multipart, true);
   assert.equal(p.bucket, s3.bucket);
   assert.match(p.key, new RegExp(`^sessions/${SESSION}/video/${p.uploadId}\\.webm$`));
-  assert.deepEqual(p.headers, { 'Content-Type': 'video/webm;codecs=vp9,opus' });
+  assert.deepEqual(p.headers, { 'Content-Type': 'video/webm;codecs=vp9,opus', 'Content-Length': String(size) });
+  assert.equal(new URL(p.url).searchParams.get('X-Amz-SignedHeaders'), 'content-length;content-type;host');
   assert.equal((await uploadRow(p.uploadId)).status, 'pending');
 
   const [put] = await browserPut([{ url: p.url, start: 0, end: size }], p.headers);
@@ -156,7 +159,119 @@ test('single PUT from the browser, completed and played back', async () => {
   assert.equal(item.sizeBytes, size);
   assert.equal(new Date(item.recordingStartedAt).toISOString(), startedAt);
   assert.match(item.url, /X-Amz-Expires=600&/);
-  assert.equal(sha256(await download(item.url)), sha256(recording(size)));
+  const served = await fetch(item.url);
+  assert.equal(served.status, 200);
+  assert.equal(served.headers.get('Content-Type'), 'video/webm;codecs=vp9,opus');
+  assert.equal(served.headers.get('Content-Disposition'), `attachment; filename="${SESSION}-video.webm"`);
+  assert.equal(sha256(Buffer.from(await served.arrayBuffer())), sha256(recording(size)));
+  assert.deepEqual(s3.signatureFailures, []);
+});
+
+test('S3 refuses a PUT of another type or size than the upload URL signs', async () => {
+  const size = 4096;
+  const p = await presign('video', 'video/webm', size);
+  const refused = (r) => r.status === 403;
+  const failures = s3.signatureFailures.length;
+  // The page a worker opens, or a script in it, sending an HTML file as the "video".
+  const [html] = await browserPut([{ url: p.url, start: 0, end: size }], { 'Content-Type': 'text/html' });
+  assert.ok(refused(html), `text/html body: ${JSON.stringify(html)}`);
+  const [none] = await browserPut([{ url: p.url, start: 0, end: size }]);
+  assert.ok(refused(none), `no Content-Type: ${JSON.stringify(none)}`);
+  const [longer] = await browserPut([{ url: p.url, start: 0, end: size + 1 }], p.headers);
+  assert.ok(refused(longer), `one byte more: ${JSON.stringify(longer)}`);
+  // A tampered signature, which s3rver alone would take.
+  const sig = new URL(p.url).searchParams.get('X-Amz-Signature');
+  const [tampered] = await browserPut([{ url: p.url.replace(sig, sig.replace(/^./, (c) => (c === '0' ? '1' : '0'))), start: 0, end: size }], p.headers);
+  assert.ok(refused(tampered), `tampered signature: ${JSON.stringify(tampered)}`);
+  assert.deepEqual(s3.signatureFailures.slice(failures).map((f) => f.code),
+    ['SignatureDoesNotMatch', 'SignatureDoesNotMatch', 'SignatureDoesNotMatch', 'SignatureDoesNotMatch']);
+  await assert.rejects(cluster.query('SELECT codesight.complete_upload($1)', [p.uploadId]), /is missing/);
+
+  // Parts sign their length too: part 1 of 3 is exactly partSize bytes.
+  const m = await presign('video', 'video/webm', 11 * MiB);
+  const [short] = await browserPut([{ url: m.parts[0].url, start: 0, end: m.partSize - 1 }]);
+  assert.ok(refused(short), `short part: ${JSON.stringify(short)}`);
+  const [last] = await browserPut([{ url: m.parts[2].url, start: 2 * m.partSize, end: 11 * MiB }]);
+  assert.equal(last.status, 200, 'the last part is signed for the bytes that are left');
+  await cluster.query('SELECT codesight.abort_upload($1)', [m.uploadId]);
+
+  // The right type and size pass.
+  const [ok] = await browserPut([{ url: p.url, start: 0, end: size }], p.headers);
+  assert.equal(ok.status, 200);
+  assert.equal((await cluster.query('SELECT codesight.complete_upload($1) AS c', [p.uploadId])).rows[0].c.contentType, 'video/webm');
+});
+
+// PUTs bytes to key through a URL that signs only the host, as a store that
+// ignores signed headers would take them, with the given content type.
+async function putUnchecked(key, body, contentType) {
+  const url = (await cluster.query("SELECT codesight.s3_presign('PUT', $1) AS u", [key])).rows[0].u;
+  const r = await fetch(url, { method: 'PUT', headers: { 'Content-Type': contentType }, body });
+  assert.equal(r.status, 200);
+}
+
+test('an object stored with another content type is not marked complete', async () => {
+  const page = Buffer.from('<!doctype html><script>alert(document.domain)</script>'.padEnd(1000, ' '));
+  const p = await presign('video', 'video/webm;codecs=vp9', page.length);
+  await putUnchecked(p.key, page, 'text/html');
+  await assert.rejects(cluster.query('SELECT codesight.complete_upload($1)', [p.uploadId]), (e) => {
+    assert.equal(e.code, '22000');
+    assert.equal(e.message, `uploaded object "${p.key}" has content type "text/html", expected "video/webm;codecs=vp9"`);
+    assert.match(e.detail, /stays pending/);
+    assert.match(e.hint, /headers presign_upload returned/);
+    return true;
+  });
+  assert.equal((await uploadRow(p.uploadId)).status, 'pending');
+  const media = (await cluster.query('SELECT codesight.media_urls($1) AS m', [SESSION])).rows[0].m;
+  assert.equal(media.uploads.find((u) => u.uploadId === p.uploadId).url, null, 'nothing to play');
+
+  // A store may write the type with other blanks or case: that is the same type.
+  await putUnchecked(p.key, page, 'Video/WebM; codecs=vp9');
+  const done = (await cluster.query('SELECT codesight.complete_upload($1) AS c', [p.uploadId])).rows[0].c;
+  assert.equal(done.contentType, 'video/webm;codecs=vp9', 'the declared type is kept');
+});
+
+test('a multipart object whose stored type differs is not marked complete', async () => {
+  const size = 11 * MiB;
+  const p = await presign('audio', 'audio/webm', size);
+  const { s3_upload_id: s3Id } = await uploadRow(p.uploadId);
+  const results = await browserPut(p.parts.map((x) => ({
+    url: x.url, start: (x.partNumber - 1) * p.partSize, end: Math.min(size, x.partNumber * p.partSize),
+  })));
+  const parts = results.map((r, i) => ({ partNumber: i + 1, etag: r.etag }));
+  // The type is the one CreateMultipartUpload set; make the store hold another.
+  const metaFile = path.join(s3.uploadsDir, s3Id, 'metadata');
+  const meta = JSON.parse(fs.readFileSync(metaFile, 'utf8'));
+  assert.equal(meta['content-type'], 'audio/webm', 'CreateMultipartUpload sent the declared type');
+  fs.writeFileSync(metaFile, JSON.stringify({ ...meta, 'content-type': 'text/html' }));
+  await assert.rejects(cluster.query('SELECT codesight.complete_upload($1, $2)', [p.uploadId, JSON.stringify(parts)]),
+    /has content type "text\/html", expected "audio\/webm"/);
+  assert.equal((await uploadRow(p.uploadId)).status, 'pending');
+});
+
+test('recordings are handed out as attachments of their declared type, whatever the object says', async () => {
+  // An object stored before uploads were signed (or behind a store that
+  // ignores signed headers) holds a page; its row says video.
+  const page = '<!doctype html><title>phish</title><form action="https://evil.example/">';
+  const key = `sessions/${SESSION}/video/legacy.webm`;
+  await putUnchecked(key, page, 'text/html');
+  await cluster.query(`INSERT INTO codesight.uploads (session_id, upload_id, kind, bucket, object_key, content_type,
+      size_bytes, status, completed_at) VALUES ($1, gen_random_uuid(), 'video', $2, $3, 'video/webm', $4, 'complete', now())`,
+  [SESSION, s3.bucket, key, page.length]);
+  const media = (await cluster.query('SELECT codesight.media_urls($1) AS m', [SESSION])).rows[0].m;
+  const item = media.uploads.find((u) => u.url && new URL(u.url).pathname.endsWith('/legacy.webm'));
+  const r = await fetch(item.url);
+  assert.equal(r.status, 200);
+  assert.equal(r.headers.get('Content-Type'), 'video/webm');
+  assert.equal(r.headers.get('Content-Disposition'), `attachment; filename="${SESSION}-video.webm"`);
+
+  // A browser navigating to it downloads it instead of rendering it.
+  const tab = await browser.newPage();
+  try {
+    const nav = await tab.goto(item.url).then(() => 'rendered', (e) => (/Download is starting/.test(e.message) ? 'downloaded' : e.message));
+    assert.equal(nav, 'downloaded');
+  } finally {
+    await tab.close();
+  }
 });
 
 test('multipart upload of 11 MiB through presigned part URLs', async () => {
@@ -250,7 +365,7 @@ test('a multipart upload resumes from the parts S3 lists, with URLs signed per p
   const single = await presign('video', 'video/webm', 100);
   const again = (await cluster.query('SELECT codesight.upload_part_urls($1) AS u', [single.uploadId])).rows[0].u;
   assert.equal(again.method, 'PUT');
-  assert.deepEqual(again.headers, { 'Content-Type': 'video/webm' });
+  assert.deepEqual(again.headers, { 'Content-Type': 'video/webm', 'Content-Length': '100' });
   assert.match(again.url, new RegExp(`/${single.key.replace(/\//g, '\\/')}\\?`));
 });
 
@@ -395,7 +510,8 @@ test('a missing object is not marked complete', async () => {
 test('an object of the wrong size is not marked complete', async () => {
   const p = await presign('video', 'video/webm', 1000);
   const [put] = await browserPut([{ url: p.url, start: 0, end: 999 }], p.headers);
-  assert.equal(put.status, 200);
+  assert.equal(put.status, 403, 'the URL signs 1000 bytes');
+  await putUnchecked(p.key, recording(999), 'video/webm');
   await assert.rejects(cluster.query('SELECT codesight.complete_upload($1)', [p.uploadId]),
     /has 999 bytes, expected 1000/);
   assert.equal((await uploadRow(p.uploadId)).status, 'pending');
@@ -408,8 +524,11 @@ test('bad arguments are refused before anything is stored', async () => {
     /session "cs_nope" does not exist/);
   await assert.rejects(cluster.query(`SELECT codesight.presign_upload('${SESSION}', 'Video!', 'video/webm', 10)`),
     /invalid upload kind/);
-  await assert.rejects(cluster.query(`SELECT codesight.presign_upload('${SESSION}', 'video', 'webm', 10)`),
-    /invalid content type/);
+  for (const type of ['webm', 'video/', '/webm', 'video webm', 'video/webm\r\nX-Evil: 1', 'video/webm x',
+    'vidéo/webm', 'video/webm;codecs=vp9\t', `video/${'x'.repeat(250)}`]) {
+    await assert.rejects(cluster.query('SELECT codesight.presign_upload($1, $2, $3, 10)', [SESSION, 'video', type]),
+      /invalid content type/, type);
+  }
   await assert.rejects(cluster.query(`SELECT codesight.presign_upload('${SESSION}', 'video', 'video/webm', 0)`),
     /size_bytes must be between 1 and/);
   await assert.rejects(cluster.query("SELECT codesight.complete_upload('00000000-0000-4000-8000-000000000000')"),

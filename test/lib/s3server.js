@@ -1,12 +1,14 @@
 'use strict';
 // A real S3-compatible server (npm s3rver) on loopback for tests: one bucket
 // with the CORS rules browsers need for direct uploads.  s3rver accepts the
-// fixed credentials S3RVER/S3RVER and does not check signatures, so signature
-// correctness is tested elsewhere (s3-sigv4.test.js, sql/s3_presign.sql).
+// fixed credentials S3RVER/S3RVER and does not check SigV4 signatures
+// itself; checkSignatures below does, as S3 does, with npm aws4 (an
+// implementation independent of src/sigv4.c).
 
 const fs = require('node:fs');
 const os = require('node:os');
 const path = require('node:path');
+const aws4 = require('aws4');
 const S3rver = require('s3rver');
 const S3Error = require('s3rver/lib/models/error');
 
@@ -122,8 +124,56 @@ function addMultipartOperations(server) {
   });
 }
 
+// S3 recomputes the signature of every presigned request from the request
+// as it arrives: method, path, query, and the value of each header the URL
+// names in X-Amz-SignedHeaders (Content-Type and Content-Length of an
+// upload).  A request that differs gets 403 SignatureDoesNotMatch, so a
+// browser sending another type or size than it was signed for is refused.
+// s3rver skips this ("Signature version 4 calculation is unimplemented");
+// here npm aws4 recomputes it.  Error answers carry CORS headers, as S3's
+// do, so a page can read their status.
+function checkSignatures(server, corsOrigins) {
+  server.middleware.unshift(async (ctx, next) => {
+    const [pathname, search = ''] = ctx.req.url.split(/\?(.*)/s);
+    const query = new URLSearchParams(search);
+    if (ctx.method === 'OPTIONS' || !query.has('X-Amz-Signature')) return next();
+    const [accessKeyId, , region] = (query.get('X-Amz-Credential') || '').split('/');
+    const signedHeaders = query.get('X-Amz-SignedHeaders') || '';
+    const headers = {};
+    for (const name of signedHeaders.split(';')) {
+      if (name in ctx.headers) headers[name] = ctx.headers[name];
+    }
+    const unsigned = search.split('&').filter((p) => !p.startsWith('X-Amz-Signature=')).join('&');
+    const signed = aws4.sign({
+      method: ctx.method, host: ctx.headers.host, path: `${pathname}?${unsigned}`, headers,
+      service: 's3', region, signQuery: true,
+    }, { accessKeyId, secretAccessKey: 'S3RVER' });
+    const expected = new URLSearchParams(signed.path.split(/\?(.*)/s)[1]);
+    let error;
+    if (accessKeyId !== 'S3RVER') {
+      error = new S3Error('InvalidAccessKeyId', 'The AWS Access Key Id you provided does not exist in our records.');
+    } else if (expected.get('X-Amz-SignedHeaders') !== signedHeaders ||
+      expected.get('X-Amz-Signature') !== query.get('X-Amz-Signature')) {
+      error = new S3Error('SignatureDoesNotMatch',
+        'The request signature we calculated does not match the signature you provided. Check your key and signing method.',
+        { SignedHeaders: signedHeaders });
+    }
+    if (!error) return next();
+    server.signatureFailures.push({ method: ctx.method, path: pathname, code: error.code, signedHeaders });
+    const origin = ctx.get('Origin');
+    if (origin && (corsOrigins.includes('*') || corsOrigins.includes(origin))) {
+      ctx.set('Access-Control-Allow-Origin', origin);
+      ctx.set('Access-Control-Expose-Headers', 'ETag');
+    }
+    ctx.status = error.status;
+    ctx.type = 'application/xml';
+    ctx.body = error.toXML();
+    return undefined;
+  });
+}
+
 // Starts s3rver with `bucket`; resolves to {endpoint, bucket, port, dir,
-// accessKeyId, secretAccessKey, uploadsDir, stop()}.
+// accessKeyId, secretAccessKey, signatureFailures, uploadsDir, stop()}.
 async function startS3Server({ bucket = 'codesight-test', port = 0, corsOrigins = ['*'] } = {}) {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'codesight-s3-'));
   const server = new S3rver({
@@ -134,6 +184,8 @@ async function startS3Server({ bucket = 'codesight-test', port = 0, corsOrigins 
     configureBuckets: [{ name: bucket, configs: [corsXml(corsOrigins)] }],
   });
   addMultipartOperations(server);
+  server.signatureFailures = [];
+  checkSignatures(server, corsOrigins);
   const addr = await server.run();
   let stopped = false;
   return {
@@ -143,6 +195,8 @@ async function startS3Server({ bucket = 'codesight-test', port = 0, corsOrigins 
     dir,
     accessKeyId: 'S3RVER',
     secretAccessKey: 'S3RVER',
+    // The requests refused for their signature: {method, path, code, signedHeaders}.
+    signatureFailures: server.signatureFailures,
     // The folder of multipart uploads in progress (one folder per upload).
     uploadsDir: server.store.getResourcePath(bucket, undefined, 'uploads'),
     // Stops the server (idempotent); keepFiles leaves its folder for a restart.

@@ -1,10 +1,11 @@
 /*
  * sigv4_test.c
  *	  Standalone tests of src/sigv4.c: AWS's published vector, vectors
- *	  computed independently with npm aws4, input validation, and a seeded
- *	  random-input loop.  Built by test/suites/sigv4-unit.sh with ASan and
- *	  UBSan; with -DSIGV4_LIBFUZZER (clang -fsanitize=fuzzer) the same
- *	  invariants become a libFuzzer target.
+ *	  computed independently with npm aws4 (signed headers among them),
+ *	  input validation, and seeded random-input loops.  Built by
+ *	  test/suites/sigv4-unit.sh with ASan and UBSan; with -DSIGV4_LIBFUZZER
+ *	  (clang -fsanitize=fuzzer) the same invariants become a libFuzzer
+ *	  target.
  */
 #include "sigv4.h"
 
@@ -100,6 +101,13 @@ test_vectors(void)
 	sigv4_param part[] = {{"partNumber", "2"}, {"uploadId", "VXBsb2FkIElE+/="}};
 	sigv4_param uploads[] = {{"uploads", NULL}};
 	sigv4_param listing[] = {{"uploads", NULL}, {"prefix", "sessions/"}};
+	sigv4_param attachment[] = {{"response-content-type", "video/webm;codecs=vp9,opus"},
+	{"response-content-disposition", "attachment; filename=\"cs_1-video.webm\""}};
+	sigv4_header upload[] = {{"Content-Type", "video/webm;codecs=vp9,opus"},
+	{"Content-Length", "262147"}};
+	sigv4_header spaced[] = {{"X-Amz-Meta-Kind", "audio"},
+	{"content-type", "  audio/ogg;   codecs=opus  "}};
+	sigv4_header part_length[] = {{"Content-Length", "5242880"}};
 
 	expect_url("aws example GET", &r,
 			   "https://examplebucket.s3.amazonaws.com/test.txt"
@@ -209,6 +217,83 @@ test_vectors(void)
 			   "&prefix=sessions%2F&uploads="
 			   "&X-Amz-Signature=b7db3d741d59c7d7f3b1f9238e126c1c607bd327717d7510e9244f4a5fd9bc26");
 
+	/* A browser upload: its Content-Type and Content-Length are signed. */
+	r = example();
+	r.method = "PUT";
+	r.endpoint = "http://127.0.0.1:4569";
+	r.path_style = true;
+	r.bucket = "my-bucket";
+	r.key = "sessions/cs_1/video/u.webm";
+	r.access_key_id = "S3RVER";
+	r.secret_access_key = "S3RVER";
+	r.signed_at = INT64_C(1704164645);	/* 2024-01-02T03:04:05Z */
+	r.expires_in = 3600;
+	r.headers = upload;
+	r.nheaders = 2;
+	expect_url("signed content type and length", &r,
+			   "http://127.0.0.1:4569/my-bucket/sessions/cs_1/video/u.webm"
+			   "?X-Amz-Algorithm=AWS4-HMAC-SHA256"
+			   "&X-Amz-Credential=S3RVER%2F20240102%2Fus-east-1%2Fs3%2Faws4_request"
+			   "&X-Amz-Date=20240102T030405Z&X-Amz-Expires=3600"
+			   "&X-Amz-SignedHeaders=content-length%3Bcontent-type%3Bhost"
+			   "&X-Amz-Signature=34351e1d33521591c38e37e1a794aab683f06602a370a4be29f9d5676f210879");
+
+	/*
+	 * Names in any case sort after lower-casing, around host; spaces around
+	 * and inside a value do not count.
+	 */
+	r = example();
+	r.method = "PUT";
+	r.endpoint = "";
+	r.region = "eu-west-1";
+	r.session_token = "FQoGZXIvYXdzE+token/with=chars";
+	r.signed_at = INT64_C(1709251199);	/* 2024-02-29T23:59:59Z */
+	r.expires_in = 900;
+	r.headers = spaced;
+	r.nheaders = 2;
+	expect_url("header after host, spaces in a value", &r,
+			   "https://examplebucket.s3.eu-west-1.amazonaws.com/test.txt"
+			   "?X-Amz-Algorithm=AWS4-HMAC-SHA256"
+			   "&X-Amz-Credential=AKIAIOSFODNN7EXAMPLE%2F20240229%2Feu-west-1%2Fs3%2Faws4_request"
+			   "&X-Amz-Date=20240229T235959Z&X-Amz-Expires=900"
+			   "&X-Amz-Security-Token=FQoGZXIvYXdzE%2Btoken%2Fwith%3Dchars"
+			   "&X-Amz-SignedHeaders=content-type%3Bhost%3Bx-amz-meta-kind"
+			   "&X-Amz-Signature=baba57f74d2def363e6734d43238d3e2b1ccebba0879754e8a7911cb76013d4e");
+
+	/* A part of a multipart upload signs its length. */
+	r = example();
+	r.method = "PUT";
+	r.endpoint = "http://127.0.0.1:4569/";
+	r.path_style = true;
+	r.bucket = "b";
+	r.key = "k";
+	r.expires_in = 3600;
+	r.params = part;
+	r.nparams = 2;
+	r.headers = part_length;
+	r.nheaders = 1;
+	expect_url("part with its length", &r,
+			   "http://127.0.0.1:4569/b/k"
+			   "?X-Amz-Algorithm=AWS4-HMAC-SHA256"
+			   "&X-Amz-Credential=AKIAIOSFODNN7EXAMPLE%2F20130524%2Fus-east-1%2Fs3%2Faws4_request"
+			   "&X-Amz-Date=20130524T000000Z&X-Amz-Expires=3600&X-Amz-SignedHeaders=content-length%3Bhost"
+			   "&partNumber=2&uploadId=VXBsb2FkIElE%2B%2F%3D"
+			   "&X-Amz-Signature=b57d1854366b3ee9096986e1e81d9d6770ac9e3180b0c60d4a97b3be80a45f51");
+
+	/* A download as an attachment of the declared type. */
+	r = example();
+	r.key = "sessions/cs_1/video/u.webm";
+	r.params = attachment;
+	r.nparams = 2;
+	expect_url("response-content-disposition and -type", &r,
+			   "https://examplebucket.s3.amazonaws.com/sessions/cs_1/video/u.webm"
+			   "?X-Amz-Algorithm=AWS4-HMAC-SHA256"
+			   "&X-Amz-Credential=AKIAIOSFODNN7EXAMPLE%2F20130524%2Fus-east-1%2Fs3%2Faws4_request"
+			   "&X-Amz-Date=20130524T000000Z&X-Amz-Expires=86400&X-Amz-SignedHeaders=host"
+			   "&response-content-disposition=attachment%3B%20filename%3D%22cs_1-video.webm%22"
+			   "&response-content-type=video%2Fwebm%3Bcodecs%3Dvp9%2Copus"
+			   "&X-Amz-Signature=3100c02b9e6bbfa000ecc1a5d2f652623eea909f6328e11d5662368ad7bd8c2c");
+
 	r = example();
 	r.method = "DELETE";
 	r.endpoint = "HTTPS://S3.ap-southeast-2.amazonaws.com:443";
@@ -232,6 +317,23 @@ test_errors(void)
 	sigv4_request r;
 	sigv4_param reserved = {"X-Amz-Signature", "x"};
 	sigv4_param empty = {"", "x"};
+	static const sigv4_header bad_headers[] = {
+		{"Host", "evil.example"}, {"HOST", "x"}, {"", "x"}, {NULL, "x"},
+		{"Content Type", "x"}, {"Content-Type:", "x"}, {"Content_Type", "x"},
+		{"Content-Type", NULL}, {"Content-Type", "text/html\r\nX-Evil: 1"},
+		{"Content-Type", "video/webm\tx"}, {"Content-Type", "caf\xc3\xa9"},
+		{"Content-Type", "\x7f"},
+	};
+	sigv4_header twice[] = {{"Content-Type", "a/b"}, {"content-type", "a/b"}};
+	sigv4_header many[SIGV4_MAX_HEADERS + 1];
+	char		many_names[SIGV4_MAX_HEADERS + 1][24];
+
+	for (int i = 0; i <= SIGV4_MAX_HEADERS; i++)
+	{
+		snprintf(many_names[i], sizeof(many_names[i]), "x-amz-meta-%d", i);
+		many[i].name = many_names[i];
+		many[i].value = "v";
+	}
 	static const char *const bad_endpoints[] = {
 		"ftp://s3.example.com", "s3.example.com", "http://", "http://host:0",
 		"http://host:65536", "http://host:12ab", "http://host/prefix",
@@ -270,6 +372,21 @@ test_errors(void)
 	expect_error("reserved parameter", &r, SIGV4_ERR_PARAM);
 	r = example(); r.params = &empty; r.nparams = 1;
 	expect_error("empty parameter name", &r, SIGV4_ERR_PARAM);
+	for (size_t i = 0; i < sizeof(bad_headers) / sizeof(bad_headers[0]); i++)
+	{
+		r = example();
+		r.headers = &bad_headers[i];
+		r.nheaders = 1;
+		expect_error(bad_headers[i].name ? bad_headers[i].name : "(null)", &r, SIGV4_ERR_HEADER);
+	}
+	r = example(); r.headers = twice; r.nheaders = 2;
+	expect_error("a header twice", &r, SIGV4_ERR_HEADER);
+	r = example(); r.headers = NULL; r.nheaders = 1;
+	expect_error("headers missing", &r, SIGV4_ERR_HEADER);
+	r = example(); r.headers = many; r.nheaders = SIGV4_MAX_HEADERS + 1;
+	expect_error("too many headers", &r, SIGV4_ERR_HEADER);
+	r.nheaders = SIGV4_MAX_HEADERS;
+	expect_error("as many headers as allowed", &r, SIGV4_OK);
 	for (size_t i = 0; i < sizeof(bad_endpoints) / sizeof(bad_endpoints[0]); i++)
 	{
 		r = example();
@@ -301,7 +418,31 @@ check_invariants(const sigv4_request *r)
 		const char *sig = strstr(url, "&X-Amz-Signature=");
 		size_t		n = sig ? strspn(sig + 17, "0123456789abcdef") : 0;
 
+		const char *sh = strstr(url, "X-Amz-SignedHeaders=");
+
 		CHECK(strncmp(url, "http", 4) == 0, "bad scheme in %s", url);
+		CHECK(sh != NULL, "no signed headers in %s", url);
+		if (sh != NULL)
+		{
+			/* Lower-case names in ascending order, host among them. */
+			char		names[2048];
+			char	   *save = NULL;
+			const char *prev = "";
+			bool		host = false;
+
+			snprintf(names, sizeof(names), "%.*s", (int) strcspn(sh + 20, "&"), sh + 20);
+			for (char *n = strtok_r(names, "%", &save); n; n = strtok_r(NULL, "%", &save))
+			{
+				if (n != names)
+					n += 2;		/* the "3B" of an encoded ";" */
+				CHECK(strcmp(prev, n) < 0, "signed headers out of order in %s", url);
+				CHECK(strspn(n, "abcdefghijklmnopqrstuvwxyz0123456789-") == strlen(n),
+					  "signed header not lower case in %s", url);
+				host |= strcmp(n, "host") == 0;
+				prev = n;
+			}
+			CHECK(host, "host not signed in %s", url);
+		}
 		CHECK(sig != NULL && n == 64 && sig[17 + 64] == '\0', "bad signature in %s", url);
 		/* Nothing a client could split on appears unencoded. */
 		CHECK(strpbrk(url, " \"<>#\\^`{|}\n\r\t") == NULL, "unencoded byte in %s", url);
@@ -335,6 +476,8 @@ static void
 fuzz_one(const unsigned char *data, size_t size)
 {
 	static const char *const methods[] = {"GET", "PUT", "HEAD", "DELETE", "POST", "BAD"};
+	static const char *const known_headers[] = {"Content-Type", "content-length", "Host",
+	"X-Amz-Meta-Kind", "content-md5", "x-amz-acl"};
 	char		method[8],
 				endpoint[64],
 				region[32],
@@ -343,10 +486,17 @@ fuzz_one(const unsigned char *data, size_t size)
 				token[64],
 				pname[32],
 				pvalue[64];
+	char		hname[2][24],
+				hvalue[2][48];
 	unsigned char flags = size > 0 ? data[0] : 0;
+	unsigned char flags2;
 	sigv4_param param;
+	sigv4_header headers[2];
 	sigv4_request r = example();
 
+	if (size > 0)
+		data++, size--;
+	flags2 = size > 0 ? data[0] : 0;
 	if (size > 0)
 		data++, size--;
 	strcpy(method, methods[flags % 6]);
@@ -364,6 +514,20 @@ fuzz_one(const unsigned char *data, size_t size)
 		r.params = &param;
 		r.nparams = 1;
 	}
+	r.nheaders = flags2 % 3;
+	for (size_t i = 0; i < r.nheaders; i++)
+	{
+		/* Mostly names S3 knows, so that values get past validation. */
+		if ((flags2 >> (2 + i)) & 1 && size > 0)
+		{
+			headers[i].name = known_headers[data[0] % 6];
+			data++, size--;
+		}
+		else
+			headers[i].name = take(&data, &size, hname[i], sizeof(hname[i]) - 1);
+		headers[i].value = take(&data, &size, hvalue[i], sizeof(hvalue[i]) - 1);
+	}
+	r.headers = headers;
 	if (size >= 8)
 	{
 		int64_t		t = 0;
@@ -420,6 +584,92 @@ test_random_inputs(uint64_t seed, long iterations)
 	}
 }
 
+/*
+ * Signed headers on an otherwise valid request: the invariants hold, and
+ * what S3 ignores does not change the URL (the case of a name, spaces
+ * around a value or repeated inside it) while any other change of a value
+ * does.
+ */
+static void
+test_random_headers(uint64_t seed, long iterations)
+{
+	static const char name_chars[] = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-";
+	uint64_t	s = seed;
+
+	for (long i = 0; i < iterations && failures == 0; i++)
+	{
+		char		names[3][20],
+					upper[3][20],
+					values[3][40],
+					spaced[3][100];
+		sigv4_header h[3],
+					h2[3];
+		sigv4_request r = example();
+		char	   *a = NULL,
+				   *b = NULL;
+		size_t		n = next_random(&s) % 4;
+
+		for (size_t k = 0; k < n; k++)
+		{
+			size_t		nl = 1 + next_random(&s) % 18,
+						vl = next_random(&s) % 39,
+						o = 0;
+
+			for (size_t j = 0; j < nl; j++)
+				names[k][j] = name_chars[next_random(&s) % (sizeof(name_chars) - 1)];
+			names[k][nl] = '\0';
+			for (size_t j = 0; j <= nl; j++)
+				upper[k][j] = (names[k][j] >= 'a' && names[k][j] <= 'z') ? names[k][j] - 32 : names[k][j];
+			/* Printable ASCII with many spaces; now and then a byte outside it. */
+			for (size_t j = 0; j < vl; j++)
+			{
+				uint64_t	v = next_random(&s);
+
+				values[k][j] = (v & 3) == 0 ? ' ' : (v & 60) ? (char) (33 + (v >> 8) % 94) : (char) (v >> 8);
+			}
+			values[k][vl] = '\0';
+			/* The same value with spaces added where S3 ignores them. */
+			spaced[k][o++] = ' ';
+			for (size_t j = 0; j < vl; j++)
+			{
+				spaced[k][o++] = values[k][j];
+				if (values[k][j] == ' ')
+					spaced[k][o++] = ' ';
+			}
+			spaced[k][o++] = ' ';
+			spaced[k][o] = '\0';
+			h[k].name = names[k];
+			h[k].value = values[k];
+			/* Listed in the other order, names in upper case. */
+			h2[n - 1 - k].name = upper[k];
+			h2[n - 1 - k].value = spaced[k];
+		}
+		r.headers = h;
+		r.nheaders = n;
+		check_invariants(&r);
+		if (sigv4_presign(&r, &a) == SIGV4_OK)
+		{
+			r.headers = h2;
+			CHECK(sigv4_presign(&r, &b) == SIGV4_OK && strcmp(a, b) == 0,
+				  "header case, order or spaces changed the URL:\n %s\n %s", a, b ? b : "(error)");
+			free(b);
+			b = NULL;
+			if (n > 0 && strlen(values[0]) < sizeof(values[0]) - 1)
+			{
+				strcat(values[0], "x");
+				r.headers = h;
+				CHECK(sigv4_presign(&r, &b) == SIGV4_OK && strcmp(a, b) != 0,
+					  "a changed value kept the URL %s", a);
+			}
+		}
+		free(a);
+		free(b);
+		if (failures)
+			fprintf(stderr, "random headers %ld (seed %llu) failed\n", i,
+					(unsigned long long) seed);
+	}
+}
+
 int
 main(int argc, char **argv)
 {
@@ -430,12 +680,14 @@ main(int argc, char **argv)
 	test_vectors();
 	test_errors();
 	test_random_inputs(seed, iterations);
+	test_random_headers(seed, iterations);
 	if (failures)
 	{
 		fprintf(stderr, "sigv4_test: %d failure(s)\n", failures);
 		return 1;
 	}
-	printf("sigv4_test: ok (vectors, errors, %ld random inputs)\n", iterations);
+	printf("sigv4_test: ok (vectors, errors, %ld random inputs, %ld random header sets)\n",
+		   iterations, iterations);
 	return 0;
 }
 #endif

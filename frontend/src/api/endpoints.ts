@@ -15,8 +15,7 @@ const enc = encodeURIComponent;
 
 export function endpoints(api: ApiClient) {
   return {
-    register: (displayName: string, email?: string) =>
-      api.request<Registration>('/api/workers', { body: { displayName, ...(email ? { email } : {}) } }),
+    register: (displayName: string) => api.request<Registration>('/api/workers', { body: { displayName } }),
     me: () => api.request<Me>('/api/me'),
     createSession: () => api.request<CreatedSession>('/api/sessions', { body: {} }),
     mySessions: (q: ListQuery) => api.request<SessionList>('/api/sessions', { query: { ...q } }),

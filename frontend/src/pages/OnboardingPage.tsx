@@ -11,7 +11,6 @@ import { connectExtension, useExtension } from '../recording/useExtension';
 
 export function OnboardingPage() {
   const [name, setName] = useState('');
-  const [email, setEmail] = useState('');
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState<ApiError | null>(null);
   const [registered, setRegistered] = useState<Registration | null>(null);
@@ -21,7 +20,7 @@ export function OnboardingPage() {
     setBusy(true);
     setError(null);
     try {
-      const r = await publicApi.register(name.trim(), email.trim() || undefined);
+      const r = await publicApi.register(name.trim());
       setSetting('workerToken', r.token);
       setSetting('workerName', r.displayName);
       setRegistered(r);
@@ -41,9 +40,8 @@ export function OnboardingPage() {
       {!registered ? (
         <Card title="1. Register">
           <form onSubmit={submit} className="flex max-w-md flex-col gap-4">
-            <Field label="Your name" required value={name} onChange={(e) => setName(e.target.value)} autoComplete="name" maxLength={200} />
-            <Field label="Email (optional)" type="email" value={email} onChange={(e) => setEmail(e.target.value)} autoComplete="email"
-              hint="Only a hash is stored; it lets an admin find your account." />
+            <Field label="Your name" required value={name} onChange={(e) => setName(e.target.value)} autoComplete="name" maxLength={200}
+              hint="Shown to admins beside your sessions. No email or other contact details are asked for or kept." />
             <div><Button type="submit" disabled={busy || !name.trim()}>{busy ? 'Registering…' : 'Register'}</Button></div>
             {error && <ErrorBox title="Registration failed" error={error} />}
           </form>

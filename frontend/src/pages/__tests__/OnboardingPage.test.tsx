@@ -16,11 +16,12 @@ describe('OnboardingPage', () => {
     const submit = screen.getByRole('button', { name: 'Register' });
     expect(submit).toBeDisabled();
     await user.type(screen.getByLabelText('Your name'), 'Ann');
-    await user.type(screen.getByLabelText('Email (optional)'), 'ann@example.com');
+    // No email or other contact data is asked for.
+    expect(screen.queryByLabelText(/email/i)).toBeNull();
     await user.click(submit);
     expect(await screen.findByTestId('worker-token')).toHaveTextContent('cs_w_abc_secret');
     expect(screen.getByRole('button', { name: 'Copy token' })).toBeInTheDocument();
-    expect(f.calls[0]!.body).toEqual({ displayName: 'Ann', email: 'ann@example.com' });
+    expect(f.calls[0]!.body).toEqual({ displayName: 'Ann' });
     expect(getSetting('workerToken')).toBe('cs_w_abc_secret');
   });
 
