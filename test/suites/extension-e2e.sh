@@ -3,4 +3,4 @@
 # worker in a throwaway cluster, the fixture shop.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-node --test --test-concurrency=1 --test-reporter=spec e2e/extension*.test.js
+bash lib/node-test.sh e2e/extension*.test.js

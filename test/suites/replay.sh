@@ -8,4 +8,4 @@ cd "$(dirname "$0")/../replay"
 # downloaded browser.
 PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --no-audit --no-fund --loglevel=error
 cd ..
-node --test --test-concurrency=1 --test-reporter=spec e2e/replay.test.js
+bash lib/node-test.sh e2e/replay.test.js

@@ -7,4 +7,4 @@ set -euo pipefail
 cd "$(dirname "$0")/../.."
 (cd frontend && npm ci --no-audit --no-fund --loglevel=error && npm run build)
 cd test
-node --test --test-concurrency=1 --test-reporter=spec e2e/together.test.js
+bash lib/node-test.sh e2e/together.test.js
