@@ -137,7 +137,7 @@ test('listening on every address: auth required, /metrics needs an admin token f
   const ext = outsideAddress(t);
   console.log(`# the outside client's address: ${ext}`);
   const fromOutside = (st) => {
-    if (!ext) st.skip('no address of this machine that is not loopback, and not root to add one');
+    if (!ext) st.skip('no address of this machine that is not loopback, and none could be added (needs root and iproute2)');
     return !!ext;
   };
   // A port nothing listens on: S3 "down".

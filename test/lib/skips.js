@@ -5,6 +5,8 @@
 // address, a missing build) would leave CI green.  Used beside the spec
 // reporter by test/lib/node-test.sh.
 
+const FILTERED = ['test name does not match pattern', "'only' option not set"];
+
 function ciSet() {
   const v = process.env.CI;
   return v !== undefined && v !== '' && v !== '0' && v !== 'false';
@@ -15,6 +17,8 @@ module.exports = async function* skips(source) {
   for await (const event of source) {
     if (event.type !== 'test:pass' && event.type !== 'test:fail') continue;
     const { name, file, skip, todo } = event.data;
+    // Left out by --test-name-pattern or --test-only: chosen, not quiet.
+    if (FILTERED.includes(skip)) continue;
     if (skip !== undefined || todo !== undefined) {
       const why = skip !== undefined ? `skipped${typeof skip === 'string' ? `: ${skip}` : ''}` : 'todo';
       notRun.push(`${file ? `${file}: ` : ''}${name} (${why})`);
