@@ -1,7 +1,8 @@
 'use strict';
-// Hostile HTTP against the worker's port: request smuggling, path traversal
-// on the static route, oversized headers.  Every case gets a clear answer or
-// a closed connection, and the worker keeps serving with the same pid.
+// Hostile HTTP against the worker's port: request smuggling, pipelining,
+// path traversal on the static route, oversized headers.  Every case gets a
+// clear answer or a closed connection, and the worker keeps serving with the
+// same pid.
 
 const { test, before, after } = require('node:test');
 const assert = require('node:assert');
