@@ -4,14 +4,16 @@
 set -euo pipefail
 
 # Tools the scripts and tests call: openssl (TLS test certificates), procps
-# (kill), curl and ca-certificates (make run), util-linux (runuser).
+# (kill), curl and ca-certificates (make run), util-linux (runuser),
+# iproute2 (ip: a test address for clients "from another host",
+# test/lib/outside-address.js).
 PACKAGES=(
   build-essential pkg-config
   postgresql-15 postgresql-server-dev-15 postgresql-client-15
   libwebsockets-dev libuv1-dev libcurl4-openssl-dev libssl-dev
   clang libclang-rt-14-dev
   chromium
-  openssl procps curl ca-certificates util-linux
+  openssl procps curl ca-certificates util-linux iproute2
   nodejs npm
 )
 

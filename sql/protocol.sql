@@ -9,7 +9,15 @@ SELECT codesight.parse_message('{"type":"interaction_event","sessionId":"cs_a","
 SELECT codesight.parse_message('{"type":"pong"}');
 SELECT codesight.parse_message('{"type":"session_stop","sessionId":"cs_a","timestamp":"2024-11-26T00:00:00.000Z"}');
 
--- v2 batch: each event is validated on its own
+-- v2 batch: each event is validated on its own.  A refused event's "type" is
+-- the type the worker read before refusing it, so it is null where an earlier
+-- check failed (seq 4: data is not an object; the last: seq above 2^53-1):
+-- events are checked seq, data, type, timestamp, in that order, and stop at
+-- the first failure.  That is right: a type that was never checked is
+-- client input, not the event's type, and nothing of a refused event but
+-- its seq and code is kept (codesight.rejected_events).  The event without a
+-- seq shows "click": a batch's need for a seq is checked after the event was
+-- read whole.
 SELECT jsonb_pretty(codesight.parse_message('{"type":"events","sessionId":"cs_a","events":[
   {"seq":1,"type":"click","data":{}},
   {"seq":2,"type":"teleport","data":{}},

@@ -592,10 +592,9 @@ http_method(struct lws *wsi, enum lws_token_indexes *tok)
 }
 
 /*
- * Queues a finished HTTP request for the network process, once: lws may report the
- * end of a body that was empty or already complete (a zero Content-Length,
- * malformed Transfer-Encoding headers), and answering each report again
- * would loop.
+ * Queues a finished HTTP request for the network process, once: a request
+ * with an explicit Content-Length: 0 is dispatched with its headers, and lws
+ * then reports the end of its empty body too.
  */
 static int
 http_dispatch(Conn *c)
@@ -627,11 +626,43 @@ is_api_path(const char *path)
 }
 
 /*
+ * True when the request has a Transfer-Encoding or Content-Length header
+ * spelled with whitespace around its name ("Transfer-Encoding : chunked",
+ * or a folded line " Transfer-Encoding: chunked").  lws does not recognise
+ * such a name and keeps it as an unknown header, but a proxy in front may
+ * take it as the real one and frame the body differently (RFC 9112 5.1:
+ * refuse it with 400).  lws 4.1 can not list unknown headers, so the
+ * spellings a proxy might accept are looked up by name.
+ */
+static bool
+http_framing_disguised(struct lws *wsi)
+{
+	static const char *const names[] = {"transfer-encoding", "content-length"};
+	/* Whitespace after the name; before it only the first three (a fold). */
+	static const char *const pads[] = {"", " ", "\t", "  ", "\t\t", " \t", "\t "};
+	char		name[32];
+
+	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+		for (size_t lead = 0; lead < 3; lead++)
+			for (size_t trail = 0; trail < sizeof(pads) / sizeof(pads[0]); trail++)
+			{
+				int			n;
+
+				if (lead == 0 && trail == 0)
+					continue;	/* the real header: lws knows it */
+				n = snprintf(name, sizeof(name), "%s%s%s:", pads[lead], names[i], pads[trail]);
+				if (lws_hdr_custom_length(wsi, name, n) >= 0)
+					return true;
+			}
+	return false;
+}
+
+/*
  * Refuses requests whose body framing is ambiguous, before anything reads
- * the body: any Transfer-Encoding (no route takes a chunked body) and a
- * Content-Length that is not one plain number (two headers are joined with
- * a comma).  Such requests are how one request is smuggled inside another;
- * closing the connection leaves nothing to misread.
+ * the body: any Transfer-Encoding (no route takes a chunked body), even
+ * disguised, and a Content-Length that is not one plain number (two headers
+ * are joined with a comma).  Such requests are how one request is smuggled
+ * inside another; closing the connection leaves nothing to misread.
  */
 static int
 http_filter(struct lws *wsi)
@@ -639,7 +670,8 @@ http_filter(struct lws *wsi)
 	char		clen[64];
 	int			n;
 
-	if (lws_hdr_total_length(wsi, WSI_TOKEN_HTTP_TRANSFER_ENCODING) > 0)
+	if (lws_hdr_total_length(wsi, WSI_TOKEN_HTTP_TRANSFER_ENCODING) > 0 ||
+		http_framing_disguised(wsi))
 		return -1;
 	n = lws_hdr_total_length(wsi, WSI_TOKEN_HTTP_CONTENT_LENGTH);
 	if (n > 0)
@@ -652,6 +684,33 @@ http_filter(struct lws *wsi)
 				return -1;
 	}
 	return 0;
+}
+
+/*
+ * The end of a request's body: the request goes to the network process.
+ *
+ * lws 4.1 reports the end of a body again when bytes follow it before the
+ * answer is out (the client pipelines its next request): once per turn of
+ * the loop until the answer is written, a busy loop as long as the client
+ * takes to read it.  Worse, it mishandles a request with a body that was
+ * itself pipelined: it hands over the buffered request's own first bytes
+ * as its body, then reports the end of it again and again without
+ * returning, which froze the network process at 100 % CPU.  Pausing reading
+ * does not stop either with lws 4.1 on libuv (the answer is then never
+ * written), so a body that ends twice closes the connection.  A misread
+ * request was queued moments before, in the same libwebsockets call, and a
+ * closed connection's queued requests never run; a request followed by
+ * bytes before its answer may have run, as when any connection drops.  (A
+ * request with an explicit Content-Length: 0 is dispatched with its
+ * headers and its empty body reported ended once.)
+ */
+static int
+http_body_end(Conn *c)
+{
+	if (c->http_req->body_ended)
+		return -1;
+	c->http_req->body_ended = true;
+	return http_dispatch(c);
 }
 
 /* Starts handling an HTTP request: static file now, API via the network process. */
@@ -1228,7 +1287,7 @@ callback(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in
 		case LWS_CALLBACK_HTTP_BODY_COMPLETION:
 			if (c == NULL || c->http_req == NULL)
 				return -1;
-			return http_dispatch(c);
+			return http_body_end(c);
 		case LWS_CALLBACK_HTTP_WRITEABLE:
 			if (c == NULL)
 				return 0;

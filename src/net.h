@@ -49,6 +49,7 @@ typedef struct HttpRequest
 	size_t		body_len;
 	bool		body_too_large;
 	bool		dispatched;		/* handed to the network process */
+	bool		body_ended;		/* lws reported the end of its body */
 } HttpRequest;
 
 typedef struct TxItem TxItem;

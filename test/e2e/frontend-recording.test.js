@@ -11,13 +11,13 @@
 //     leaving by an in-app link, the microphone ending in audio-only mode,
 //     browser storage failing.
 
-const { test, before, after } = require('node:test');
+const { test, before, after, afterEach } = require('node:test');
 const assert = require('node:assert/strict');
 const crypto = require('node:crypto');
 const { chromium } = require('playwright-core');
 const { waitFor } = require('../lib/cluster');
 const { startS3Server } = require('../lib/s3server');
-const { startStack } = require('./lib/stack');
+const { startStack, watchPageErrors, assertNoPageErrors } = require('./lib/stack');
 
 const MiB = 1024 * 1024;
 let stack;
@@ -46,9 +46,7 @@ before(async () => {
     navigator.mediaDevices.getUserMedia = keep(navigator.mediaDevices.getUserMedia.bind(navigator.mediaDevices));
     navigator.mediaDevices.getDisplayMedia = keep(navigator.mediaDevices.getDisplayMedia.bind(navigator.mediaDevices));
   });
-  const errors = [];
-  page.on('pageerror', (e) => errors.push(e.message));
-  page.errors = errors;
+  watchPageErrors(page);
   await page.goto(`${cluster.httpUrl}/`);
   await page.getByLabel('Your name').fill('Rita Recorder');
   await page.getByRole('button', { name: 'Register' }).click();
@@ -60,6 +58,8 @@ after(async () => {
   if (stack) await stack.stop();
   if (restartedS3) await restartedS3.stop();
 });
+
+afterEach(() => assertNoPageErrors(page));
 
 const liveTracks = () => page.evaluate(() => window.__streams.flatMap((s) => s.getTracks()).filter((t) => t.readyState === 'live').length);
 
@@ -242,5 +242,4 @@ test('browser storage failing stops the recording at once and says so', { timeou
   assert.match(await outcome.textContent(), /could not store the recording/);
   await waitFor(async () => (await liveTracks()) === 0, { what: 'every track released' });
   assert.equal(await page.getByRole('button', { name: 'Stop recording' }).count(), 0, 'stopped without the worker pressing Stop');
-  assert.deepEqual(page.errors, []);
 });

@@ -9,12 +9,12 @@
 // carries the task; the health dashboard turns red and green with S3.
 // With CODESIGHT_SCREENSHOTS=1 each state goes to docs/screenshots/.
 
-const { test, before, after } = require('node:test');
+const { test, before, after, afterEach } = require('node:test');
 const assert = require('node:assert/strict');
 const fs = require('node:fs');
 const { waitFor } = require('../lib/cluster');
 const { WsClient } = require('../lib/wsclient');
-const { startStack, launchPage, screenshot } = require('./lib/stack');
+const { startStack, launchPage, assertNoPageErrors, screenshot } = require('./lib/stack');
 
 const TASK = 'Buy a pair of trail shoes in size 42';
 const SHOP = 'http://shop.test';
@@ -76,6 +76,8 @@ after(async () => {
   if (browser) await browser.close();
   if (stack) await stack.stop();
 });
+
+afterEach(() => assertNoPageErrors(page));
 
 test('an admin writes a task on the tasks page', async () => {
   await saveAdminToken();

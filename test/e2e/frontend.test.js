@@ -5,12 +5,12 @@
 // URLs, reviews the steps; an admin then plays the video with its events.
 // With CODESIGHT_SCREENSHOTS=1 the main screens go to docs/screenshots/.
 
-const { test, before, after } = require('node:test');
+const { test, before, after, afterEach } = require('node:test');
 const assert = require('node:assert/strict');
 const fs = require('node:fs');
 const { waitFor } = require('../lib/cluster');
 const { WsClient } = require('../lib/wsclient');
-const { startStack, launchPage, screenshot } = require('./lib/stack');
+const { startStack, launchPage, assertNoPageErrors, screenshot } = require('./lib/stack');
 
 let stack;
 let cluster;
@@ -31,6 +31,8 @@ after(async () => {
   if (browser) await browser.close();
   if (stack) await stack.stop();
 });
+
+afterEach(() => assertNoPageErrors(page));
 
 test('a worker registers and gets a token shown once', async () => {
   await page.goto(`${cluster.httpUrl}/`);
@@ -150,7 +152,11 @@ test('an admin plays the session with its events', async () => {
   const download = page.waitForEvent('download');
   await page.getByRole('button', { name: 'Download Training data JSON' }).click();
   const file = await (await download).path();
-  assert.equal(JSON.parse(fs.readFileSync(file, 'utf8')).constructor, Object);
+  // The file is the session's training data as the server exports it, whole.
+  const expected = (await cluster.query('SELECT codesight.training_data($1) AS t', [state.sessionId])).rows[0].t;
+  assert.ok(expected.annotations.some((a) => a.action_type === 'click' && a.element_text === 'Buy now'), JSON.stringify(expected.annotations));
+  assert.match(expected.video_path, /^s3:\/\//);
+  assert.deepEqual(JSON.parse(fs.readFileSync(file, 'utf8')), expected);
 });
 
 test('the health page shows the server state and counts', async () => {

@@ -6,12 +6,12 @@
 // extension ends the session itself once its last events are acknowledged.
 // Then the database, S3, the admin page and the training data must all agree.
 
-const { test, before, after } = require('node:test');
+const { test, before, after, afterEach } = require('node:test');
 const assert = require('node:assert/strict');
 const { waitFor } = require('../lib/cluster');
 const { serveShop } = require('../lib/shop');
 const { launchWithExtension, EXTENSION_ID } = require('./lib/extension');
-const { startStack, screenshot } = require('./lib/stack');
+const { startStack, watchPageErrors, assertNoPageErrors, screenshot } = require('./lib/stack');
 
 let stack;
 let s3;
@@ -19,6 +19,7 @@ let cluster;
 let shop;
 let browser;
 let adminToken;
+const pages = [];
 
 before(async () => {
   stack = await startStack();
@@ -27,6 +28,8 @@ before(async () => {
   browser = await launchWithExtension({
     args: ['--use-fake-ui-for-media-stream', '--use-fake-device-for-media-stream', '--autoplay-policy=no-user-gesture-required'],
   });
+  // Every page the tests open: the web page, the popup, the shop, the admin.
+  browser.context.on('page', (p) => pages.push(watchPageErrors(p)));
 });
 
 after(async () => {
@@ -34,6 +37,8 @@ after(async () => {
   if (shop) await shop.close();
   if (stack) await stack.stop();
 });
+
+afterEach(() => assertNoPageErrors(...pages));
 
 // What the extension's service worker keeps in chrome.storage.local: the
 // session it records ({sessionId, paused} or null) and its last status.
@@ -52,7 +57,6 @@ test('the page records, the extension tracks the same session, both arrive', { t
   const page = await context.newPage();
   await page.setViewportSize({ width: 1280, height: 800 });
   page.setDefaultTimeout(15000);
-  page.on('pageerror', (e) => console.log('page error:', e.message));
   // The page must leave ending the session to the extension when it tracks.
   const stopCalls = [];
   page.on('request', (r) => { if (/\/api\/sessions\/[^/]+\/stop$/.test(new URL(r.url()).pathname)) stopCalls.push(r.url()); });

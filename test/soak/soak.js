@@ -1,14 +1,16 @@
 'use strict';
-// Soak: steady load against a throwaway cluster, sampling the worker's RSS
-// (/proc/PID/status VmRSS) and open fds (/proc/PID/fd) every 10 s.  Fails if
-// RSS grows more than 20 % after warm-up, if the fd count grows, if the worker
-// restarts, or if an acknowledged event is missing.
+// Soak: steady load against a throwaway cluster, sampling every codesight
+// process (the network process and the ingest and HTTP workers: VmRSS,
+// RssAnon, open fds) and a control round trip every 10 s.  Fails if a
+// process's own memory grows more than 20 % after warm-up, if fds or
+// sockets grow, if a process is replaced (a crash the postmaster repaired),
+// if a control round trip fails, or if an acknowledged event is missing.
 //
 //   node test/soak/soak.js [--minutes 30] [--clients 20] [--rate 200]
 //   (run from test/ so node_modules resolve; CODESIGHT_LONG=1 make test runs it)
 
 const path = require('node:path');
-const { startCluster, waitFor } = require(path.join(__dirname, '../lib/cluster'));
+const { startCluster } = require(path.join(__dirname, '../lib/cluster'));
 const { DurableClient, checkStored, procStats, roundTrip } = require(path.join(__dirname, '../lib/durable-client'));
 
 function arg(name, def) {
@@ -23,9 +25,35 @@ const SAMPLE_MS = 10000;
 const WARMUP_MS = Math.min(60000, MINUTES * 60000 / 4);
 const SESSION_EVENTS = 2000; // a client starts a new session after this many
 
+// The codesight processes, as {name: 'codesight ingest 1234', pid}.
+async function processes(cluster) {
+  const r = await cluster.query("SELECT pid, backend_type FROM pg_stat_activity WHERE backend_type LIKE 'codesight%' ORDER BY backend_type, pid");
+  return r.rows.map((x) => ({ name: `${x.backend_type} ${x.pid}`, pid: x.pid }));
+}
+
+// What went wrong with one process between its warm-up sample and the end.
+function growth(name, first, samples) {
+  const maxAnon = Math.max(...samples.map((s) => s.anonKb));
+  const last = samples[samples.length - 1];
+  const anonGrowth = (maxAnon - first.anonKb) / first.anonKb;
+  console.log(`${name}: after warm-up RssAnon ${first.anonKb} -> max ${maxAnon} kB (${(anonGrowth * 100).toFixed(1)} %), VmRSS ${first.rssKb} -> ${last.rssKb} kB, fds ${first.fds} -> ${last.fds}, sockets ${first.sockets} -> ${last.sockets}`);
+  // A process's own memory (RssAnon) is what must stay flat: VmRSS also
+  // counts shared buffers it touches, which fill up to shared_buffers.  A
+  // few MB of allocator noise on an ~8 MB heap is not a leak: the limit is
+  // 20 % and at least 4 MB.
+  if (anonGrowth > 0.2 && maxAnon - first.anonKb > 4096) return `${name}: heap (RssAnon) grew ${(anonGrowth * 100).toFixed(1)} % after warm-up`;
+  // Sockets must not leak (the clients' connections vary by a few at
+  // sampling time); files may grow a little as PostgreSQL opens relation
+  // segments, but not without bound.
+  if (last.sockets > first.sockets + 5) return `${name}: sockets grew ${first.sockets} -> ${last.sockets}`;
+  if (last.fds > first.fds + 40) return `${name}: fds grew ${first.fds} -> ${last.fds}`;
+  return null;
+}
+
 async function main() {
   const cluster = await startCluster({ conf: { 'codesight.disconnect_grace': 3600 } });
-  const pid = await cluster.workerPid();
+  const procs = await processes(cluster);
+  const names = procs.map((p) => p.name).join(', ');
   const all = [];
   let active = [];
   const newClient = () => {
@@ -36,7 +64,8 @@ async function main() {
   for (let i = 0; i < CLIENTS; i++) active.push(newClient());
   const t0 = Date.now();
   const end = t0 + MINUTES * 60000;
-  const rows = [];
+  const samples = new Map(procs.map((p) => [p.name, []]));
+  let warm = null; // index of the first sample after warm-up
   let fail = null;
   const perTick = Math.max(1, Math.round(RATE / 10));
   const ticker = setInterval(() => {
@@ -46,19 +75,24 @@ async function main() {
       return c;
     });
   }, 100);
-  let baseline = null;
-  while (Date.now() < end) {
+  while (Date.now() < end && !fail) {
     await new Promise((r) => setTimeout(r, SAMPLE_MS));
-    const nowPid = await cluster.workerPid();
-    if (nowPid !== pid) { fail = `worker restarted: ${pid} -> ${nowPid}`; break; }
-    const st = procStats(pid);
+    const now = (await processes(cluster)).map((p) => p.name).join(', ');
+    if (now !== names) { fail = `codesight processes changed: ${names} -> ${now}`; break; }
+    const t = Math.round((Date.now() - t0) / 1000);
     let rt;
-    try { rt = await roundTrip(cluster.wsUrl, { timeoutMs: 5000 }); } catch (e) { rt = `ERR ${e.message.slice(0, 60)}`; }
+    try {
+      rt = await roundTrip(cluster.wsUrl, { timeoutMs: 5000 });
+    } catch (e) {
+      fail = `control round trip failed at t=${t}s: ${e.message}`;
+      break;
+    }
+    for (const p of procs) samples.get(p.name).push(procStats(p.pid));
     const acked = all.reduce((s, c) => s + c.ackedUpTo, 0);
-    const row = { t: Math.round((Date.now() - t0) / 1000), rssKb: st.rssKb, anonKb: st.anonKb, shmemKb: st.shmemKb, fds: st.fds, sockets: st.sockets, acked, sessions: all.length, rtMs: rt };
-    rows.push(row);
-    console.log(`t=${String(row.t).padStart(5)}s  rss=${String(row.rssKb).padStart(7)} kB (anon ${String(row.anonKb).padStart(6)}, shmem ${String(row.shmemKb).padStart(6)})  fds=${String(row.fds).padStart(4)} (sockets ${String(row.sockets).padStart(3)})  acked=${String(acked).padStart(9)}  sessions=${String(all.length).padStart(5)}  control=${rt}${typeof rt === 'number' ? ' ms' : ''}`);
-    if (baseline === null && Date.now() - t0 >= WARMUP_MS) baseline = row;
+    const net = samples.get(procs.find((p) => p.name.startsWith('codesight network')).name).at(-1);
+    const maxWorkerAnon = Math.max(...procs.filter((p) => !p.name.startsWith('codesight network')).map((p) => samples.get(p.name).at(-1).anonKb));
+    console.log(`t=${String(t).padStart(5)}s  network rss=${String(net.rssKb).padStart(7)} kB (anon ${String(net.anonKb).padStart(6)})  fds=${String(net.fds).padStart(4)} (sockets ${String(net.sockets).padStart(3)})  workers' max anon ${String(maxWorkerAnon).padStart(6)} kB  acked=${String(acked).padStart(9)}  sessions=${String(all.length).padStart(5)}  control=${rt} ms`);
+    if (warm === null && Date.now() - t0 >= WARMUP_MS) warm = samples.get(procs[0].name).length - 1;
   }
   clearInterval(ticker);
   await Promise.all(active.map((c) => c.drained(60000).catch((e) => { fail = fail || e.message; })));
@@ -67,26 +101,14 @@ async function main() {
     const res = await checkStored(cluster, all, { allPushed: false });
     console.log(`stored ${res.stored} events in ${res.sessions} sessions; acked ${res.acked}`);
   } catch (e) { fail = fail || e.message; }
-  if (baseline && !fail) {
-    const after = rows.filter((r) => r.t >= baseline.t);
-    const maxRss = Math.max(...after.map((r) => r.rssKb));
-    const maxAnon = Math.max(...after.map((r) => r.anonKb));
-    const last = rows[rows.length - 1];
-    const growth = (maxRss - baseline.rssKb) / baseline.rssKb;
-    const anonGrowth = (maxAnon - baseline.anonKb) / baseline.anonKb;
-    console.log(`after warm-up (t=${baseline.t}s): VmRSS ${baseline.rssKb} -> max ${maxRss} kB (${(growth * 100).toFixed(1)} %), RssAnon ${baseline.anonKb} -> max ${maxAnon} kB (${(anonGrowth * 100).toFixed(1)} %), fds ${baseline.fds} -> ${last.fds}, sockets ${baseline.sockets} -> ${last.sockets}`);
-    // The worker's own memory (RssAnon) is what must stay flat: VmRSS also
-    // counts shared buffers it touches, which fill up to shared_buffers.
-    // A few MB of allocator noise on an ~8 MB heap is not a leak: the limit
-    // is 20 % and at least 4 MB.
-    if (anonGrowth > 0.2 && maxAnon - baseline.anonKb > 4096) fail = `worker heap (RssAnon) grew ${(anonGrowth * 100).toFixed(1)} % after warm-up`;
-    // Sockets must not leak (the clients' connections vary by a few at
-    // sampling time); files may grow a little as PostgreSQL opens relation
-    // segments, but not without bound.
-    if (last.sockets > baseline.sockets + 5) fail = fail || `sockets grew ${baseline.sockets} -> ${last.sockets}`;
-    if (last.fds > baseline.fds + 40) fail = fail || `fds grew ${baseline.fds} -> ${last.fds}`;
+  if (!fail && warm === null) fail = `the run ended before warm-up (${WARMUP_MS / 1000} s): nothing to compare`;
+  if (!fail) {
+    const problems = procs.map((p) => {
+      const s = samples.get(p.name).slice(warm);
+      return growth(p.name, s[0], s);
+    }).filter(Boolean);
+    if (problems.length) fail = problems.join('; ');
   }
-  await waitFor(async () => true);
   try { await cluster.destroy(); } catch (e) { fail = fail || e.message; }
   if (fail) { console.log(`SOAK FAILED: ${fail}`); process.exit(1); }
   console.log('soak ok');

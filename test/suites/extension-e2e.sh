@@ -4,4 +4,4 @@
 set -euo pipefail
 bash "$(dirname "$0")/../../scripts/build-extension.sh"
 cd "$(dirname "$0")/.."
-node --test --test-concurrency=1 --test-reporter=spec e2e/extension*.test.js
+bash lib/node-test.sh e2e/extension*.test.js

@@ -6,4 +6,4 @@ set -euo pipefail
 cd "$(dirname "$0")/../.."
 (cd frontend && npm ci --no-audit --no-fund --loglevel=error && npm run build)
 cd test
-node --test --test-concurrency=1 --test-reporter=spec e2e/frontend*.test.js
+bash lib/node-test.sh e2e/frontend*.test.js

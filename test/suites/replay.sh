@@ -14,12 +14,12 @@ cd "$(dirname "$0")/../replay"
 # downloaded browser.
 PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --no-audit --no-fund --loglevel=error
 cd ..
-node --test --test-concurrency=1 --test-reporter=spec e2e/accessibility.test.js e2e/corpus.test.js e2e/replay.test.js
+bash lib/node-test.sh e2e/accessibility.test.js e2e/corpus.test.js e2e/replay.test.js
 # The long variant records and replays the corpus twice more: a flow that
 # passes only sometimes shows up.
 if [ "${CODESIGHT_LONG:-}" = 1 ]; then
   for run in 2 3; do
     echo "# corpus, run $run"
-    node --test --test-reporter=spec e2e/corpus.test.js
+    bash lib/node-test.sh e2e/corpus.test.js
   done
 fi

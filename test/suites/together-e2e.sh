@@ -8,4 +8,4 @@ bash "$(dirname "$0")/../../scripts/build-extension.sh"
 cd "$(dirname "$0")/../.."
 (cd frontend && npm ci --no-audit --no-fund --loglevel=error && npm run build)
 cd test
-node --test --test-concurrency=1 --test-reporter=spec e2e/together.test.js
+bash lib/node-test.sh e2e/together.test.js

@@ -25,8 +25,28 @@ async function screenshot(page, name) {
   await page.screenshot({ path: path.join(SHOTS, `${name}.png`), fullPage: true });
 }
 
+// Collects the page's uncaught errors (an exception or unhandled rejection
+// in the web page) in page.errors, and logs them as they happen.
+function watchPageErrors(page) {
+  page.errors = [];
+  page.on('pageerror', (e) => {
+    console.log('page error:', e.message);
+    page.errors.push(`${e.message}\n${e.stack || ''}`.trim());
+  });
+  return page;
+}
+
+// Fails the test that was running when a page threw: an uncaught error is
+// a bug of the page even when the screen looks right.  Clears the lists, so
+// each test answers for its own errors (use it in afterEach).
+function assertNoPageErrors(...pages) {
+  const errors = pages.flatMap((page) => page.errors.splice(0).map((e) => `${page.url()}: ${e}`));
+  assert.deepEqual(errors, [], `a page threw:\n${errors.join('\n\n')}`);
+}
+
 // Chromium with a fake screen and microphone that need no prompt, and a
-// 1280x800 page in it that reports its errors; resolves to {browser, page}.
+// 1280x800 page in it whose errors are collected (watchPageErrors);
+// resolves to {browser, page}.
 async function launchPage() {
   const browser = await chromium.launch({
     executablePath: '/usr/bin/chromium',
@@ -37,7 +57,7 @@ async function launchPage() {
   });
   const page = await (await browser.newContext({ viewport: { width: 1280, height: 800 }, acceptDownloads: true })).newPage();
   page.setDefaultTimeout(15000);
-  page.on('pageerror', (e) => console.log('page error:', e.message));
+  watchPageErrors(page);
   return { browser, page };
 }
 
@@ -75,4 +95,4 @@ async function startStack({ conf = {} } = {}) {
   };
 }
 
-module.exports = { startStack, launchPage, screenshot, DIST };
+module.exports = { startStack, launchPage, watchPageErrors, assertNoPageErrors, screenshot, DIST };
