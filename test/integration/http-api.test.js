@@ -757,6 +757,25 @@ test('static files: no path escapes the folder', async () => {
   assert.equal((await rawGet(P, '/assets/link.txt')).status, 404);
 });
 
+test('static files: dotfiles and dot folders a build leaves behind are never served', async () => {
+  const www = path.join(staticRoot, 'www');
+  fs.writeFileSync(path.join(www, '.env'), 'DATABASE_PASSWORD=dot-secret');
+  fs.mkdirSync(path.join(www, '.git'), { recursive: true });
+  fs.writeFileSync(path.join(www, '.git', 'config'), '[remote] url = dot-secret');
+  fs.writeFileSync(path.join(www, 'assets', '.hidden.js'), 'dot-secret');
+  try {
+    for (const p of ['/.env', '/.git/config', '/assets/.hidden.js', '/%2eenv', '/.git/', '/assets/%2ehidden.js']) {
+      const r = await rawGet(cluster.port, p);
+      assert.ok(!r.body.includes('dot-secret'), `${p} served a dotfile: ${r.status}`);
+      assert.ok(r.status === 404 || r.status === 400 || (r.status === 200 && r.body === INDEX_HTML), `${p}: ${r.status}`);
+    }
+  } finally {
+    fs.rmSync(path.join(www, '.env'));
+    fs.rmSync(path.join(www, '.git'), { recursive: true });
+    fs.rmSync(path.join(www, 'assets', '.hidden.js'));
+  }
+});
+
 // ---------------------------------------------------------------------------
 // WebSocket authentication (codesight.require_auth = on)
 // ---------------------------------------------------------------------------
