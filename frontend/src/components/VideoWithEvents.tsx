@@ -45,6 +45,9 @@ export function VideoWithEvents({ media, events, steps, selected, onToggle }: {
   const [box, setBox] = useState<Box | null>(null);
   // While the browser looks for the end of the video, its position is no step's.
   const [probing, setProbing] = useState(false);
+  // A step picked while probing: where the video goes once the end is found
+  // (moving it now would stop the browser looking for the end).
+  const wanted = useRef<number | null>(null);
   const startedAt = media?.recordingStartedAt ?? null;
   const offsets = useMemo(() => steps.map((s) => videoOffset(s.events[0]!, startedAt)), [steps, startedAt]);
   const eventOffsets = useMemo(() => events.map((e) => videoOffset(e, startedAt)), [events, startedAt]);
@@ -60,20 +63,27 @@ export function VideoWithEvents({ media, events, steps, selected, onToggle }: {
       measure();
       if (v.duration !== Infinity) return;
       setProbing(true);
-      stopReveal = revealDuration(v, () => { setProbing(false); setTime(v.currentTime); });
+      stopReveal = revealDuration(v, () => {
+        if (wanted.current != null) v.currentTime = wanted.current;
+        wanted.current = null;
+        setProbing(false);
+        setTime(v.currentTime);
+      });
     };
     const ro = typeof ResizeObserver !== 'undefined' ? new ResizeObserver(measure) : null;
     ro?.observe(v);
     v.addEventListener('loadedmetadata', onMetadata);
-    return () => { ro?.disconnect(); v.removeEventListener('loadedmetadata', onMetadata); stopReveal(); };
+    return () => { ro?.disconnect(); v.removeEventListener('loadedmetadata', onMetadata); stopReveal(); wanted.current = null; };
   }, [media?.url]);
 
   const seek = (i: number) => {
     const o = offsets[i];
     const v = video.current;
     if (o == null || !v) return;
-    v.currentTime = Math.max(0, o);
-    setTime(v.currentTime);
+    const to = Math.max(0, o);
+    if (probing) wanted.current = to;
+    else v.currentTime = to;
+    setTime(to);
   };
   const follow = (v: HTMLVideoElement) => { if (!probing) setTime(v.currentTime); };
 
