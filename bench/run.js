@@ -471,6 +471,82 @@ async function exports_() {
   log('exports', JSON.stringify(r));
 }
 
+// Runs one statement in a new psql backend and samples that backend's
+// private memory (RssAnon) every 10 ms: the statement's time (psql's
+// \timing: the server's work and the transfer), the backend's peak, and
+// whether it failed (with the error).
+async function peakQuery(sql, settings = '') {
+  const app = `bench_peak_${process.pid}_${Date.now()}`;
+  const args = ['-X', '-q', '-At', '-o', '/dev/null', '-h', cluster.sockdir, '-p', String(cluster.pgPort), '-U', 'postgres', '-d', 'postgres'];
+  if (settings) args.push('-c', settings);
+  // The backend idles a moment first, so that its pid is known before the statement runs.
+  args.push('-c', 'SELECT pg_sleep(0.3)', '-c', '\\timing on', '-c', sql);
+  const p = spawn(PSQL, args, { env: { ...process.env, PGAPPNAME: app }, stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  let err = '';
+  p.stdout.on('data', (d) => { out += d; });
+  p.stderr.on('data', (d) => { err += d; });
+  let finished = false;
+  const done = new Promise((r) => p.on('close', () => { finished = true; r(); }));
+  let pid = null;
+  let base = null;
+  let peak = 0;
+  while (!finished) {
+    if (!pid) {
+      const r = await cluster.query('SELECT pid FROM pg_stat_activity WHERE application_name = $1', [app]);
+      if (r.rows.length) pid = r.rows[0].pid;
+    } else {
+      const s = status_(pid);
+      if (s.RssAnon !== undefined) {
+        if (base === null) base = s.RssAnon;
+        peak = Math.max(peak, s.RssAnon);
+      }
+    }
+    await sleep(10);
+  }
+  await done;
+  const t = /Time: ([0-9.]+) ms/.exec(out);
+  const error = (err.split('\n').find((l) => /ERROR/.test(l)) || '').replace(/^.*ERROR:\s*/, '') || null;
+  return { seconds: t ? +(Number(t[1]) / 1000).toFixed(3) : null, backend_anon_mb_start: base, backend_anon_mb_peak: peak, ok: !error, error };
+}
+
+// Peak memory and time of each whole-session export, and of the streamed
+// dataset, for sessions of 100,000 and 1,000,000 events (the reliability
+// issue's bound): by default a session above codesight.max_export_events
+// is refused at once; with the limit lifted (SET) the figures show what
+// the limit protects against.
+async function exportsize() {
+  const token = JSON.parse(psql("SELECT codesight.issue_admin_token('bench-size')")).token;
+  const out = results.runs.exportsize = {};
+  for (const n of [100000, 1000000]) {
+    const sid = `bench_size_${n}`;
+    const t0 = Date.now();
+    makeExportSession(sid, n);
+    settle();
+    const r = out[n] = { generate_s: (Date.now() - t0) / 1000 };
+    for (const [name, sql] of [['training_data', `SELECT codesight.training_data('${sid}')`],
+      ['export_playwright', `SELECT codesight.export_playwright('${sid}')`],
+      ['session_data', `SELECT codesight.session_data('${sid}')`],
+      ['session_data_json', `SELECT codesight.session_data_json('${sid}')`],
+      ['dataset', `COPY (SELECT codesight.dataset_session('${sid}')) TO STDOUT`]]) {
+      r[name] = await peakQuery(sql);
+      if (!r[name].ok) r[`${name}_unlimited`] = await peakQuery(sql, 'SET codesight.max_export_events = 0');
+      log('exportsize', n, name, JSON.stringify(r[name]), r[`${name}_unlimited`] ? JSON.stringify(r[`${name}_unlimited`]) : '');
+    }
+    for (const [name, route] of [['http_data', `/api/extension/sessions/${sid}/data`], ['http_training_data', `/api/extension/sessions/${sid}/training-data`]]) {
+      const t1 = process.hrtime.bigint();
+      const status = await new Promise((resolve, reject) => {
+        http.get({ host: '127.0.0.1', port: cluster.port, path: route, agent: false, headers: { Authorization: `Bearer ${token}` } }, (res) => {
+          res.resume();
+          res.on('end', () => resolve(res.statusCode));
+        }).on('error', reject);
+      });
+      r[name] = { status, seconds: +(Number(process.hrtime.bigint() - t1) / 1e9).toFixed(3) };
+    }
+    psql(`DELETE FROM codesight.sessions WHERE session_id = '${sid}'`);
+  }
+}
+
 async function growth() {
   psql('TRUNCATE codesight.events');
   psql('CHECKPOINT');
@@ -596,6 +672,14 @@ async function scaling() {
     cluster.restart('fast');
     await cluster.waitListening(60000);
     workerPid = await cluster.workerPid();
+    // The restart was ours: once every pool process is replaced, they are
+    // the ones that must last to the end of the run (destroy() checks).
+    for (let i = 0; i < 600; i++) {
+      const now = await cluster.codesightPids();
+      if (now.length === before.length && !now.some((p) => before.includes(p))) break;
+      await sleep(100);
+    }
+    await cluster.notePids();
     const st = JSON.parse(psql('SELECT codesight.worker_status()'));
     R[`ingest_workers_${n}`] = await loadgen(['--mode', 'v2', '--conns', 50, '--duration', DUR, '--window', V2_WINDOW, '--batch', 50], { tag: `scaling_ingest_${n}` });
     R[`ingest_workers_${n}`].ingest_workers = st.ingestWorkers;
@@ -692,6 +776,18 @@ function table() {
     const b = E.dataset_stream_n;
     add(`COPY (SELECT export_dataset()) TO STDOUT: backend anon MB, 1 vs ${b.sessions} sessions`, `${f1(a.backend_anon_mb_max)} (${f1(a.output_mb)} MB out) vs ${f1(b.backend_anon_mb_max)} (${f1(b.output_mb)} MB out)`, '', '', 'flat', b.backend_anon_mb_max <= a.backend_anon_mb_max * 1.5 + 8);
   } else if (E) add('exports', `missing functions (found: ${E.functions_present || 'none'})`, '', '', '', false);
+  for (const [n, r] of Object.entries(R.exportsize || {})) {
+    const cell = (x) => (x.ok ? `${x.seconds.toFixed(2)} s, peak ${f0(x.backend_anon_mb_peak)} MB` : `refused in ${x.seconds.toFixed(3)} s (${x.error.slice(0, 60)}…)`);
+    for (const name of ['training_data', 'export_playwright', 'session_data', 'session_data_json', 'dataset']) {
+      const x = r[name];
+      if (!x) continue;
+      const u = r[`${name}_unlimited`];
+      add(`${name}, ${f0(Number(n))}-event session: time, backend peak RssAnon`, cell(x) + (u ? `; with the limit lifted: ${cell(u)}` : ''), '', '', '', undefined);
+    }
+    for (const name of ['http_data', 'http_training_data']) {
+      if (r[name]) add(`GET …/${name === 'http_data' ? 'data' : 'training-data'}, ${f0(Number(n))}-event session`, `${r[name].status} in ${r[name].seconds.toFixed(3)} s`, '', '', 'answer or 413 within 5 s', r[name].seconds < 5 && (r[name].status === 200 || r[name].status === 413));
+    }
+  }
   for (const g of R.growth || []) {
     add(`v2 ingest, 50 conns, table at ${f0(g.rows_before)} rows (${f0(g.table_mb)} MB)`, `${f0(g.events_per_s)} ev/s, worker RssAnon ${f1(g.worker_anon_mb)} MB (VmRSS ${f1(g.worker_rss_mb)})`, pctf(g.loadgen_cpu_share), pctf(g.server_cpu_share) + ` · batch ${f1(g.mean_batch_events)} ev / ${f1(g.mean_commit_ms)} ms`, '', undefined, g.events_per_server_cpu_s);
   }
@@ -774,6 +870,7 @@ async function main() {
     // libwebsockets sizes its fd table from the limit when the worker starts:
     // restart the worker so that it forks from the raised postmaster.
     const old = workerPid;
+    const before = await cluster.codesightPids();
     await cluster.query('SELECT pg_terminate_backend($1)', [old]);
     for (let i = 0; i < 600; i++) {
       await sleep(100);
@@ -782,12 +879,20 @@ async function main() {
     }
     await cluster.waitListening(60000);
     workerPid = await cluster.workerPid();
+    // The restart was ours: once every pool process is replaced, they are
+    // the ones that must last to the end of the run (destroy() checks).
+    for (let i = 0; i < 600; i++) {
+      const now = await cluster.codesightPids();
+      if (now.length === before.length && !now.some((p) => before.includes(p))) break;
+      await sleep(100);
+    }
+    await cluster.notePids();
     results.worker_fd_limit = (fs.readFileSync(`/proc/${workerPid}/limits`, 'utf8').match(/Max open files\s+(\d+)/) || [])[1];
     log('worker open-file limit', results.worker_fd_limit);
     results.library = process.env.CODESIGHT_LIB || '$libdir/codesight (make install)';
     results.cluster = { worker_pid: workerPid, settings: (await cluster.query("SELECT name, setting FROM pg_settings WHERE name IN ('synchronous_commit','fsync','shared_buffers','max_wal_size','wal_buffers','codesight.batch_max_events','codesight.max_queue_events','codesight.max_connections','codesight.ingest_workers','codesight.http_workers')")).rows };
     const sections = [['ingest', ingest], ['copy', copy], ['node', nodeReference], ['latency', latency], ['conns', conns], ['exports', exports_],
-      ['isolation', isolation], ['scaling', scaling], ['growth', growth]];
+      ['exportsize', exportsize], ['isolation', isolation], ['scaling', scaling], ['growth', growth]];
     for (const [name, fn] of sections) {
       if (!want(name)) continue;
       try {

@@ -84,6 +84,10 @@ SELECT d - 'events' AS gone FROM codesight.session_data('ses-gone') d;
 SELECT codesight.session_data('ses-old') - 'startTime' - 'endTime' AS empty;
 SELECT codesight.session_data('no-such-session');
 SELECT pg_temp.sqlstate($$SELECT codesight.session_data('no-such-session')$$) AS unknown_data;
+-- session_data_json (what GET .../data serves) is session_data's text, byte for byte.
+SELECT s AS session, codesight.session_data_json(s)::text = codesight.session_data(s)::text AS same_bytes
+  FROM unnest(ARRAY['ses-done', 'ses-live', 'ses-gone', 'ses-old']) s;
+SELECT pg_temp.sqlstate($$SELECT codesight.session_data_json('no-such-session')$$) AS unknown_data_json;
 
 -- session_summary
 SELECT jsonb_pretty(s - 'workerId') AS summary, (s->>'workerId')::bigint = :carol AS worker_ok

@@ -143,7 +143,8 @@ sql_value(const char *sql, int nargs, Oid *types, Datum *values, const char *nul
  * Receives respond_sql's result: the first column of the first row goes
  * into the response as JSON text.  A jsonb is written by jsonb_write_text
  * straight from the executor's slot, which spares a 16 MB export both a
- * copy into an SPI tuple table and jsonb_out (jsonb_text.c).
+ * copy into an SPI tuple table and jsonb_out (jsonb_text.c); a json (or
+ * text holding JSON) is copied in as it is.
  */
 typedef struct JsonReceiver
 {
@@ -169,6 +170,13 @@ json_receive(TupleTableSlot *slot, DestReceiver *self)
 		appendStringInfoString(r->out, "null");
 	else if (type == JSONBOID)
 		jsonb_write_text(r->out, DatumGetJsonbP(d));
+	else if (type == JSONOID || type == TEXTOID)
+	{
+		/* JSON text as it is: json_out would copy it once more. */
+		text	   *t = DatumGetTextPP(d);
+
+		appendBinaryStringInfo(r->out, VARDATA_ANY(t), VARSIZE_ANY_EXHDR(t));
+	}
 	else
 	{
 		Oid			outfunc;
@@ -978,7 +986,7 @@ static const Route routes[] = {
 	"SELECT codesight.media_urls($1)"},
 	{HTTP_M_GET, "/api/extension/sessions", RA_ADMIN, 0, h_list_sessions},
 	{HTTP_M_GET, "/api/extension/sessions/{id}/data", RA_WORKER, RF_SESSION, h_session_sql,
-	"SELECT codesight.session_data($1)"},
+	"SELECT codesight.session_data_json($1)"},
 	{HTTP_M_GET, "/api/extension/sessions/{id}/summary", RA_WORKER, RF_SESSION, h_session_sql,
 	"SELECT codesight.session_summary($1)"},
 	{HTTP_M_GET, "/api/extension/sessions/{id}/events", RA_WORKER, RF_SESSION, h_session_events},

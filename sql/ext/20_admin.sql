@@ -597,10 +597,14 @@ BEGIN ATOMIC
              GROUP BY 1) h;
 END;
 
--- The "Extension Session Data" document of the original CodeSight backend:
--- every event in seq order plus a summary.  One pass over the session's
--- primary-key range feeds both the event list and the summary.
-CREATE FUNCTION codesight.session_data(session_id text) RETURNS jsonb
+-- The "Extension Session Data" document of the original CodeSight backend
+-- as JSON text: every event in seq order plus a summary.  One pass over the
+-- session's primary-key range feeds both the event list and the summary.
+-- The text is laid out as jsonb prints it (keys in jsonb's order, its
+-- spacing), so it is byte for byte session_data()'s output; the HTTP route
+-- serves it without the jsonb tree, which costs ~7 kB per event to parse
+-- (100,000 events: backend peak 690 MB as jsonb, see bench/README.md).
+CREATE FUNCTION codesight.session_data_json(session_id text) RETURNS json
 LANGUAGE plpgsql STABLE AS $$
 DECLARE
     s codesight.sessions;
@@ -612,11 +616,11 @@ DECLARE
     v_navigations bigint;
     v_hosts jsonb;
 BEGIN
-    SELECT * INTO s FROM codesight.sessions x WHERE x.session_id = session_data.session_id;
+    SELECT * INTO s FROM codesight.sessions x WHERE x.session_id = session_data_json.session_id;
     IF NOT FOUND THEN
-        PERFORM codesight.raise_unknown_session(session_data.session_id);
+        PERFORM codesight.raise_unknown_session(session_data_json.session_id);
     END IF;
-    PERFORM codesight._export_session_check(session_data.session_id);
+    PERFORM codesight._export_session_check(session_data_json.session_id);
 
     -- One ordered pass along the primary key.  The events are joined as
     -- text and the document is parsed once at the end: building jsonb per
@@ -632,11 +636,12 @@ BEGIN
            count(*) FILTER (WHERE e.type = 'navigation')
       INTO v_events, v_total, v_clicks, v_inputs, v_scrolls, v_navigations
       FROM codesight.events e
-     WHERE e.session_id = session_data.session_id;
+     WHERE e.session_id = session_data_json.session_id;
 
-    v_hosts := codesight.session_hosts(session_data.session_id);
+    v_hosts := codesight.session_hosts(session_data_json.session_id);
 
-    -- '{"events": [...], ' followed by the other members without their '{'
+    -- '{"events": [...], ' followed by the other members without their
+    -- '{': "events" is the shortest key, so jsonb puts it first too.
     RETURN ('{"events": [' || coalesce(v_events, '') || '], ' || substr(jsonb_build_object(
         'sessionId', s.session_id,
         'startTime', codesight.iso_time(s.started_at),
@@ -648,9 +653,14 @@ BEGIN
         'totalEvents', v_total,
         'summary', jsonb_build_object('clicks', v_clicks, 'inputs', v_inputs,
                                       'scrolls', v_scrolls, 'navigations', v_navigations,
-                                      'pagesVisited', v_hosts))::text, 2))::jsonb;
+                                      'pagesVisited', v_hosts))::text, 2))::json;
 END
 $$;
+
+-- The same document as jsonb, for SQL that reads into it.
+CREATE FUNCTION codesight.session_data(session_id text) RETURNS jsonb
+LANGUAGE sql STABLE
+RETURN codesight.session_data_json(session_id)::jsonb;
 
 -- A session's overview without its events: the summary of session_data
 -- plus counts by type, first and last URL, worker and client details.
