@@ -398,6 +398,47 @@ async function timeGet(urlPath, token, reps = 5) {
   return { median_s: +times[Math.floor(reps / 2)].toFixed(3), min_s: +times[0].toFixed(3), max_s: +times[reps - 1].toFixed(3), output_bytes: bytes };
 }
 
+// The process that owns the port: "codesight network" since the ingest and
+// HTTP workers were split off, "codesight worker" in builds before that
+// (ab.sh compares against them).
+async function listenerPid() {
+  const r = await cluster.query("SELECT pid FROM pg_stat_activity WHERE backend_type IN ('codesight network', 'codesight worker')");
+  return r.rows.length ? r.rows[0].pid : null;
+}
+
+// After a restart the bench made on purpose: waits until every codesight
+// process is a new one and as many run as the network process started (a
+// build before the split has one), then takes them as the processes that
+// must last to the end of the run (destroy() checks).
+async function notePoolPids(old) {
+  for (let i = 0; i < 600; i++) {
+    const now = await cluster.codesightPids();
+    const st = JSON.parse(psql('SELECT codesight.worker_status()') || '{}');
+    const want = 1 + (st.ingestWorkers || 0) + (st.httpWorkers || 0);
+    if (now.length >= want && !now.some((p) => old.includes(p))) break;
+    await sleep(100);
+  }
+  await cluster.notePids();
+}
+
+// Samples /proc/PID/status of the backend whose application_name is app,
+// every everyMs, until the child process p exits; calls onStatus with it.
+async function sampleBackend(app, p, everyMs, onStatus) {
+  let finished = false;
+  const done = new Promise((r) => p.on('close', () => { finished = true; r(); }));
+  let pid = null;
+  while (!finished) {
+    if (!pid) {
+      const r = await cluster.query('SELECT pid FROM pg_stat_activity WHERE application_name = $1', [app]);
+      if (r.rows.length) pid = r.rows[0].pid;
+    } else {
+      onStatus(status_(pid));
+    }
+    await sleep(everyMs);
+  }
+  await done;
+}
+
 // Streams COPY (SELECT codesight.export_dataset(...)) TO STDOUT and samples
 // the backend's RSS meanwhile.
 async function datasetStream(status) {
@@ -409,22 +450,10 @@ async function datasetStream(status) {
   let bytes = 0;
   let lines = 0;
   p.stdout.on('data', (d) => { bytes += d.length; for (const b of d) if (b === 10) lines++; });
-  const done = new Promise((r) => p.on('close', r));
-  let pid = null;
   const samples = [];
-  let finished = false;
-  done.then(() => { finished = true; });
-  while (!finished) {
-    if (!pid) {
-      const r = await cluster.query('SELECT pid FROM pg_stat_activity WHERE application_name = $1', [app]);
-      if (r.rows.length) pid = r.rows[0].pid;
-    } else {
-      const s = status_(pid);
-      if (s.VmRSS) samples.push({ t: Number(process.hrtime.bigint() - t0) / 1e9, rss: s.VmRSS, anon: s.RssAnon, bytes });
-    }
-    await sleep(20);
-  }
-  await done;
+  await sampleBackend(app, p, 20, (st) => {
+    if (st.VmRSS) samples.push({ t: Number(process.hrtime.bigint() - t0) / 1e9, rss: st.VmRSS, anon: st.RssAnon, bytes });
+  });
   const s = Number(process.hrtime.bigint() - t0) / 1e9;
   const anon = samples.map((x) => x.anon);
   const q = (f) => samples.length ? samples[Math.min(samples.length - 1, Math.floor(f * samples.length))] : null;
@@ -486,25 +515,13 @@ async function peakQuery(sql, settings = '') {
   let err = '';
   p.stdout.on('data', (d) => { out += d; });
   p.stderr.on('data', (d) => { err += d; });
-  let finished = false;
-  const done = new Promise((r) => p.on('close', () => { finished = true; r(); }));
-  let pid = null;
   let base = null;
   let peak = 0;
-  while (!finished) {
-    if (!pid) {
-      const r = await cluster.query('SELECT pid FROM pg_stat_activity WHERE application_name = $1', [app]);
-      if (r.rows.length) pid = r.rows[0].pid;
-    } else {
-      const s = status_(pid);
-      if (s.RssAnon !== undefined) {
-        if (base === null) base = s.RssAnon;
-        peak = Math.max(peak, s.RssAnon);
-      }
-    }
-    await sleep(10);
-  }
-  await done;
+  await sampleBackend(app, p, 10, (st) => {
+    if (st.RssAnon === undefined) return;
+    if (base === null) base = st.RssAnon;
+    peak = Math.max(peak, st.RssAnon);
+  });
   const t = /Time: ([0-9.]+) ms/.exec(out);
   const error = (err.split('\n').find((l) => /ERROR/.test(l)) || '').replace(/^.*ERROR:\s*/, '') || null;
   return { seconds: t ? +(Number(t[1]) / 1000).toFixed(3) : null, backend_anon_mb_start: base, backend_anon_mb_peak: peak, ok: !error, error };
@@ -669,25 +686,21 @@ async function scaling() {
   const R = (results.runs.scaling = {});
   for (const n of [1, 2]) {
     psql(`ALTER SYSTEM SET codesight.ingest_workers = ${n}`);
+    const before = await cluster.codesightPids();
     cluster.restart('fast');
     await cluster.waitListening(60000);
-    workerPid = await cluster.workerPid();
-    // The restart was ours: once every pool process is replaced, they are
-    // the ones that must last to the end of the run (destroy() checks).
-    for (let i = 0; i < 600; i++) {
-      const now = await cluster.codesightPids();
-      if (now.length === before.length && !now.some((p) => before.includes(p))) break;
-      await sleep(100);
-    }
-    await cluster.notePids();
+    workerPid = await listenerPid();
+    await notePoolPids(before);
     const st = JSON.parse(psql('SELECT codesight.worker_status()'));
     R[`ingest_workers_${n}`] = await loadgen(['--mode', 'v2', '--conns', 50, '--duration', DUR, '--window', V2_WINDOW, '--batch', 50], { tag: `scaling_ingest_${n}` });
     R[`ingest_workers_${n}`].ingest_workers = st.ingestWorkers;
   }
   psql('ALTER SYSTEM RESET codesight.ingest_workers');
+  const before = await cluster.codesightPids();
   cluster.restart('fast');
   await cluster.waitListening(60000);
-  workerPid = await cluster.workerPid();
+  workerPid = await listenerPid();
+  await notePoolPids(before);
   const n = Math.max(200000, Math.round((R.ingest_workers_2 || {}).events_acked || 300000));
   for (const streams of [1, 2]) {
     const files = [];
@@ -860,7 +873,7 @@ async function main() {
     },
   });
   try {
-    workerPid = await cluster.workerPid();
+    workerPid = await listenerPid();
     // runuser (PAM) gives the postmaster a soft limit of 1024 descriptors
     // whatever this shell's limit is: raise the postmaster's and the
     // worker's to this process's hard limit.
@@ -874,19 +887,12 @@ async function main() {
     await cluster.query('SELECT pg_terminate_backend($1)', [old]);
     for (let i = 0; i < 600; i++) {
       await sleep(100);
-      workerPid = await cluster.workerPid().catch(() => null);
+      workerPid = await listenerPid().catch(() => null);
       if (workerPid && workerPid !== old) break;
     }
     await cluster.waitListening(60000);
-    workerPid = await cluster.workerPid();
-    // The restart was ours: once every pool process is replaced, they are
-    // the ones that must last to the end of the run (destroy() checks).
-    for (let i = 0; i < 600; i++) {
-      const now = await cluster.codesightPids();
-      if (now.length === before.length && !now.some((p) => before.includes(p))) break;
-      await sleep(100);
-    }
-    await cluster.notePids();
+    workerPid = await listenerPid();
+    await notePoolPids(before);
     results.worker_fd_limit = (fs.readFileSync(`/proc/${workerPid}/limits`, 'utf8').match(/Max open files\s+(\d+)/) || [])[1];
     log('worker open-file limit', results.worker_fd_limit);
     results.library = process.env.CODESIGHT_LIB || '$libdir/codesight (make install)';
