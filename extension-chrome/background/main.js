@@ -26,7 +26,7 @@ const store = new IdbStore();
 const outboxes = new Map(); // sessionId -> Outbox, for every session not yet closed on the server
 // tokenRejected: the server refused this token; no reconnect until it changes.
 let settings = { serverUrl: DEFAULT_SERVER_URL, token: '', connect: false, tokenRejected: false };
-let recording = null; // {sessionId, paused, startedBy}, mirrored to chrome.storage.local for the content scripts
+let recording = null; // {sessionId, paused, startedBy, startedAt}, mirrored to chrome.storage.local for the content scripts
 let lastSessionId = null;
 let lastOutbox = null; // the current or last session, kept after it closed for its counters
 let lastStop = null; // {sessionId, by: 'popup'|'page'|'server', at}
@@ -428,7 +428,7 @@ async function startTracking({ sessionId, startedBy }) {
     await store.putMeta({ ...ob.meta });
     outboxes.set(sessionId, ob);
     lastOutbox = ob;
-    recording = { sessionId, paused: false, startedBy };
+    recording = { sessionId, paused: false, startedBy, startedAt: Date.now() };
     lastSessionId = sessionId;
     lastStop = null;
     setPersonal({ sessionId, values: [] });

@@ -491,7 +491,20 @@ export function startRecorder() {
     ['pagehide', onPageHide], ['message', answerFrameRequest],
   ];
 
-  function attach() {
+  // The first read of the recording state can come back after a small page
+  // has loaded, or after a prerendered page was shown (Chrome holds its
+  // extension calls until then): one that loaded, or was shown, after the
+  // recording started is still this session's.
+  function loadMissedWhileReading() {
+    const nav = performance.getEntriesByType('navigation')[0];
+    if (!nav || !recording.startedAt) return;
+    const prerendered = nav.activationStart > 0;
+    const at = performance.timeOrigin + (prerendered ? nav.activationStart : nav.loadEventEnd || performance.now());
+    if (at >= recording.startedAt) (prerendered ? onActivated : onLoad)();
+  }
+
+  // first: this document's first read of the recording state.
+  function attach(first) {
     attached = true;
     for (const [type, fn] of LISTENERS) addEventListener(type, fn, true);
     domChanges.observe(document, { subtree: true, childList: true });
@@ -504,6 +517,7 @@ export function startRecorder() {
       // recording starts does not (the service worker records the tab).
       if (document.prerendering) document.addEventListener('prerenderingchange', onActivated, { once: true });
       else if (document.readyState !== 'complete') addEventListener('load', onLoad, { once: true });
+      else if (first) loadMissedWhileReading();
       document.addEventListener('visibilitychange', onVisibility);
     }
   }
@@ -530,13 +544,13 @@ export function startRecorder() {
     press = null;
   }
 
-  function setRecording(value) {
+  function setRecording(value, first = false) {
     recording = value || null;
-    if (active() && !attached) attach();
+    if (active() && !attached) attach(first);
     else if (!active() && attached) detach();
   }
 
-  chrome.storage.local.get('recording').then((v) => setRecording(v.recording), () => { contextGone = true; });
+  chrome.storage.local.get('recording').then((v) => setRecording(v.recording, true), () => { contextGone = true; });
   // The one listener kept while idle: a page restored from the back/forward
   // cache was frozen and may have missed a change of the recording state,
   // so it reads it again, and says it is back. It fires on navigation only.

@@ -45,9 +45,12 @@ before(async () => {
 });
 
 after(async () => {
-  if (chrome) await chrome.close();
-  if (site) site.close();
-  if (cluster) await cluster.destroy();
+  try {
+    if (chrome) await chrome.close();
+  } finally {
+    if (site) site.close();
+    if (cluster) await cluster.destroy();
+  }
 });
 
 async function events(sessionId) {

@@ -88,6 +88,7 @@ test('the page records, the extension tracks the same session, both arrive', { t
   // 2. Record: the page creates the session and the extension joins it.
   await page.goto(`${cluster.httpUrl}/record`);
   await waitFor(async () => (await page.getByTestId('extension-status').getAttribute('data-kind')) === 'paired', { what: 'the extension on the page' });
+  const clickedAt = Date.now();
   await page.getByRole('button', { name: 'Start recording' }).click();
   const sessionId = (await page.getByTestId('session-id').textContent()).trim();
   assert.match(sessionId, /^[A-Za-z0-9_-]{1,64}$/);
@@ -99,7 +100,9 @@ test('the page records, the extension tracks the same session, both arrive', { t
     const s = await extensionState();
     return s.recording && s.status && s.status.connection === 'connected' ? s : null;
   }, { what: 'the extension connected and recording' });
-  assert.deepEqual(tracking.recording, { sessionId, paused: false, startedBy: 'page' });
+  const { startedAt, ...recording } = tracking.recording;
+  assert.deepEqual(recording, { sessionId, paused: false, startedBy: 'page' });
+  assert.ok(startedAt >= clickedAt && startedAt <= Date.now(), `started at ${startedAt}, Start clicked at ${clickedAt}`);
   assert.equal(tracking.status.state, 'recording');
   assert.equal(tracking.status.sessionId, sessionId);
   assert.equal(tracking.status.serverUrl, cluster.wsUrl, 'the page gave the extension its own worker');

@@ -21,7 +21,7 @@ async function launchRaw({ executablePath = '/usr/lib/chromium/chromium', args =
     `--user-data-dir=${userDataDir}`,
     `--disable-extensions-except=${EXTENSION_DIR}`, `--load-extension=${EXTENSION_DIR}`,
     ...args, 'about:blank',
-  ], { stdio: ['ignore', 'ignore', 'pipe'] });
+  ], { stdio: ['ignore', 'ignore', 'pipe'], detached: true }); // its own process group: close() ends its children too
   const endpoint = await new Promise((resolve, reject) => {
     let err = '';
     const timer = setTimeout(() => reject(new Error(`chromium did not start: ${err}`)), 20000);
@@ -70,14 +70,20 @@ async function launchRaw({ executablePath = '/usr/lib/chromium/chromium', args =
         await send('Input.dispatchMouseEvent', { type, x, y, button: 'left', clickCount: 1 }, sessionId);
       }
     },
+    // Chromium closes itself (its renderers and helpers go with it and
+    // stop writing to the profile); killed, its children outlived it and
+    // were still writing while the profile was removed (ENOTEMPTY).
     async close() {
-      ws.close();
-      if (proc.exitCode === null) {
+      if (proc.exitCode === null && proc.signalCode === null) {
         const exited = new Promise((r) => proc.once('exit', r));
-        proc.kill('SIGKILL');
+        const timer = setTimeout(() => { try { process.kill(-proc.pid, 'SIGKILL'); } catch { /* gone */ } }, 10000);
+        send('Browser.close').catch(() => {});
         await exited;
+        clearTimeout(timer);
       }
-      fs.rmSync(userDataDir, { recursive: true, force: true, maxRetries: 5 });
+      ws.close();
+      try { process.kill(-proc.pid, 'SIGKILL'); } catch { /* the group is gone */ }
+      fs.rmSync(userDataDir, { recursive: true, force: true, maxRetries: 10 });
     },
   };
 }
