@@ -131,7 +131,7 @@ define_reloadable_gucs(void)
 							NULL, &cs_batch_max_events, 1000, 1, 100000,
 							PGC_SIGHUP, 0, NULL, NULL, NULL);
 	DefineCustomIntVariable("codesight.max_queue_events",
-							"Events received but not yet committed above which the worker stops reading from clients.",
+							"Stream messages received but not yet handled by the ingest workers above which the network process stops reading from clients.",
 							NULL, &cs_max_queue_events, 50000, 100, 10000000,
 							PGC_SIGHUP, 0, NULL, NULL, NULL);
 	DefineCustomStringVariable("codesight.allowed_origins",

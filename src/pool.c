@@ -473,14 +473,15 @@ pool_queued_bytes(void)
 
 /*
  * Hands up to max messages from a worker's queue to fn; the payload is
- * valid only during the call.
+ * valid only during the call.  Returns how many it handed.
  */
-void
+int
 pool_receive(int slot, PoolReceiver fn, int max)
 {
 	Member	   *m = &members[slot];
+	int			k;
 
-	for (int k = 0; k < max && !m->lost && m->handle != NULL; k++)
+	for (k = 0; k < max && !m->lost && m->handle != NULL; k++)
 	{
 		Size		n;
 		void	   *data;
@@ -488,11 +489,11 @@ pool_receive(int slot, PoolReceiver fn, int max)
 		shm_mq_result r = shm_mq_receive(m->from, &n, &data, true);
 
 		if (r == SHM_MQ_WOULD_BLOCK)
-			return;
+			break;
 		if (r == SHM_MQ_DETACHED)
 		{
 			m->lost = true;
-			return;
+			break;
 		}
 		if (n < sizeof(WireHeader))
 			elog(ERROR, "codesight: short message (%zu bytes) from a pool worker", n);
@@ -501,6 +502,7 @@ pool_receive(int slot, PoolReceiver fn, int max)
 			elog(ERROR, "codesight: malformed message from a pool worker");
 		fn(slot, &h, (const char *) data + sizeof(WireHeader));
 	}
+	return k;
 }
 
 /* A worker leaves the list of processes CREATE EXTENSION wakes. */

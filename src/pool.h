@@ -78,7 +78,7 @@ extern bool pool_all_ready(PoolKind kind);
 extern int	pool_supervise(int *lost, int maxlost);
 extern bool pool_send(int slot, const WireHeader *h, const char *payload, void (*release) (void *), void *owner);
 extern void pool_pump(void);
-extern void pool_receive(int slot, PoolReceiver fn, int max);
+extern int	pool_receive(int slot, PoolReceiver fn, int max);
 extern int64 pool_queued_messages(void);
 extern Size pool_queued_bytes(void);
 

@@ -294,7 +294,9 @@ test('HTTP clients that never read their answers cost a bounded buffer each, and
   const grown = procStats(pid).anonKb - before;
   console.log(`# three clients not reading 40 MB answers: another request answered in ${waited} ms; the network process grew ${grown} kB`);
   assert.ok(waited < 6000, `a request behind three non-reading clients was answered after ${waited} ms`);
-  assert.ok(grown < 16 * 1024, `the network process grew by ${grown} kB for three 40 MB answers nobody read`);
+  // 1 MB pending per client (HTTP_MAX_PENDING), plus the allocator's slack;
+  // taking a worker's pieces a batch at a time grew it by 10-17 MB.
+  assert.ok(grown < 8 * 1024, `the network process grew by ${grown} kB for three 40 MB answers nobody read`);
   // The dropped clients find their answers cut short.
   for (const { s } of stuck) s.resume();
   await waitFor(() => stuck.filter(({ got }) => got.closed).length >= 1, { what: 'a non-reading client dropped', timeoutMs: 60000 });
