@@ -100,6 +100,7 @@ class Cluster {
   // Starts the server and waits until it accepts connections.
   start() {
     pgExec('pg_ctl', ['-D', this.datadir, '-l', this.logfile, '-w', '-t', '60', 'start']);
+    running.add(this);
   }
 
   // Stops the server: mode is smart, fast or immediate.
@@ -199,6 +200,7 @@ class Cluster {
   // codesight process was replaced during the test; the log is then kept
   // under test/out/.
   async destroy() {
+    running.delete(this);
     const problems = [];
     if (this.pidsAtStart && !this.restartsExpected) {
       try {
@@ -222,6 +224,23 @@ class Cluster {
     if (!process.env.KEEP_CLUSTER) fs.rmSync(this.dir, { recursive: true, force: true });
     if (problems.length) throw new Error(`${problems.join('\n')}\n(server log kept in ${kept})`);
   }
+}
+
+// Under `node --test`, every test ends with a look at the logs of the
+// clusters that are up: a process that crashed during a test fails that
+// test, not only the file's destroy() at the end (an answer can be whole
+// and correct, and the worker crash just after sending it).
+const running = new Set();
+if (process.env.NODE_TEST_CONTEXT) {
+  require('node:test').afterEach(() => {
+    for (const c of running) {
+      const log = c.log();
+      const fresh = log.slice(c.crashCheckedTo || 0);
+      c.crashCheckedTo = log.length;
+      const crashes = c.crashLines(fresh);
+      if (crashes.length) throw new Error(`a server process crashed during this test:\n${crashes.slice(0, 10).join('\n')}`);
+    }
+  });
 }
 
 // Creates, starts and prepares a cluster with the extension installed.
