@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "miscadmin.h"
+#include "postmaster/interrupt.h"
 #include "utils/guc.h"
 
 #include "guc.h"
@@ -373,4 +374,18 @@ codesight_origin_allowed(const char *origin)
 		list = end;
 	}
 	return false;
+}
+
+/*
+ * Applies a pending SIGHUP in one of codesight's processes (the network
+ * process, ingest and HTTP workers all call it after their waits).
+ */
+void
+codesight_apply_reload(void)
+{
+	if (ConfigReloadPending)
+	{
+		ConfigReloadPending = false;
+		ProcessConfigFile(PGC_SIGHUP);
+	}
 }

@@ -49,6 +49,7 @@ extern int	cs_upload_lifetime;
 extern int	cs_upload_sweep_interval;
 
 extern void codesight_define_gucs(void);
+extern void codesight_apply_reload(void);
 extern bool codesight_auth_required(void);
 extern bool codesight_registration_open(void);
 extern bool codesight_origin_allowed(const char *origin);

@@ -293,17 +293,6 @@ sweep_wait_ms(TimestampTz now, TimestampTz next_sweep, int sweep_every)
 	return ms;
 }
 
-/* Applies a pending reload. */
-static void
-handle_sighup(void)
-{
-	if (ConfigReloadPending)
-	{
-		ConfigReloadPending = false;
-		ProcessConfigFile(PGC_SIGHUP);
-	}
-}
-
 /* Entry point of an HTTP worker. */
 void
 codesight_http_main(Datum main_arg)
@@ -385,7 +374,7 @@ codesight_http_main(Datum main_arg)
 		ResetLatch(MyLatch);
 		QueryCancelPending = false;
 		CHECK_FOR_INTERRUPTS();
-		handle_sighup();
+		codesight_apply_reload();
 	}
 	proc_exit(0);
 }

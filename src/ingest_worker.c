@@ -145,17 +145,6 @@ stamped_conn(const WireHeader *h)
 	return c;
 }
 
-/* Applies a pending reload. */
-static void
-handle_sighup(void)
-{
-	if (ConfigReloadPending)
-	{
-		ConfigReloadPending = false;
-		ProcessConfigFile(PGC_SIGHUP);
-	}
-}
-
 /* After a wait: interrupts (a cancel means nothing between batches). */
 static void
 after_wait(void)
@@ -163,7 +152,7 @@ after_wait(void)
 	ResetLatch(MyLatch);
 	QueryCancelPending = false;
 	CHECK_FOR_INTERRUPTS();
-	handle_sighup();
+	codesight_apply_reload();
 }
 
 /*

@@ -140,17 +140,6 @@ codesight_register_worker(void)
 	RegisterBackgroundWorker(&worker);
 }
 
-/* Applies a pending reload. */
-static void
-handle_sighup(void)
-{
-	if (ConfigReloadPending)
-	{
-		ConfigReloadPending = false;
-		ProcessConfigFile(PGC_SIGHUP);
-	}
-}
-
 /*
  * Serves interrupts after a wait: ProcSignal barriers, memory-context
  * dumps, a reload.  SIGINT (cancel) is ignored here: there is never a
@@ -161,7 +150,7 @@ after_wait(void)
 {
 	ResetLatch(MyLatch);
 	CHECK_FOR_INTERRUPTS();
-	handle_sighup();
+	codesight_apply_reload();
 }
 
 /* Publishes whether the network process listens. */

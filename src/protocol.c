@@ -1564,7 +1564,10 @@ peek_object(PeekScan *s, ProtoPeek *out, bool nested)
 			peek_object(&inner, &ev, false);
 			if (ev.session_id[0])
 				memcpy(out->event_session_id, ev.session_id, sizeof(ev.session_id));
-			if (!peek_skip(s))
+			/* Read to its closing brace: step over it, not through it again. */
+			if (inner.p < inner.end && *inner.p == '}')
+				s->p = inner.p + 1;
+			else if (!peek_skip(s))
 				return;
 		}
 		else if (!peek_skip(s))
